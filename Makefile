@@ -1,0 +1,37 @@
+# linkpatrol: the commands the README names.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench bench-large clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: Redis (embedded unless REDIS_URL is set), a crawler, the web app and the mail worker
+run: $(STAMP)
+	$(PY) -m crawler.launcher
+
+## test: the whole suite (starts its own Redis, fixture sites, crawlers, SMTP server, browser)
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy crawler web
+
+## bench: 2000-page site, 1 and 2 crawler processes, against an in-memory Scrapy reference
+bench: $(STAMP)
+	$(PY) -m bench.crawl --pages $${PAGES:-2000}
+
+bench-large: $(STAMP)
+	$(PY) -m bench.crawl --pages 20000
+
+clean:
+	rm -rf $(VENV) state

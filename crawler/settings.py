@@ -1,0 +1,74 @@
+"""Scrapy settings for the linkpatrol crawler: every knob in one place, read from the environment once.
+
+Environment variables (all optional): REDIS_URL, LINKPATROL_PREFIX, LINKPATROL_CONCURRENCY,
+LINKPATROL_CONCURRENCY_PER_HOST, LINKPATROL_TIMEOUT, LINKPATROL_WORKER_TTL, LINKPATROL_LOG_LEVEL,
+LINKPATROL_USER_AGENT, LINKPATROL_RETRY_AFTER_MAX.
+"""
+
+import os
+
+BOT_NAME = "linkpatrol"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+_env = os.environ.get
+
+LOG_LEVEL = _env("LINKPATROL_LOG_LEVEL", "INFO")
+USER_AGENT = _env("LINKPATROL_USER_AGENT", "linkpatrol/0.1 (dead-link checker)")
+
+# -- concurrency -------------------------------------------------------------------------------------
+CONCURRENT_REQUESTS = int(_env("LINKPATROL_CONCURRENCY", "32"))
+CONCURRENT_REQUESTS_PER_DOMAIN = int(_env("LINKPATROL_CONCURRENCY_PER_HOST", "16"))
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = float(_env("LINKPATROL_TIMEOUT", "20"))
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+# A checker verifies certificates: an invalid one is a broken link for a visitor.
+DOWNLOAD_VERIFY_CERTIFICATES = True
+REACTOR_THREADPOOL_MAXSIZE = 20
+DNSCACHE_ENABLED = True
+
+# -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
+
+# -- responses ------------------------------------------------------------------------------------------
+HTTPERROR_ALLOW_ALL = True  # every status reaches the spider: a 404 is a result, not an error
+REDIRECT_MAX_TIMES = 10
+METAREFRESH_ENABLED = False
+COOKIES_ENABLED = False
+REFERER_ENABLED = False
+ROBOTSTXT_OBEY = True  # per crawl, "respect_robots": false sets dont_obey_robotstxt
+RETRY_ENABLED = True
+RETRY_TIMES = 1
+RETRY_HTTP_CODES = [502, 504, 408, 522, 524]  # 429 and 503 are RetryAfterMiddleware's
+# Only failures that a second try may cure; a refused connection or a timeout is the answer.
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectionLost",
+]
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
+
+LINKPATROL_RATE_LIMIT_RETRIES = int(_env("LINKPATROL_RATE_LIMIT_RETRIES", "2"))
+LINKPATROL_RETRY_AFTER_MAX = float(_env("LINKPATROL_RETRY_AFTER_MAX", "30"))
+LINKPATROL_RETRY_AFTER_DEFAULT = 1.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.CancelledCrawlMiddleware": 50,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.LinkRedirectMiddleware": 600,
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+    "crawler.middlewares.HeadFallbackMiddleware": 650,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+}
+ITEM_PIPELINES = {"crawler.pipelines.FrontierPipeline": 100}
+
+# -- safety and noise ---------------------------------------------------------------------------------
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's local code-execution endpoint: never in a crawler
+LOGSTATS_INTERVAL = 30.0

@@ -1,0 +1,104 @@
+"""Processes the tests and the benchmark start: fixture site servers and crawler processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SiteServer:
+    """``python -m tests.sites.server MODULE ARGS`` in a subprocess; ``ports`` maps site names to ports."""
+
+    def __init__(self, module: str, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.sites.server", module, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"site server {module} did not start")
+        self.ports: dict[str, int] = json.loads(line)
+
+    def url(self, site: str, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.ports[site]}{path}"
+
+    def hits(self, site: str) -> dict[str, int]:
+        with urllib.request.urlopen(self.url(site, "/__hits"), timeout=5) as resp:
+            return dict(json.load(resp))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+# Settings that make the tests quick: short timeouts, quick recovery of a dead worker's leases.
+TEST_CRAWLER_ENV = {
+    "LINKPATROL_TIMEOUT": "2",
+    "LINKPATROL_WORKER_TTL": "3",
+    "LINKPATROL_REAP_INTERVAL": "1",
+    "LINKPATROL_RETRY_AFTER_MAX": "1",
+    "LINKPATROL_LOG_LEVEL": "INFO",
+}
+
+
+class CrawlerProcess:
+    """One ``scrapy crawl links`` process with its log in a file."""
+
+    def __init__(self, redis_url: str, log: Path, env: dict[str, str] | None = None) -> None:
+        self.log = log
+        full_env = {**os.environ, **TEST_CRAWLER_ENV, "REDIS_URL": redis_url, **(env or {})}
+        self._logfile = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scrapy", "crawl", "links"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=self._logfile,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 20) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._logfile.close()
+        return self.process.returncode
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.1, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)

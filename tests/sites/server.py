@@ -1,0 +1,88 @@
+"""A fast fixture HTTP server (aiohttp, real listen backlog) serving several sites on several ports.
+
+Run as ``python -m tests.sites.server SITE [ARGS]``: it binds every site of the module
+``tests.sites.SITE`` on a free loopback port, prints one JSON line ``{"name": port, ...}`` and serves
+until killed. ``GET /__hits`` on any port answers the request counts per "METHOD path" of that site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import ssl
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: str = ""
+    content_type: str = "text/html"
+    headers: dict[str, str] = field(default_factory=dict)
+    head_status: int | None = None  # answer HEAD with this status instead (a server that refuses HEAD)
+    delay: float = 0.0  # seconds before answering
+    reset: bool = False  # close the connection without an answer
+
+
+def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application:
+    hits: Counter[str] = Counter()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        path = request.path_qs
+        if path == "/__hits":
+            return web.json_response(dict(hits))
+        hits[f"{request.method} {path}"] += 1
+        route = routes.get(path) or routes.get(request.path)
+        if route is None:
+            return web.Response(status=404, text="not found", content_type="text/plain")
+        if route.delay:
+            await asyncio.sleep(route.delay)
+        if route.reset:
+            assert request.transport is not None
+            request.transport.close()
+            raise asyncio.CancelledError
+        status = route.status
+        if request.method == "HEAD" and route.head_status is not None:
+            status = route.head_status
+        headers = {k: v.format(**ports) for k, v in route.headers.items()}
+        body = route.body.format(**ports) if route.body else ""
+        return web.Response(status=status, body=body.encode(), headers=headers,
+                            content_type=route.content_type)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+async def serve(module_name: str, args: list[str]) -> None:
+    module = importlib.import_module(f"tests.sites.{module_name}")
+    sites: dict[str, Any] = module.build(*args)
+    ports: dict[str, int] = {}
+    runners = []
+    pending = []
+    for name, spec in sites.items():
+        routes, tls = (spec, None) if isinstance(spec, dict) else spec
+        ssl_ctx = None
+        if tls is not None:
+            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_ctx.load_cert_chain(*tls)
+        app = make_app(routes, ports)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024, ssl_context=ssl_ctx)
+        await site.start()
+        ports[name] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runners.append(runner)
+        pending.append(name)
+    print(json.dumps(ports), flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(sys.argv[1], sys.argv[2:]))
