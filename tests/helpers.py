@@ -52,6 +52,7 @@ TEST_CRAWLER_ENV = {
     "LINKPATROL_REAP_INTERVAL": "1",
     "LINKPATROL_RETRY_AFTER_MAX": "1",
     "LINKPATROL_LOG_LEVEL": "INFO",
+    "LINKPATROL_ALLOW_PRIVATE": "1",  # the fixture sites live on loopback
 }
 
 
