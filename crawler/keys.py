@@ -43,6 +43,17 @@ class Keys:
         return f"{self.prefix}:worker:{worker}:alive"
 
     @property
+    def finished_events_processing(self) -> str:
+        """List of ended-crawl ids a mail worker moved out of ``finished_events`` and has not yet
+        turned into a mail job (recovered when a worker starts)."""
+        return f"{self.prefix}:events:ended:processing"
+
+    @property
+    def mail_queue(self) -> str:
+        """Name of the RQ queue of mail jobs (RQ spells its own keys from it: ``rq:queue:<name>``...)."""
+        return f"{self.prefix}-notifications"
+
+    @property
     def finished_events(self) -> str:
         """List of crawl ids that ended and asked for a notification."""
         return f"{self.prefix}:events:ended"
@@ -54,6 +65,10 @@ class Keys:
 
     def crawl_pattern(self, crawl_id: str) -> str:
         return f"{self.prefix}:crawl:{crawl_id}:*"
+
+    def mail_sent(self, crawl_id: str) -> str:
+        """Hash: "<job id> <address>" -> time a report mail of the crawl was handed to SMTP (or the outbox)."""
+        return f"{self.prefix}:crawl:{crawl_id}:mail"
 
     def queue(self, crawl_id: str) -> str:
         """List of JSON request messages waiting to be fetched."""
