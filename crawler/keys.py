@@ -58,6 +58,15 @@ class Keys:
         """List of crawl ids that ended and asked for a notification."""
         return f"{self.prefix}:events:ended"
 
+    def rate_limit(self, who: str, window: int) -> str:
+        """Counter of crawls created by one client in one fixed time window (expires with it)."""
+        return f"{self.prefix}:ratelimit:{who}:{window}"
+
+    @property
+    def web_secret(self) -> str:
+        """String: the web app's session and CSRF signing key, when LINKPATROL_SECRET_KEY is unset."""
+        return f"{self.prefix}:web:secret"
+
     # -- per-crawl keys ----------------------------------------------------------------------------
     def crawl(self, crawl_id: str) -> str:
         """Hash: the crawl record (id, url, options, state, timestamps, counters)."""
@@ -96,3 +105,25 @@ class Keys:
     def refs(self, crawl_id: str, url: str) -> str:
         """List of JSON referrers ``[page, text, element, fragment]`` of a not-ok (or pending) url."""
         return f"{self.prefix}:crawl:{crawl_id}:refs:{url}"
+
+    # -- per-host politeness keys: shared by every crawl and crawler, each with a TTL -----------------
+    def host_slots(self, host: str) -> str:
+        """Sorted set: lease token -> expiry (Redis time, ms) of each request under way to the host."""
+        return f"{self.prefix}:host:{host}:slots"
+
+    def host_bucket(self, host: str) -> str:
+        """Hash: the host's token bucket (``t`` tokens, ``ts`` last refill in Redis time, ms)."""
+        return f"{self.prefix}:host:{host}:bucket"
+
+    def host_not_before(self, host: str) -> str:
+        """String whose remaining TTL is how long every crawler must leave the host alone."""
+        return f"{self.prefix}:host:{host}:notbefore"
+
+    def host_strikes(self, host: str) -> str:
+        """Counter of recent 429 answers without a Retry-After (a run of them slows the host down)."""
+        return f"{self.prefix}:host:{host}:strikes"
+
+    @property
+    def host_events(self) -> str:
+        """Pub/sub channel: ``host ms`` when a host asked every crawler to wait ``ms``."""
+        return f"{self.prefix}:host-events"

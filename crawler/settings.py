@@ -56,6 +56,7 @@ LINKPATROL_RETRY_AFTER_DEFAULT = 1.0
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.CancelledCrawlMiddleware": 50,
+    "crawler.ssrf.AddressGuardMiddleware": 60,  # off with LINKPATROL_ALLOW_PRIVATE=1
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.LinkRedirectMiddleware": 600,

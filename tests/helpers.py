@@ -43,6 +43,8 @@ class SiteServer:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+        if self.process.stdout:
+            self.process.stdout.close()
 
 
 # Settings that make the tests quick: short timeouts, quick recovery of a dead worker's leases.
