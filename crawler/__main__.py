@@ -91,14 +91,16 @@ def _run(args: argparse.Namespace, store: CrawlStore, client: redis.Redis, confi
             notify=args.notify,
         )
         try:
-            crawl = store.create(args.url, options)
+            created = store.create(args.url, options)
         except (InvalidURL, InvalidOption) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        print(crawl.id, flush=True)
+        print(created.id, flush=True)
         if args.wait:
-            while (current := store.require(crawl.id)).state in ("queued", "running"):
+            current = store.require(created.id)
+            while current.state in ("queued", "running"):
                 time.sleep(0.5)
+                current = store.require(created.id)
             _print(current.to_dict())
         return 0
     if args.command == "list":
@@ -108,10 +110,11 @@ def _run(args: argparse.Namespace, store: CrawlStore, client: redis.Redis, confi
     if args.command == "workers":
         _print(list_workers(client, config.prefix))
         return 0
-    crawl = store.get(args.id)
-    if crawl is None:
+    found = store.get(args.id)
+    if found is None:
         print(f"error: no crawl {args.id}", file=sys.stderr)
         return 1
+    crawl = found
     if args.command == "status":
         _print(crawl.to_dict())
     elif args.command == "report":

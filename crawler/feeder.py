@@ -8,6 +8,8 @@ has room for them, and reclaims the leases of workers whose heartbeat stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 import os
@@ -74,7 +76,7 @@ async def retrying(what: str, call: Callable[[], Awaitable[T]], stop: Callable[[
 
 class Feeder:
     def __init__(self, client: aioredis.Redis, config: Config, capacity: int) -> None:
-        self.r = client
+        self.r: Any = client  # decode_responses=True: every reply is str
         self.config = config
         self.keys = Keys(config.prefix)
         self.scripts = Scripts(client, self.keys)
@@ -186,12 +188,10 @@ class Feeder:
             room = self.capacity - self.held
             if room <= 0:
                 self._room.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._room.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
                 continue
-            batch = await retrying("leasing requests", lambda room=room: self._lease(room))
+            batch = await retrying("leasing requests", functools.partial(self._lease, room))
             if batch:
                 self.held += len(batch)
                 return batch

@@ -112,6 +112,6 @@ def error_kind(exc: BaseException) -> str:
             return "incomplete-response"
         if isinstance(item, (tx_error.ConnectionLost, tx_error.ConnectionDone, ConnectionError)):
             return "connection-reset"
-    if "maximum size" in text or "exceeded" in text and "size" in text:
+    if "maximum size" in text or ("exceeded" in text and "size" in text):
         return "too-large"
     return "connection-failed"

@@ -6,6 +6,7 @@ atomic scripts live in ``crawler.frontier``.
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import time
@@ -190,8 +191,8 @@ class CrawlStore:
     """Create, read, cancel and delete crawls, and read their results."""
 
     def __init__(self, client: redis.Redis, prefix: str = "lp") -> None:
-        # The client must decode responses (decode_responses=True).
-        self.r = client
+        # The client must decode responses (decode_responses=True): every reply is a str.
+        self.r: Any = client
         self.keys = Keys(prefix)
 
     # -- records -----------------------------------------------------------------------------------
@@ -229,7 +230,7 @@ class CrawlStore:
     def count(self) -> int:
         return int(self.r.zcard(self.keys.crawls))
 
-    def list(self, offset: int = 0, limit: int = 50) -> list[Crawl]:
+    def list(self, offset: int = 0, limit: int = 50) -> builtins.list[Crawl]:
         """Newest first."""
         ids = self.r.zrevrange(self.keys.crawls, offset, offset + limit - 1)
         pipe = self.r.pipeline(transaction=False)
@@ -273,19 +274,19 @@ class CrawlStore:
         crawl_id: str,
         outcomes: tuple[str, ...] = ("dead",),
         referrers: int | None = None,
-    ) -> list[LinkResult]:
+    ) -> builtins.list[LinkResult]:
         """Checked urls whose outcome is in ``outcomes``, sorted by url, each with its referrers
         (at most ``referrers`` of them when given)."""
         urls = sorted(self.r.smembers(self.keys.problems(crawl_id)))
         return self._with_referrers(crawl_id, urls, outcomes, referrers)
 
-    def redirected(self, crawl_id: str) -> list[LinkResult]:
+    def redirected(self, crawl_id: str) -> builtins.list[LinkResult]:
         urls = sorted(self.r.smembers(self.keys.redirects(crawl_id)))
         return self._with_referrers(crawl_id, urls, None, 0)
 
     def _with_referrers(
-        self, crawl_id: str, urls: list[str], outcomes: tuple[str, ...] | None, limit: int | None
-    ) -> list[LinkResult]:
+        self, crawl_id: str, urls: builtins.list[str], outcomes: tuple[str, ...] | None, limit: int | None
+    ) -> builtins.list[LinkResult]:
         if not urls:
             return []
         raws = self.r.hmget(self.keys.urls(crawl_id), urls)

@@ -10,7 +10,7 @@ import redis
 from crawler.keys import Keys
 
 
-def list_workers(client: redis.Redis, prefix: str = "lp") -> list[dict[str, Any]]:
+def list_workers(client: redis.Redis | Any, prefix: str = "lp") -> list[dict[str, Any]]:
     """Live crawler processes, oldest first: id, host, pid, started, last seen, requests done,
     requests held, last crawl worked on. A worker whose heartbeat expired is not listed."""
     keys = Keys(prefix)

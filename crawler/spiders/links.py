@@ -192,7 +192,7 @@ class LinksSpider(scrapy.Spider):
             result = LinkResult(lp["url"], "excluded", error="robots", external=lp["external"],
                                 final_url=final, redirects=hops)
         else:
-            kind = error_kind(exc)
+            kind = error_kind(exc) if exc is not None else "connection-failed"
             logger.debug("%s failed: %s (%r)", lp["url"], kind, exc)
             result = LinkResult(lp["url"], "dead", error=kind, external=lp["external"],
                                 final_url=final, redirects=hops)

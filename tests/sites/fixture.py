@@ -85,7 +85,8 @@ def build(closed: str = "") -> dict[str, object]:
     blog = page("Blog", '<a href="post1.html">First post</a> <a href="missing-post.html">Lost post</a>',
                 head='<base href="/blog/posts/">')
     post1 = page("Post 1", '<a href="../../">Home</a>')
-    deep = {f"/deep/{i}.html": page(f"Deep {i}", f'<a href="/deep/{i + 1}.html">Deeper {i + 1}</a>') for i in range(1, 4)}
+    deep = {f"/deep/{i}.html": page(f"Deep {i}", f'<a href="/deep/{i + 1}.html">Deeper {i + 1}</a>')
+            for i in range(1, 4)}
     deep["/deep/4.html"] = page("Deep 4", '<a href="/deep/gone.html">Deep gone</a>')
     hostile = page("Odd", """<a href="/gone-hostile"><script>alert(1)</script></a>
 <a href="/gone-hostile2">&lt;img src=x onerror=alert(1)&gt;</a>
