@@ -1,0 +1,127 @@
+"""Small pieces with many cases: url hygiene, link extraction, Retry-After, outcomes."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from crawler.extract import extract_links, parse_srcset
+from crawler.middlewares import retry_after_seconds
+from crawler.status import outcome_for_status, status_class
+from crawler.storage import CrawlOptions, InvalidOption
+from crawler.urls import InvalidURL, host_of, normalize_url
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTP://Example.COM", ("http://example.com/", "")),
+        ("https://a.example:443/x?q=1#frag", ("https://a.example/x?q=1", "frag")),
+        ("http://a.example:8080/p", ("http://a.example:8080/p", "")),
+        ("http://ex.example/ü space", ("http://ex.example/%C3%BC%20space", "")),
+    ],
+)
+def test_normalize_url(raw: str, expected: tuple[str, str]) -> None:
+    assert normalize_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "empty"),
+        ("example.org", "needs a scheme"),
+        ("ftp://example.org/", "only http and https"),
+        ("javascript:alert(1)", "only http and https"),
+        ("http://[bad", "malformed"),
+        ("http://a:99999/", "malformed"),
+        ("http:///path", "no host"),
+        ("http://a.example/" + "x" * 3000, "longer than"),
+    ],
+)
+def test_normalize_url_rejects_with_a_clear_message(raw: str, message: str) -> None:
+    with pytest.raises(InvalidURL, match=message):
+        normalize_url(raw)
+
+
+def test_scope_is_host_and_port() -> None:
+    assert host_of("http://A.example/x") == host_of("https://a.example/y") == "a.example"
+    assert host_of("http://a.example:8080/") == "a.example:8080"
+    assert host_of("http://[bad/") == ""
+
+
+def test_srcset_keeps_commas_inside_urls() -> None:
+    value = "a.png 1x, b.png 2x,data:image/png;base64,AA,BB 3x , c,d.png"
+    assert list(parse_srcset(value)) == ["a.png", "b.png", "data:image/png;base64,AA,BB", "c,d.png"]
+
+
+def test_extract_links_every_element_base_href_and_ignored_schemes() -> None:
+    html = b"""<html><head><base href="/sub/"><link rel=preconnect href="https://fonts.example">
+    <link rel=stylesheet href="s.css"></head><body>
+    <a href="p1.html#top"> Page   <b>one</b></a><a href="mailto:x@y">m</a><a href="#f">f</a><a href="">e</a>
+    <a href="tel:1">t</a><a href="data:text/html,hi">d</a><a href="JavaScript:void(0)">j</a>
+    <a href="http://[bad/">bad</a><a href="ftp://x.example/f">ftp</a>
+    <img src="i.png" srcset="i2.png 2x" alt="An image"><a href="/x"><img src="y.png" alt="logo"></a>
+    <script src="//cdn.example/a.js"></script><iframe src="https://ext.example/frame"></iframe>
+    <video src="v.mp4"></video><audio src="a.mp3"></audio><source src="s.webm">
+    <map><area href="/area" alt="Area"></map></body></html>"""
+    response = HtmlResponse("http://h.example/dir/page.html", body=html, encoding="utf-8")
+    links = {(lk.target, lk.element): lk for lk in extract_links(response)}
+    assert set(links) == {
+        ("http://h.example/sub/s.css", "link"),
+        ("http://h.example/sub/p1.html", "a"),
+        ("http://[bad/", "a"),
+        ("ftp://x.example/f", "a"),
+        ("http://h.example/sub/i.png", "img"),
+        ("http://h.example/sub/i2.png", "img"),
+        ("http://h.example/x", "a"),
+        ("http://h.example/sub/y.png", "img"),
+        ("http://cdn.example/a.js", "script"),
+        ("https://ext.example/frame", "iframe"),
+        ("http://h.example/sub/v.mp4", "video"),
+        ("http://h.example/sub/a.mp3", "audio"),
+        ("http://h.example/sub/s.webm", "source"),
+        ("http://h.example/area", "area"),
+    }
+    page = links[("http://h.example/sub/p1.html", "a")]
+    assert (page.text, page.fragment, page.follow) == ("Page one", "top", True)
+    assert links[("http://h.example/x", "a")].text == "logo"  # an image link is named by its alt text
+    assert links[("http://[bad/", "a")].problem == "invalid-url"
+    assert links[("ftp://x.example/f", "a")].problem == "unsupported"
+    assert not links[("http://h.example/sub/i.png", "img")].follow
+
+
+def test_extract_links_survives_hostile_html() -> None:
+    html = b"<a href='/a'>\x00<<<<b><a href=/b>" + b"<div>" * 5000 + b"<a href='/c' title='" + b"x" * 10**5 + b"'>"
+    response = HtmlResponse("http://h.example/", body=html, encoding="utf-8")
+    targets = {lk.target for lk in extract_links(response)}
+    assert {"http://h.example/a", "http://h.example/b"} <= targets
+
+
+def test_retry_after_parsing() -> None:
+    assert retry_after_seconds(b"5") == 5.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds(b"soon") is None
+    assert retry_after_seconds(b"Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "outcome"),
+    [(200, False, "ok"), (204, False, "ok"), (404, False, "dead"), (410, False, "dead"), (500, False, "dead"),
+     (401, False, "blocked"), (403, False, "blocked"), (999, False, "blocked"), (429, False, "rate_limited"),
+     (503, True, "rate_limited"), (503, False, "dead"), (300, False, "dead")],
+)
+def test_outcomes(status: int, retry_after: bool, outcome: str) -> None:
+    assert outcome_for_status(status, retry_after) == outcome
+
+
+def test_status_classes() -> None:
+    assert [status_class(s) for s in (None, 200, 301, 404, 503)] == ["error", "2xx", "3xx", "4xx", "5xx"]
+
+
+def test_options_validation_names_the_field() -> None:
+    with pytest.raises(InvalidOption) as err:
+        CrawlOptions(max_pages=0).validate()
+    assert err.value.field == "max_pages"
+    with pytest.raises(InvalidOption) as err:
+        CrawlOptions(max_depth=-1).validate()
+    assert err.value.field == "max_depth"
