@@ -1,0 +1,127 @@
+"""Crawl benchmark: ``make bench`` (2000 pages) or ``python -m bench.crawl --pages 20000``.
+
+Generates a site of N pages with known dead links, serves it from an aiohttp server (real listen
+backlog), starts a private Redis, and prints for 1 and 2 crawler processes: wall time from enqueue to
+finished, pages/s, urls/s, CPU seconds of the crawlers, peak RSS per crawler, Redis memory per
+discovered url, recall and precision against the truth; and the same site crawled by a plain
+in-memory Scrapy spider as the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+
+from crawler.redis_server import RedisServer
+from crawler.storage import CrawlStore
+from tests.helpers import ROOT, CrawlerProcess, SiteServer, wait_for
+from tests.sites import generated
+
+
+def run_reference(url: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "bench.reference", url], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run_linkpatrol(site: SiteServer, pages: int, processes: int, workdir: Path) -> dict[str, Any]:
+    server = RedisServer(workdir / f"redis-{processes}").start()
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    store = CrawlStore(client)
+    env = {"LINKPATROL_LOG_LEVEL": "WARNING", "LINKPATROL_TIMEOUT": "10", "LINKPATROL_WORKER_TTL": "15"}
+    crawlers = [CrawlerProcess(server.url, workdir / f"crawler-{processes}-{i}.log", env) for i in range(processes)]
+    try:
+        wait_for(lambda: client.hlen("lp:workers") == processes, 60, what="crawlers registered")
+        procs = [psutil.Process(c.pid) for c in crawlers]
+        cpu0 = [sum(p.cpu_times()[:2]) for p in procs]
+        mem0 = int(client.info("memory")["used_memory"])
+        peak = [0] * processes
+        started = time.monotonic()
+        crawl = store.create(site.url("main"))
+        while store.require(crawl.id).state != "finished":
+            for i, p in enumerate(procs):
+                peak[i] = max(peak[i], p.memory_info().rss)
+            time.sleep(0.05)
+        wall = time.monotonic() - started
+        cpu = sum(sum(p.cpu_times()[:2]) - c0 for p, c0 in zip(procs, cpu0, strict=True))
+        done = store.require(crawl.id)
+        mem1 = int(client.info("memory")["used_memory"])
+        truth = set(generated.truth(site.ports["main"], pages))
+        found = {r.url for r in store.problems(crawl.id)}
+        return {
+            "processes": processes,
+            "seconds": wall,
+            "pages": done.pages_crawled,
+            "urls": done.links_checked,
+            "pages_per_s": done.pages_crawled / wall,
+            "urls_per_s": done.links_checked / wall,
+            "cpu_s": cpu,
+            "peak_rss_mb": max(peak) / 2**20,
+            "redis_bytes_per_url": (mem1 - mem0) / max(1, done.links_checked),
+            "recall": len(found & truth) / len(truth),
+            "precision": len(found & truth) / max(1, len(found)),
+            "exact": found == truth and done.links_checked == generated.expected_urls(pages),
+        }
+    finally:
+        for c in crawlers:
+            c.stop()
+        client.close()
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--processes", default="1,2", help="comma-separated crawler process counts")
+    parser.add_argument("--no-reference", action="store_true")
+    args = parser.parse_args()
+    site = SiteServer("generated", str(args.pages), "0")
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="lp-bench-") as tmp:
+            if not args.no_reference:
+                ref = run_reference(site.url("main"))
+                truth = set(generated.truth(site.ports["main"], args.pages))
+                ref_dead = set(ref["dead"])
+                rows.append({"processes": "scrapy in-memory", "seconds": ref["seconds"], "pages": ref["pages"],
+                             "urls": ref["urls"], "pages_per_s": ref["pages"] / ref["seconds"],
+                             "urls_per_s": ref["urls"] / ref["seconds"], "cpu_s": None, "peak_rss_mb": None,
+                             "redis_bytes_per_url": None, "recall": len(ref_dead & truth) / len(truth),
+                             "precision": len(ref_dead & truth) / max(1, len(ref_dead)), "exact": ref_dead == truth})
+            for n in (int(x) for x in args.processes.split(",")):
+                rows.append(run_linkpatrol(site, args.pages, n, Path(tmp)))
+    finally:
+        site.stop()
+    print(f"\nsite: {args.pages} pages, {generated.expected_urls(args.pages)} urls, "
+          f"{len(generated.truth(0, args.pages))} dead\n")
+    head = ("crawler", "wall s", "pages/s", "urls/s", "CPU s", "peak RSS MB", "Redis B/url", "recall", "precision")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        def f(v: Any, fmt: str) -> str:
+            return "-" if v is None else format(v, fmt)
+        name = r["processes"] if isinstance(r["processes"], str) else f"linkpatrol x{r['processes']}"
+        print(f"| {name} | {r['seconds']:.2f} | {r['pages_per_s']:.0f} | {r['urls_per_s']:.0f} | "
+              f"{f(r['cpu_s'], '.1f')} | {f(r['peak_rss_mb'], '.0f')} | {f(r['redis_bytes_per_url'], '.0f')} | "
+              f"{r['recall']:.3f} | {r['precision']:.3f} |")
+    one = next((r for r in rows if r["processes"] == 1), None)
+    two = next((r for r in rows if r["processes"] == 2), None)
+    ref_row = next((r for r in rows if isinstance(r["processes"], str)), None)
+    if one and ref_row:
+        print(f"\n1 process vs in-memory reference: {one['seconds'] / ref_row['seconds']:.2f}x the time")
+    if one and two:
+        print(f"2 processes vs 1: {one['seconds'] / two['seconds']:.2f}x faster")
+    print("exact results: " + ", ".join(f"{r['processes']}: {r['exact']}" for r in rows))
+
+
+if __name__ == "__main__":
+    main()
