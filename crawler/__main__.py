@@ -1,7 +1,7 @@
 """Command line for operators and scripts.
 
     python -m crawler enqueue URL [--max-pages N] [--max-depth N] [--no-robots] [--no-external]
-                                  [--notify EMAIL ...] [--wait]
+                                  [--notify EMAIL ...] [--site-concurrency N] [--site-rate R] [--wait]
     python -m crawler status ID         the crawl record as JSON
     python -m crawler report ID         the broken links as JSON
     python -m crawler list              recent crawls, one JSON object a line
@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-robots", action="store_true", help="do not obey robots.txt")
     e.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
     e.add_argument("--notify", action="append", default=[], metavar="EMAIL")
+    e.add_argument("--site-concurrency", type=_positive, help="requests under way to the site at once, all crawlers")
+    e.add_argument("--site-rate", type=float, help="requests per second to the site, all crawlers together")
     e.add_argument("--wait", action="store_true", help="wait until the crawl ends, then print its record")
     for name in ("status", "cancel", "delete"):
         sub.add_parser(name).add_argument("id")
@@ -89,6 +91,8 @@ def _run(args: argparse.Namespace, store: CrawlStore, client: redis.Redis, confi
             respect_robots=not args.no_robots,
             check_external=not args.no_external,
             notify=args.notify,
+            site_concurrency=args.site_concurrency,
+            site_rate=args.site_rate,
         )
         try:
             created = store.create(args.url, options)

@@ -62,7 +62,17 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.LinkRedirectMiddleware": 600,
     "crawler.middlewares.RetryAfterMiddleware": 560,
     "crawler.middlewares.HeadFallbackMiddleware": 650,
+    "crawler.politeness.PolitenessMiddleware": 950,  # last before the download: slots held only while fetching
 }
+
+# -- politeness shared by every crawler through Redis (crawler/politeness.py); 0 means no shared limit ------
+LINKPATROL_POLITENESS_ENABLED = _env("LINKPATROL_POLITENESS", "1") != "0"
+LINKPATROL_HOST_CONCURRENCY = int(_env("LINKPATROL_HOST_CONCURRENCY", "2"))  # other hosts, all crawlers together
+LINKPATROL_HOST_RATE = float(_env("LINKPATROL_HOST_RATE", "5"))  # requests per second
+LINKPATROL_SITE_CONCURRENCY = int(_env("LINKPATROL_SITE_CONCURRENCY", "0"))  # the crawled site, unless the crawl says
+LINKPATROL_SITE_RATE = float(_env("LINKPATROL_SITE_RATE", "0"))
+LINKPATROL_HOST_WAIT_MAX = float(_env("LINKPATROL_HOST_WAIT_MAX", "60"))  # longest shared Retry-After honoured
+
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,

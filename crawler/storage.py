@@ -32,6 +32,9 @@ COUNTERS = (
     *(f"status_{c}" for c in ("2xx", "3xx", "4xx", "5xx", "error")),
 )
 MAX_NOTIFY = 10
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+MAX_SITE_CONCURRENCY = 1000
+MAX_SITE_RATE = 10_000
 
 
 @dataclass
@@ -41,8 +44,21 @@ class CrawlOptions:
     respect_robots: bool = True
     check_external: bool = True
     notify: list[str] = field(default_factory=list)
+    # Politeness towards the crawled site, shared by every crawler; None: the crawler's default.
+    site_concurrency: int | None = None
+    site_rate: float | None = None  # requests per second
 
     def validate(self) -> CrawlOptions:
+        if self.site_concurrency is not None and (
+            not isinstance(self.site_concurrency, int) or isinstance(self.site_concurrency, bool)
+            or not 1 <= self.site_concurrency <= MAX_SITE_CONCURRENCY
+        ):
+            raise InvalidOption("site_concurrency", f"must be a whole number from 1 to {MAX_SITE_CONCURRENCY}")
+        if self.site_rate is not None and (
+            not isinstance(self.site_rate, int | float) or isinstance(self.site_rate, bool)
+            or not 0 < self.site_rate <= MAX_SITE_RATE
+        ):
+            raise InvalidOption("site_rate", f"must be requests per second, above 0 and at most {MAX_SITE_RATE}")
         for name in ("max_pages", "max_depth"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
@@ -139,17 +155,22 @@ class LinkResult:
     referrer_count: int = 0
 
     def to_json(self) -> str:
-        # "o" first: the frontier's Lua reads the outcome from the start of the string.
-        data = {
-            "o": self.outcome,
-            "s": self.status,
-            "e": self.error,
-            "f": self.final_url,
-            "r": self.redirects,
-            "t": self.content_type,
-            "x": self.external,
-        }
-        return json.dumps(data, separators=(",", ":"))
+        # "o" first: the frontier's Lua reads the outcome from the start of the string. Empty fields
+        # are left out: this is stored once per url, and bytes per url is what Redis sizing is about.
+        data: dict[str, Any] = {"o": self.outcome}
+        if self.status is not None:
+            data["s"] = self.status
+        if self.error:
+            data["e"] = self.error
+        if self.final_url:
+            data["f"] = self.final_url
+        if self.redirects:
+            data["r"] = self.redirects
+        if self.content_type:
+            data["t"] = self.content_type
+        if self.external:
+            data["x"] = 1
+        return _compact(data)
 
     @classmethod
     def from_json(cls, url: str, raw: str) -> LinkResult:
