@@ -1,0 +1,77 @@
+"""A fixture server that keeps a log of every request, for the politeness and network tests.
+
+Run as ``python -m tests.sites.counting BIND_ADDRESS SITE [ARGS]``: it binds every site of
+``tests.sites.SITE`` (routes as in ``tests.sites.server``) on a free port of BIND_ADDRESS, prints one
+JSON line ``{"name": port, ...}`` and serves until killed. ``GET /__log`` on any port answers
+``{"now": t, "max_concurrent": n, "log": [[arrival, method, path, status], ...]}`` for that site, with
+times from the server's monotonic clock. A route with the header ``X-Once`` answers its status only
+the first time, and 200 afterwards (a host that rate-limits once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import sys
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.sites.server import Route
+
+
+def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application:
+    log: list[list[Any]] = []
+    state = {"now": 0, "max": 0}
+    answered: set[str] = set()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.path == "/__log":
+            return web.json_response({"now": time.monotonic(), "max_concurrent": state["max"], "log": log})
+        arrival = time.monotonic()
+        state["now"] += 1
+        state["max"] = max(state["max"], state["now"])
+        try:
+            route = routes.get(request.path_qs) or routes.get(request.path)
+            if route is None:
+                log.append([arrival, request.method, request.path_qs, 404])
+                return web.Response(status=404, text="not found", content_type="text/plain")
+            if route.delay:
+                await asyncio.sleep(route.delay)
+            headers = {k: v.format(**ports) for k, v in route.headers.items() if k != "X-Once"}
+            status = route.status
+            if "X-Once" in route.headers:
+                if request.path_qs in answered:
+                    status, headers = 200, {}
+                answered.add(request.path_qs)
+            log.append([arrival, request.method, request.path_qs, status])
+            body = route.body.format(**ports) if route.body else ""
+            return web.Response(status=status, body=body.encode(), headers=headers, content_type=route.content_type)
+        finally:
+            state["now"] -= 1
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+async def serve(bind: str, module_name: str, args: list[str]) -> None:
+    module = importlib.import_module(f"tests.sites.{module_name}")
+    sites: dict[str, Any] = module.build(*args)
+    ports: dict[str, int] = {}
+    runners = []
+    for name, routes in sites.items():
+        runner = web.AppRunner(make_app(routes, ports), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, bind, 0, backlog=1024)
+        await site.start()
+        ports[name] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runners.append(runner)
+    print(json.dumps(ports), flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(sys.argv[1], sys.argv[2], sys.argv[3:]))
