@@ -13,8 +13,8 @@ from typing import Any
 
 import redis
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from crawler.storage import Crawl, InvalidOption
 from web import error_response, store
@@ -109,4 +109,4 @@ def delete_crawl(crawl_id: str) -> Any:
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    return send_file(OPENAPI, mimetype="application/json")
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")

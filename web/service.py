@@ -57,10 +57,10 @@ def _flag(name: str, value: Any, default: bool) -> bool:
     raise InvalidOption(name, "must be true or false")
 
 
-def _emails(value: Any) -> list[str]:
-    if value is None or value == "":
+def _emails(value: Any, form: bool) -> list[str]:
+    if value is None or (form and value == ""):
         return []
-    items = re.split(r"[\s,;]+", value) if isinstance(value, str) else value
+    items = re.split(r"[\s,;]+", value) if form and isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
         raise InvalidOption("notify", "must be a list of email addresses")
     out = [v.strip() for v in items if v.strip()]
@@ -91,7 +91,7 @@ def parse_request(data: Mapping[str, Any], *, form: bool = False) -> tuple[str, 
         max_depth=_whole("max_depth", data.get("max_depth")),
         respect_robots=_flag("respect_robots", data.get("respect_robots", "" if form else None), True),
         check_external=_flag("check_external", data.get("check_external", "" if form else None), True),
-        notify=_emails(data.get("notify")),
+        notify=_emails(data.get("notify"), form),
     )
     return url, options.validate()
 
