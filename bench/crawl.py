@@ -94,7 +94,7 @@ def main() -> None:
                 ref_dead = set(ref["dead"])
                 rows.append({"processes": "scrapy in-memory", "seconds": ref["seconds"], "pages": ref["pages"],
                              "urls": ref["urls"], "pages_per_s": ref["pages"] / ref["seconds"],
-                             "urls_per_s": ref["urls"] / ref["seconds"], "cpu_s": None, "peak_rss_mb": None,
+                             "urls_per_s": ref["urls"] / ref["seconds"], "cpu_s": ref["cpu_s"], "peak_rss_mb": None,
                              "redis_bytes_per_url": None, "recall": len(ref_dead & truth) / len(truth),
                              "precision": len(ref_dead & truth) / max(1, len(ref_dead)), "exact": ref_dead == truth})
             for n in (int(x) for x in args.processes.split(",")):

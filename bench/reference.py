@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -63,7 +64,9 @@ def main() -> None:
     process.start()
     spider: Any = crawler.spider
     assert crawler.stats is not None
-    print(json.dumps({"seconds": crawler.stats.get_value("elapsed_time_seconds"), "urls": spider.checked, "pages": spider.pages,
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": crawler.stats.get_value("elapsed_time_seconds"),
+                      "cpu_s": usage.ru_utime + usage.ru_stime, "urls": spider.checked, "pages": spider.pages,
                       "dead": sorted(spider.dead)}))
 
 

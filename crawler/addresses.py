@@ -69,7 +69,7 @@ class AddressPolicy:
                 ip = mapped
         if any(ip in net for net in self.allowed):
             return True
-        return ip.is_global and ip not in METADATA
+        return ip.is_global and not ip.is_multicast and ip not in METADATA
 
     def allows_all(self, addresses: Iterable[str]) -> bool:
         return all(self.allows(a) for a in addresses)

@@ -91,6 +91,8 @@ class Feeder:
         self._closing = False
         self._started = time.time()
         self._last_crawl = ""
+        self._refreshed = 0.0  # when the start queue and the active set were last read
+        self._had_work = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -184,9 +186,11 @@ class Feeder:
     async def next_batch(self) -> list[tuple[CrawlContext, dict[str, Any]]]:
         """Wait until this process has room and the frontier has work, then lease a batch."""
         idle = 0.02
+        # Lease in batches: a round trip per freed slot would cost more than the request itself.
+        min_batch = max(1, self.capacity // 4)
         while True:
             room = self.capacity - self.held
-            if room <= 0:
+            if room <= 0 or (room < min_batch and self.held > 0):
                 self._room.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._room.wait(), timeout=1.0)
@@ -199,8 +203,11 @@ class Feeder:
             idle = min(idle * 2, 0.25)
 
     async def _lease(self, room: int) -> list[tuple[CrawlContext, dict[str, Any]]]:
-        await self._take_start_messages()
-        self.active = set(await self.r.smembers(self.keys.active))
+        now = time.monotonic()
+        if now - self._refreshed > 0.25 or not self._had_work:
+            await self._take_start_messages()
+            self.active = set(await self.r.smembers(self.keys.active))
+            self._refreshed = now
         crawls = list(self.active)
         random.shuffle(crawls)
         batch: list[tuple[CrawlContext, dict[str, Any]]] = []
@@ -215,6 +222,7 @@ class Feeder:
             for raw in raws:
                 batch.append((ctx, json.loads(raw)))
             room -= len(raws)
+        self._had_work = bool(batch)
         return batch
 
     async def _context(self, crawl_id: str) -> CrawlContext:

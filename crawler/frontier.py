@@ -63,9 +63,9 @@ if prev == false or prev == '' then
       if seen == false then
         redis.call('HSET', KEYS[2], target, '')
         local msg = ARGV[i + 1]
-        if ARGV[i + 2] ~= '' and max_pages > 0
+        if ARGV[i + 2] == '1' and max_pages > 0
            and redis.call('HINCRBY', KEYS[1], 'pages_queued', 1) > max_pages then
-          msg = ARGV[i + 2]
+          msg = string.gsub(msg, '"k":"page"', '"k":"check"', 1)
         end
         redis.call('RPUSH', KEYS[3], msg)
         seen = ''
@@ -114,10 +114,15 @@ return n
 """
 
 
+# json.dumps(obj, separators=...) builds a new encoder at every call; this is called per link.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def message(url: str, kind: str, depth: int) -> str:
     """A frontier message: kind "page" is fetched with GET and parsed when it is HTML in scope;
-    kind "check" is only checked (HEAD, GET when HEAD is refused)."""
-    return json.dumps({"u": url, "k": kind, "d": depth}, separators=(",", ":"))
+    kind "check" is only checked (HEAD, GET when HEAD is refused). Over the crawl's page budget the
+    COMPLETE script turns a "page" into a "check" by rewriting ``"k":"page"``."""
+    return compact_json({"u": url, "k": kind, "d": depth})
 
 
 class Scripts:
@@ -160,8 +165,8 @@ class Scripts:
         max_pages: int,
         links: list[tuple[str, str, str, str]],
     ) -> Any:
-        """``links``: (target url, message, fallback message when over the page budget or "", referrer
-        JSON or "" for none). Returns 2 when this call finished the crawl, 1 otherwise, -1 if the crawl is gone."""
+        """``links``: (target url, message, "1" when the message is a page that counts against the
+        page budget else "", referrer JSON or "" for none). Returns 2 when this call finished the crawl, 1 otherwise, -1 if the crawl is gone."""
         k = self.keys
         args: list[Any] = [
             url,

@@ -7,7 +7,6 @@ for work from any crawl (start messages are pulled by the feeder).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Self
@@ -22,7 +21,7 @@ from twisted.python.failure import Failure
 from crawler.config import Config
 from crawler.extract import extract_links
 from crawler.feeder import CrawlContext, Feeder, connect
-from crawler.frontier import message
+from crawler.frontier import compact_json, message
 from crawler.items import CheckedLink
 from crawler.status import CancelledCrawl, NotAllowedAddress, error_kind, outcome_for_status
 from crawler.storage import LinkResult
@@ -137,7 +136,7 @@ class LinksSpider(scrapy.Spider):
                     final = normalize_url(response.url)[0]
                 except InvalidURL:
                     return item
-                item.links = [(final, message(final, "page", depth), message(final, "check", depth), "")]
+                item.links = [(final, message(final, "page", depth), "1", "")]
                 return item
             item.is_page = True
             try:
@@ -159,17 +158,17 @@ class LinksSpider(scrapy.Spider):
             if link.problem:
                 if external and not check_external and link.problem != "invalid-url":
                     continue
-                msg, alt = message(link.target, link.problem, depth), ""
+                msg, budget = message(link.target, link.problem, depth), ""
             elif external:
                 if not check_external:
                     continue
-                msg, alt = message(link.target, "check", depth), ""
+                msg, budget = message(link.target, "check", depth), ""
             elif link.follow and may_follow:
-                msg, alt = message(link.target, "page", depth), message(link.target, "check", depth)
+                msg, budget = message(link.target, "page", depth), "1"
             else:
-                msg, alt = message(link.target, "check", depth), ""
-            ref = json.dumps([page_url, link.text, link.element, link.fragment], separators=(",", ":"))
-            out.append((link.target, msg, alt, ref))
+                msg, budget = message(link.target, "check", depth), ""
+            ref = compact_json([page_url, link.text, link.element, link.fragment])
+            out.append((link.target, msg, budget, ref))
         return out
 
     def _max_pages(self, crawl_id: str) -> int:
