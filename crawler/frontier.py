@@ -166,7 +166,8 @@ class Scripts:
         links: list[tuple[str, str, str, str]],
     ) -> Any:
         """``links``: (target url, message, "1" when the message is a page that counts against the
-        page budget else "", referrer JSON or "" for none). Returns 2 when this call finished the crawl, 1 otherwise, -1 if the crawl is gone."""
+        page budget else "", referrer JSON or "" for none). Returns 2 when this call finished the
+        crawl, 1 otherwise, -1 if the crawl is gone."""
         k = self.keys
         args: list[Any] = [
             url,
