@@ -125,3 +125,38 @@ def test_options_validation_names_the_field() -> None:
     with pytest.raises(InvalidOption) as err:
         CrawlOptions(max_depth=-1).validate()
     assert err.value.field == "max_depth"
+
+
+def _wrapped(inner: BaseException, outer: type[Exception]) -> Exception:
+    try:
+        try:
+            raise inner
+        except BaseException as exc:
+            raise outer(str(exc)) from exc
+    except Exception as wrapped:
+        return wrapped
+
+
+def test_failures_get_named_kinds() -> None:
+    # The same exception types Scrapy's download handler raises; no DNS query leaves this machine.
+    from OpenSSL import SSL
+    from scrapy.exceptions import (
+        CannotResolveHostError,
+        DownloadConnectionRefusedError,
+        DownloadFailedError,
+        DownloadTimeoutError,
+    )
+    from twisted.internet import error as tx_error
+
+    from crawler.status import RedirectLoop, TooManyRedirects, error_kind
+
+    assert error_kind(CannotResolveHostError("no such host")) == "dns"
+    assert error_kind(_wrapped(tx_error.DNSLookupError("x"), DownloadFailedError)) == "dns"
+    assert error_kind(DownloadConnectionRefusedError("refused")) == "refused"
+    assert error_kind(DownloadTimeoutError("took longer than 2.0 seconds")) == "timeout"
+    assert error_kind(_wrapped(SSL.Error([("SSL routines", "", "certificate verify failed")]),
+                               DownloadFailedError)) == "tls"
+    assert error_kind(TooManyRedirects("x")) == "too-many-redirects"
+    assert error_kind(RedirectLoop("x")) == "redirect-loop"
+    assert error_kind(_wrapped(tx_error.ConnectionLost(), DownloadFailedError)) == "connection-reset"
+    assert error_kind(RuntimeError("something else")) == "connection-failed"
