@@ -3,12 +3,7 @@ Retry-After seen by one crawler keeping every crawler away from that host."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 import redis
@@ -16,40 +11,13 @@ import redis
 from crawler.keys import Keys
 from crawler.storage import CrawlOptions, CrawlStore, InvalidOption
 from crawler.workers import list_workers
-from tests.helpers import ROOT, CrawlerProcess, wait_for
+from tests.helpers import CrawlerProcess, wait_for
 from tests.sites import polite
+from tests.sites.counting import CountingSite
 
 Factory = Callable[..., CrawlerProcess]
 RETRY_AFTER = 3.0
 GRACE = 0.3  # a request already granted when the 429 was answered may still arrive
-
-
-class CountingSite:
-    def __init__(self, bind: str, module: str, *args: str, prefix: list[str] | None = None) -> None:
-        self.bind = bind
-        self.process = subprocess.Popen(
-            [*(prefix or []), sys.executable, "-m", "tests.sites.counting", bind, module, *args],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"counting site {module} did not start")
-        self.ports: dict[str, int] = json.loads(line)
-
-    def url(self, site: str, path: str = "/") -> str:
-        return f"http://{self.bind}:{self.ports[site]}{path}"
-
-    def log(self, site: str) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url(site, "/__log"), timeout=5) as resp:
-            return dict(json.load(resp))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 @pytest.fixture
