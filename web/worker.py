@@ -105,6 +105,9 @@ def build_worker(connection: redis.Redis, queue: Queue, settings: MailSettings) 
         connection=connection,
         job_monitoring_interval=settings.monitor_interval,
         maintenance_interval=settings.maintenance_interval,
+        # RQ runs maintenance (which takes back abandoned jobs) only between two blocking dequeues,
+        # each lasting worker_ttl - 15 seconds: tie the two together.
+        worker_ttl=settings.maintenance_interval + 15,
     )
     worker.heartbeat_grace = settings.heartbeat_grace
     return worker
