@@ -7,6 +7,7 @@ Only jobs of the mail queue are shown or touched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -114,10 +115,8 @@ def job_view(job: Job, state: str, q: Queue) -> dict[str, Any]:
         "can_delete": state != "started",
     }
     if state == "scheduled":
-        try:
+        with contextlib.suppress(NoSuchJobError):
             view["next_attempt_at"] = _iso(ScheduledJobRegistry(queue=q).get_scheduled_time(job))
-        except NoSuchJobError:
-            pass
     if state == "finished":
         view["result"] = job.return_value()
     return view
