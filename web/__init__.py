@@ -50,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     register_filters(app)
 
-    from web import api, auth, crawls, notify_views, reports
+    from web import api, auth, crawls, notify_views, reports, workers_view
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(crawls.bp)
@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     notify_views.init_app(app)  # the jobs page and the mail actions
     csrf.exempt(api.bp)  # the API takes JSON bodies and bearer tokens, never form posts: see api.py
+    app.register_blueprint(workers_view.bp)  # live crawlers: /workers, /workers.json
     app.before_request(auth.require_login)
     app.after_request(_security_headers)
     _register_errors(app)
