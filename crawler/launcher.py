@@ -25,8 +25,9 @@ def main() -> int:
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     redis_server: RedisServer | None = None
     if not env.get("REDIS_URL"):
-        port = int(env.get("LINKPATROL_REDIS_PORT", "6390"))
-        redis_server = RedisServer(STATE / "redis", port=port if port_free(port) else None, prefer_embedded=True)
+        wanted = int(env.get("LINKPATROL_REDIS_PORT", "6390"))
+        redis_server = RedisServer(STATE / "redis", port=wanted if port_free(wanted) else None,
+                                   prefer_embedded=True)
         redis_server.start()
         env["REDIS_URL"] = redis_server.url
         print(f"* embedded Redis ({redis_server.binary}) on {redis_server.url}, data in {STATE / 'redis'}")
