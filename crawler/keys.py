@@ -99,6 +99,11 @@ class Keys:
         """Set of checked urls that answered with at least one redirect."""
         return f"{self.prefix}:crawl:{crawl_id}:redirects"
 
+    def report_index(self, crawl_id: str) -> str:
+        """String: every checked url of an ended crawl in one compact, url-sorted blob, written by the
+        web app on first use so report pages of 100k links stay fast (rebuilt when the count changes)."""
+        return f"{self.prefix}:crawl:{crawl_id}:index"
+
     def refs_prefix(self, crawl_id: str) -> str:
         return f"{self.prefix}:crawl:{crawl_id}:refs:"
 

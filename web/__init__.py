@@ -62,6 +62,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(auth.require_login)
     app.after_request(_security_headers)
     _register_errors(app)
+    # Compile the templates now, in the worker's start-up, rather than in someone's first request.
+    for name in ("home.html", "report.html", "error.html"):
+        app.jinja_env.get_template(name)
     return app
 
 

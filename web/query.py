@@ -1,14 +1,17 @@
 """Report queries: filter, sort and paginate a crawl's checked links, fast at 100k of them.
 
-Each view reads only the urls it needs (the problem set for "dead" and "other", the redirect set for
-"redirects", everything for "all"), decoded once into compact rows that are kept in a small per-process
-cache. A finished crawl never changes, so its rows are reused until evicted; a running crawl's rows are
-refreshed at most every ``LIVE_TTL`` seconds. Referrers are read only for the rows on the page shown.
+Each view reads only the urls it needs: the problem set for "dead" and "other", the redirect set for
+"redirects", everything for "all". They become compact records (lists of strings, sorted by url) kept
+in a small per-process cache; ``Row`` objects are built only for the page shown. For "all" of an ended
+crawl, the records come from a pre-computed index in Redis (``keys.report_index``: one string, one GET),
+built on first use by whichever worker needs it. A running crawl's records are refreshed at most every
+``LIVE_TTL`` seconds. Referrers are read only for the rows on the page shown.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -17,6 +20,7 @@ from typing import Any
 
 from crawler.storage import Crawl, CrawlStore, Referrer
 
+logger = logging.getLogger(__name__)
 VIEWS = {
     "dead": "Dead links",
     "other": "Blocked, rate-limited or unknown",
@@ -58,9 +62,34 @@ class Row:
         return str(self.status) if self.status is not None else (self.error or "error")
 
 
-def _row(url: str, raw: str) -> Row:
+# A record: [url, outcome, status, error, external "1" or "", hops, final url, referrer count], all strings.
+Record = list[str]
+URL, OUTCOME, STATUS, ERROR, EXTERNAL, HOPS, FINAL, REFS = range(8)
+
+
+def _clean(text: str | None) -> str:
+    return (text or "").replace("\t", "%09").replace("\n", "%0A")
+
+
+def _record(url: str, raw: str) -> Record:
     d = json.loads(raw)
-    return Row(url, d["o"], d.get("s"), d.get("e"), bool(d.get("x")), d.get("f"), len(d.get("r") or ()))
+    status = d.get("s")
+    return [_clean(url), d["o"], "" if status is None else str(status), _clean(d.get("e")),
+            "1" if d.get("x") else "", str(len(d.get("r") or ())), _clean(d.get("f")), "0"]
+
+
+def _row(url: str, raw: str) -> Row:
+    return to_row(_record(url, raw))
+
+
+def to_row(rec: Record) -> Row:
+    return Row(rec[URL], rec[OUTCOME], int(rec[STATUS]) if rec[STATUS] else None, rec[ERROR] or None,
+               rec[EXTERNAL] == "1", rec[FINAL] or None, int(rec[HOPS]), int(rec[REFS]))
+
+
+def record_class(rec: Record) -> str:
+    status = rec[STATUS]
+    return "error" if not status else f"{min(max(int(status[0]), 2), 5)}xx"
 
 
 @dataclass
@@ -117,10 +146,10 @@ class Page:
 class RowCache:
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self._data: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], float, list[Row]]] = OrderedDict()
+        self._data: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], float, list[Record]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def rows(self, store: CrawlStore, crawl: Crawl, subset: str) -> list[Row]:
+    def records(self, store: CrawlStore, crawl: Crawl, subset: str) -> list[Record]:
         version = (crawl.state, crawl.links_checked, crawl.finished_at)
         key = (crawl.id, subset)
         now = time.monotonic()
@@ -129,7 +158,7 @@ class RowCache:
             if hit and (hit[0] == version or (crawl.state == "running" and now - hit[1] < LIVE_TTL)):
                 self._data.move_to_end(key)
                 return hit[2]
-        rows = load_rows(store, crawl.id, subset)
+        rows = load_records(store, crawl, subset)
         with self._lock:
             self._data[key] = (version, now, rows)
             self._data.move_to_end(key)
@@ -141,55 +170,118 @@ class RowCache:
 CACHE = RowCache()
 
 
-def load_rows(store: CrawlStore, crawl_id: str, subset: str) -> list[Row]:
-    r, k = store.r, store.keys
+def encode_index(version: int, records: list[Record]) -> str:
+    return "\n".join([f"v{version}", *("\t".join(rec) for rec in records)])
+
+
+def decode_index(blob: str, version: int) -> list[Record] | None:
+    """The records of an index blob, or None when it was built for another version of the crawl."""
+    lines = blob.split("\n")
+    if lines[0] != f"v{version}":
+        return None
+    return [line.split("\t") for line in lines[1:]]
+
+
+def _scan_all(store: CrawlStore, crawl_id: str) -> list[Record]:
+    recs = [_record(url, raw) for url, raw in store.r.hscan_iter(store.keys.urls(crawl_id), count=10_000) if raw]
+    recs.sort(key=lambda rec: rec[URL])
+    return recs
+
+
+def load_all(store: CrawlStore, crawl: Crawl) -> list[Record]:
+    """Every checked url, sorted by url. An ended crawl's records come from its index (built here on first
+    use, one GET afterwards); a running crawl's are scanned."""
+    if crawl.state in ("queued", "running"):
+        return _scan_all(store, crawl.id)
+    key = store.keys.report_index(crawl.id)
+    blob = store.r.get(key)
+    recs = decode_index(blob, crawl.links_checked) if blob else None
+    if recs is None:
+        recs = _scan_all(store, crawl.id)
+        pipe = store.r.pipeline(transaction=True)
+        pipe.exists(store.keys.crawl(crawl.id))
+        pipe.set(key, encode_index(crawl.links_checked, recs))
+        exists, _ = pipe.execute()
+        if not exists:  # deleted meanwhile: leave nothing behind
+            store.r.delete(key)
+    return recs
+
+
+_PREPARING: set[str] = set()
+
+
+def prepare_index(store: CrawlStore, crawl: Crawl) -> None:
+    """Build an ended crawl's index in a background thread, so "All checked links" opens fast the
+    first time too. At most one build per crawl per process; a failure only costs the head start."""
+    if crawl.state in ("queued", "running") or crawl.links_checked < 5000 or crawl.id in _PREPARING:
+        return
+    if store.r.exists(store.keys.report_index(crawl.id)):
+        return
+    _PREPARING.add(crawl.id)
+
+    def build() -> None:
+        try:
+            CACHE.records(store, crawl, "all")
+        except Exception:
+            logger.exception("could not build the report index of crawl %s", crawl.id)
+        finally:
+            _PREPARING.discard(crawl.id)
+
+    threading.Thread(target=build, name=f"index-{crawl.id}", daemon=True).start()
+
+
+def load_records(store: CrawlStore, crawl: Crawl, subset: str) -> list[Record]:
+    r, k, crawl_id = store.r, store.keys, crawl.id
     if subset == "all":
-        return [_row(url, raw) for url, raw in r.hscan_iter(k.urls(crawl_id), count=10_000) if raw]
-    members = list(r.smembers(k.problems(crawl_id) if subset == "problems" else k.redirects(crawl_id)))
+        return load_all(store, crawl)
+    members = sorted(r.smembers(k.problems(crawl_id) if subset == "problems" else k.redirects(crawl_id)))
     if not members:
         return []
-    rows: list[Row] = []
     pipe = r.pipeline(transaction=False)
     for start in range(0, len(members), 5000):
         pipe.hmget(k.urls(crawl_id), members[start:start + 5000])
     raws = [raw for chunk in pipe.execute() for raw in chunk]
-    rows = [_row(url, raw) for url, raw in zip(members, raws, strict=True) if raw]
+    recs = [_record(url, raw) for url, raw in zip(members, raws, strict=True) if raw]
     if subset == "problems":
         pipe = r.pipeline(transaction=False)
-        for row in rows:
-            pipe.llen(k.refs(crawl_id, row.url))
-        for row, n in zip(rows, pipe.execute(), strict=True):
-            row.referrer_count = int(n)
-    return rows
+        for url, raw in zip(members, raws, strict=True):
+            if raw:
+                pipe.llen(k.refs(crawl_id, url))
+        for rec, n in zip(recs, pipe.execute(), strict=True):
+            rec[REFS] = str(n)
+    return recs
 
 
-def _matches(row: Row, q: Query, needle: str) -> bool:
-    if (q.scope == "internal" and row.external) or (q.scope == "external" and not row.external):
-        return False
-    if q.cls and row.status_class != q.cls:
-        return False
-    return not needle or needle in row.url.lower() or needle in row.status_text.lower()
+def _filter(recs: list[Record], q: Query) -> list[Record]:
+    wanted = {"dead": ("dead",), "other": OTHER_OUTCOMES}.get(q.view)
+    external = {"internal": "", "external": "1"}.get(q.scope)
+    needle = q.q.lower()
+    return [
+        rec for rec in recs
+        if (wanted is None or rec[OUTCOME] in wanted)
+        and (external is None or rec[EXTERNAL] == external)
+        and (not q.cls or record_class(rec) == q.cls)
+        and (not needle or needle in rec[URL].lower() or needle in (rec[STATUS] or rec[ERROR]).lower())
+    ]
 
 
 def _sort_key(sort: str) -> Any:
     if sort == "status":
-        return lambda row: (row.status is None, row.status or 0, row.error or "", row.url)
-    if sort == "referrers":
-        return lambda row: (row.referrer_count, row.url)
-    return lambda row: row.url
+        return lambda rec: (not rec[STATUS], int(rec[STATUS] or 0), rec[ERROR], rec[URL])
+    return lambda rec: (int(rec[REFS]), rec[URL])
 
 
 def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RowCache = CACHE) -> Page:
     subset = {"dead": "problems", "other": "problems", "redirects": "redirects", "all": "all"}[q.view]
-    rows = cache.rows(store, crawl, subset)
-    wanted = {"dead": ("dead",), "other": OTHER_OUTCOMES}.get(q.view)
-    needle = q.q.lower()
-    found = [row for row in rows if (wanted is None or row.outcome in wanted) and _matches(row, q, needle)]
-    found.sort(key=_sort_key(q.sort), reverse=q.desc)
+    found = _filter(cache.records(store, crawl, subset), q)
+    if q.sort == "url":  # the records are sorted by url already
+        if q.desc:
+            found.reverse()
+    else:
+        found.sort(key=_sort_key(q.sort), reverse=q.desc)
     start = (q.page - 1) * q.per_page
-    shown = [Row(row.url, row.outcome, row.status, row.error, row.external, row.final_url, row.hops,
-                 row.referrer_count) for row in found[start:start + q.per_page]]
-    if q.view != "all" and q.view != "redirects":
+    shown = [to_row(rec) for rec in found[start:start + q.per_page]]
+    if q.view in ("dead", "other"):
         attach_referrers(store, crawl.id, shown, INLINE_REFERRERS)
     return Page(shown, len(found), q)
 
