@@ -51,13 +51,14 @@ class Handler:
 
 
 class SMTPServer:
-    def __init__(self, port: int, handler: Handler | None = None) -> None:
+    def __init__(self, port: int, handler: Handler | None = None, **options: Any) -> None:
         self.port = port
         self.handler = handler or Handler()
+        self.options = options  # passed to aiosmtpd's Controller (authenticator=..., auth_require_tls=...)
         self.controller: Controller | None = None
 
     def start(self) -> SMTPServer:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.options)
         self.controller.start()
         return self
 
