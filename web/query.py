@@ -11,7 +11,6 @@ built on first use by whichever worker needs it. A running crawl's records are r
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -20,7 +19,6 @@ from typing import Any
 
 from crawler.storage import Crawl, CrawlStore, Referrer
 
-logger = logging.getLogger(__name__)
 VIEWS = {
     "dead": "Dead links",
     "other": "Blocked, rate-limited or unknown",
@@ -207,34 +205,11 @@ def load_all(store: CrawlStore, crawl: Crawl) -> list[Record]:
     return recs
 
 
-_PREPARING: set[str] = set()
-
-
-def prepare_index(store: CrawlStore, crawl: Crawl) -> None:
-    """Build an ended crawl's index in a background thread, so "All checked links" opens fast the
-    first time too. At most one build per crawl per process; a failure only costs the head start."""
-    if crawl.state in ("queued", "running") or crawl.links_checked < 5000 or crawl.id in _PREPARING:
-        return
-    if store.r.exists(store.keys.report_index(crawl.id)):
-        return
-    _PREPARING.add(crawl.id)
-
-    def build() -> None:
-        try:
-            CACHE.records(store, crawl, "all")
-        except Exception:
-            logger.exception("could not build the report index of crawl %s", crawl.id)
-        finally:
-            _PREPARING.discard(crawl.id)
-
-    threading.Thread(target=build, name=f"index-{crawl.id}", daemon=True).start()
-
-
 def load_records(store: CrawlStore, crawl: Crawl, subset: str) -> list[Record]:
     r, k, crawl_id = store.r, store.keys, crawl.id
     if subset == "all":
         return load_all(store, crawl)
-    members = sorted(r.smembers(k.problems(crawl_id) if subset == "problems" else k.redirects(crawl_id)))
+    members = sorted(r.smembers(k.redirects(crawl_id) if subset == "redirects" else k.problems(crawl_id)))
     if not members:
         return []
     pipe = r.pipeline(transaction=False)
@@ -242,7 +217,7 @@ def load_records(store: CrawlStore, crawl: Crawl, subset: str) -> list[Record]:
         pipe.hmget(k.urls(crawl_id), members[start:start + 5000])
     raws = [raw for chunk in pipe.execute() for raw in chunk]
     recs = [_record(url, raw) for url, raw in zip(members, raws, strict=True) if raw]
-    if subset == "problems":
+    if subset == "problems+refs":  # only sorting by referrers needs every count
         pipe = r.pipeline(transaction=False)
         for url, raw in zip(members, raws, strict=True):
             if raw:
@@ -273,6 +248,8 @@ def _sort_key(sort: str) -> Any:
 
 def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RowCache = CACHE) -> Page:
     subset = {"dead": "problems", "other": "problems", "redirects": "redirects", "all": "all"}[q.view]
+    if subset == "problems" and q.sort == "referrers":
+        subset = "problems+refs"
     found = _filter(cache.records(store, crawl, subset), q)
     if q.sort == "url":  # the records are sorted by url already
         if q.desc:

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 from crawler.storage import OUTCOMES
 from web import store
 from web.crawls import _crawl
-from web.query import CLASSES, VIEWS, Query, Row, attach_referrers, prepare_index, run
+from web.query import CLASSES, VIEWS, Query, Row, attach_referrers, run
 from web.query import _row as decode_row
 
 bp = Blueprint("reports", __name__)
@@ -21,8 +21,6 @@ def report(crawl_id: str) -> Any:
     crawl = _crawl(crawl_id)
     q = Query.from_args(request.args, current_app.config["PER_PAGE"])
     page = run(store(), crawl, q)
-    if q.view != "all":
-        prepare_index(store(), crawl)
     c = crawl.counters
     counts = {
         "views": {
