@@ -3,6 +3,7 @@ a real crawler process and the fixture site. Submit the form, watch the crawl fi
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from crawler.addresses import AddressPolicy
+from crawler.storage import CrawlOptions, CrawlStore
 from tests.helpers import CrawlerProcess, SiteServer
 from tests.web_support import make_app
 
@@ -52,7 +54,7 @@ def browser_page() -> Iterator[object]:
 
 
 def test_submit_watch_and_read_the_report(web_url: str, site: SiteServer, crawlers: Callable[..., CrawlerProcess],
-                                          browser_page: object) -> None:
+                                          browser_page: object, store: CrawlStore) -> None:
     from playwright.sync_api import Page, expect
 
     page: Page = browser_page  # type: ignore[assignment]
@@ -105,9 +107,17 @@ def test_submit_watch_and_read_the_report(web_url: str, site: SiteServer, crawle
     expect(page.locator(f'td.target a[href="{ext}/gone"]')).to_have_count(1)
     expect(page.locator(f'td.target a[href="{main}/missing.html"]')).to_have_count(0)
 
-    # The home page lists the crawl as finished.
+    # The home page lists the crawl as finished, and follows a new one live, without a reload.
     page.goto(web_url + "/")
     expect(page.locator("table.crawls tbody tr").first.locator("[data-field=state]")).to_have_text("finished")
+    again = store.create(site.url("main"), CrawlOptions(max_pages=3))
+    page.reload()
+    row = page.locator(f'tr[data-crawl="{again.id}"]')
+    expect(row.locator("[data-field=state]")).to_have_text(re.compile("queued|running"))
+    page.evaluate("window.notReloaded = true")
+    expect(row.locator("[data-field=state]")).to_have_text("finished", timeout=120_000)
+    expect(row.locator("[data-field=links_checked]")).not_to_have_text("0")
+    assert page.evaluate("window.notReloaded") is True
     assert dialogs == []
     assert errors == []
     assert page.evaluate("typeof window.pwned") == "undefined"
