@@ -192,3 +192,14 @@ def test_all_view_index_is_built_once_and_deleted_with_the_crawl(client: FlaskCl
     assert store.r.get(key).startswith(f"v{crawl.links_checked + 1}\n")
     store.delete(crawl.id)
     assert not store.r.exists(key)
+
+
+def test_progress_json_follows_the_ui_login_not_the_api_token(redis_url: str, store: CrawlStore) -> None:
+    client = make_app(redis_url, API_TOKEN="tok").test_client()
+    crawl = store.create("https://example.org/")
+    assert client.get("/api/crawls").status_code == 401
+    body = client.get("/progress").json
+    assert [c["id"] for c in body["crawls"]] == [crawl.id]
+    assert client.get(f"/crawls/{crawl.id}/progress").json["state"] == "queued"
+    locked = make_app(redis_url, USERNAME="u", PASSWORD="p").test_client()
+    assert locked.get("/progress").status_code == 302

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from crawler.storage import Crawl, InvalidOption
 from web import store
 from web.service import RateLimited, create, rerun
+from web.views import crawl_json
 
 bp = Blueprint("crawls", __name__)
 PER_PAGE = 20
@@ -84,3 +85,18 @@ def delete(crawl_id: str) -> Any:
     store().delete(crawl.id)
     flash(f"The crawl of {crawl.url} and its report were deleted.", "ok")
     return redirect(url_for("crawls.home"), 303)
+
+
+# The pages' own live progress: the same JSON as the API, behind the pages' login rather than the API
+# token, so an install with an API token and an open UI still updates live.
+@bp.get("/progress")
+def progress() -> Any:
+    page = request.args.get("page", "1")
+    page_no = int(page) if page.isdigit() and int(page) > 0 else 1
+    crawls = store().list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+    return jsonify({"crawls": [crawl_json(c) for c in crawls]})
+
+
+@bp.get("/crawls/<crawl_id>/progress")
+def crawl_progress(crawl_id: str) -> Any:
+    return jsonify(crawl_json(_crawl(crawl_id)))

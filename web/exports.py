@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from crawler.storage import CrawlStore, LinkResult
+from crawler.storage import CrawlStore, LinkResult, Referrer
 
 CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
@@ -69,7 +69,8 @@ def broken_csv(results: list[LinkResult]) -> Iterator[str]:
     for r in results:
         base = [cell(r.url), r.outcome, r.status if r.status is not None else "", cell(r.error),
                 "yes" if r.external else "no"]
-        for ref in r.referrers or [None]:
+        refs: list[Referrer | None] = [*r.referrers] or [None]
+        for ref in refs:
             extra = [cell(ref.page), cell(ref.text), cell(ref.element)] if ref else ["", "", ""]
             writer.writerow(base + extra)
         yield flush()

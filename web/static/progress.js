@@ -1,4 +1,4 @@
-// Live progress without a reload: polls the JSON API and writes numbers with textContent only
+// Live progress without a reload: polls the app's progress JSON and writes numbers with textContent only
 // (never innerHTML), so nothing that came from a crawled page can become markup.
 (function () {
   "use strict";
@@ -35,7 +35,12 @@
     var xhr = new XMLHttpRequest();
     xhr.open("GET", url);
     xhr.setRequestHeader("Accept", "application/json");
-    xhr.onload = function () { if (xhr.status === 200) { done(JSON.parse(xhr.responseText)); } };
+    xhr.onload = function () {
+      if (xhr.status !== 200) { return; }
+      var data;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { return; }  // e.g. the login page
+      done(data);
+    };
     xhr.send();
   }
 
@@ -47,7 +52,7 @@
       var rows = table.querySelectorAll("tr[data-crawl]");
       var active = Array.prototype.some.call(rows, function (r) { return ACTIVE[r.getAttribute("data-state")]; });
       if (!active) { return; }
-      getJSON("/api/crawls?per_page=20&page=" + encodeURIComponent(page), function (data) {
+      getJSON("/progress?page=" + encodeURIComponent(page), function (data) {
         data.crawls.forEach(function (c) {
           var row = table.querySelector('tr[data-crawl="' + c.id + '"]');
           if (row) { apply(row, c); }
