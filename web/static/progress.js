@@ -31,16 +31,18 @@
     }
     root.setAttribute("data-state", c.state);
   }
-  function getJSON(url, done) {
+  function getJSON(url, done, fail) {
+    fail = fail || function () {};
     var xhr = new XMLHttpRequest();
     xhr.open("GET", url);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.onload = function () {
-      if (xhr.status !== 200) { return; }
+      if (xhr.status !== 200) { fail(); return; }
       var data;
-      try { data = JSON.parse(xhr.responseText); } catch (e) { return; }  // e.g. the login page
+      try { data = JSON.parse(xhr.responseText); } catch (e) { fail(); return; }  // e.g. the login page
       done(data);
     };
+    xhr.onerror = fail;
     xhr.send();
   }
 
@@ -78,7 +80,7 @@
         } else {
           window.setTimeout(poll, INTERVAL);
         }
-      });
+      }, function () { window.setTimeout(poll, INTERVAL * 4); });
     };
     window.setTimeout(poll, INTERVAL);
   }
