@@ -110,7 +110,7 @@ def test_password_and_two_prefixes_share_one_redis(tmp_path: Path, crawlers: Fac
                  what="heartbeats")
         alpha, beta = list_workers(client, "alpha"), list_workers(client, "beta")
         assert len(alpha) == 1 and len(beta) == 1 and alpha[0]["id"] != beta[0]["id"]
-        keys = client.keys("*")
+        keys = [str(k) for k in client.keys("*")]
         assert keys and all(k.startswith(("alpha:", "beta:")) for k in keys)
     finally:
         client.close()

@@ -48,7 +48,7 @@ def test_not_before_and_backoff(rclient: redis.Redis) -> None:
     penalize = rclient.register_script(PENALIZE)
     pubsub = rclient.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(K.host_events)
-    args = [2000, 60_000, 3, K.host_events]
+    args: list[int | str] = [2000, 60_000, 3, K.host_events]
     assert penalize(keys=[K.host_not_before(HOST), K.host_strikes(HOST)], args=[HOST, 1500, *args]) == 1500
     granted, wait = acquire(rclient, "a", 2)
     assert granted == 0 and 1000 < wait <= 1500  # nobody may go before the Retry-After is over

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from flask.testing import FlaskClient
 
@@ -16,7 +17,7 @@ from tests.web_support import make_app
 Factory = Callable[..., CrawlerProcess]
 
 
-def listed(client: FlaskClient) -> list[dict[str, object]]:
+def listed(client: FlaskClient) -> list[dict[str, Any]]:
     resp = client.get("/workers.json")
     assert resp.status_code == 200
     data = resp.get_json()
