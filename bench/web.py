@@ -46,7 +46,8 @@ def fill(store: CrawlStore, links: int, seed: int = 7) -> str:
     pipe = r.pipeline(transaction=False)
     for i in range(links):
         external = rnd.random() < 0.1
-        url = f"https://{'ext' + str(i % 97) + '.example' if external else 'bench.example'}/section-{i % 300}/page-{i}.html"
+        host = f"ext{i % 97}.example" if external else "bench.example"
+        url = f"https://{host}/section-{i % 300}/page-{i}.html"
         roll = rnd.random()
         if roll < 0.03:
             res = LinkResult(url, "dead", 404, external=external)
@@ -130,7 +131,7 @@ def post_load(port: int, clients: int, per_client: int, site_url: str) -> list[f
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> int:
