@@ -65,16 +65,17 @@ def test_targets_and_referrers_are_capped_and_crawled_text_is_neutralised() -> N
     items[0].referrers[0].text = 'line\r\nBcc: evil@x.org <b onmouseover="x()">'
     items[1].status, items[1].error = None, "dns"
     items.append(dead("javascript:alert(1)", "https://site.example/"))
+    items.append(dead("http://[::1", "https://site.example/"))  # malformed URLs are found on real pages
     msg = build_report(crawl(), items, sender="p@patrol.example", to="o@x.org", links=LINKS, max_targets=3,
                        max_referrers=2, key="job o@x.org")
     assert "Bcc" not in str(msg).split("\n\n", 1)[0]  # headers untouched
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     assert "line  Bcc: evil@x.org" in text  # CR/LF from a page flattened to spaces
-    assert "and 2 more (see the full report)" in text and "... and 1 more dead links" in text
+    assert "and 2 more (see the full report)" in text and "... and 2 more dead links" in text
     assert "(dns)" in text and "https://patrol.example/crawls/c0ffee" in text
     assert "<b onmouseover" not in html and "&lt;b onmouseover=&quot;x()&quot;&gt;" in html
-    assert 'href="javascript:' not in html
+    assert 'href="javascript:' not in html and 'href="http://[::1' not in html
     again = build_report(crawl(), items, sender="p@patrol.example", to="o@x.org", links=LINKS, key="job o@x.org")
     assert again["Message-ID"] == msg["Message-ID"]  # the same mail on every attempt
 

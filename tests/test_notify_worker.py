@@ -13,8 +13,8 @@ from rq.registry import FailedJobRegistry
 
 from crawler.keys import Keys
 from crawler.redis_server import free_port
-from crawler.storage import CrawlStore
-from tests.helpers import wait_for
+from crawler.storage import CrawlOptions, CrawlStore
+from tests.helpers import SiteServer, wait_for
 from tests.mailtest import WorkerProcess, finish_crawl, mail_env, sent_markers
 from tests.smtp_server import SMTPServer
 
@@ -196,5 +196,28 @@ def test_worker_killed_mid_send_still_sends_once(store: CrawlStore, smtp: SMTPSe
     first_attempt, *_, last = job.meta["attempts"]
     assert "ended" not in first_attempt  # interrupted by the kill
     assert "sent to owner@example.org" in last["note"]
+    time.sleep(3)
+    assert len(smtp.deliveries) == 1
+
+
+def test_real_crawl_by_two_crawlers_mails_once(store: CrawlStore, smtp: SMTPServer, smtp_port: int,
+                                               workers: Callable[..., WorkerProcess], crawlers: Callable[..., object],
+                                               site: SiteServer, rq_conn: redis.Redis, redis_url: str,
+                                               tmp_path: Path) -> None:
+    """The whole path: two scrapy crawlers race through the fixture site; whichever completes the last
+    request ends the crawl; the worker mails the report once."""
+    crawlers()
+    crawlers()
+    workers(mail_env(redis_url, smtp_port, tmp_path))
+    crawl = store.create(site.url("main"), CrawlOptions(notify=["owner@example.org"]))
+    job = wait_for(lambda: (j := job_of(rq_conn, crawl.id)) and j.get_status() in (JobStatus.FINISHED, JobStatus.FAILED)
+                   and j, 120, what="the mail job to end")
+    assert job.get_status() == JobStatus.FINISHED, job.meta
+    (mail,) = smtp.deliveries
+    done = store.require(crawl.id)
+    assert done.state == "finished" and done.broken > 0
+    assert mail.message["Subject"] == f"{done.host}: {done.broken} dead links found"
+    text = mail.message.get_body(("plain",)).get_content()
+    assert f"{site.url('main').rstrip('/')}/missing.html  (HTTP 404)" in text
     time.sleep(3)
     assert len(smtp.deliveries) == 1

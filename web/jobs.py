@@ -25,7 +25,7 @@ from rq.job import Job, get_current_job
 from crawler.config import Config
 from crawler.keys import Keys
 from crawler.storage import CrawlStore
-from web.mail import ReportLinks, build_report, build_test_message, validate_address
+from web.mail import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
 from web.mailer import MailError, PermanentMailError, TransientMailError, open_transport
 from web.notify_config import MailSettings
 
@@ -143,13 +143,16 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
             with open_transport(settings) as transport:
                 for address in pending:
                     try:
-                        msg = build_report(crawl, dead, sender=settings.sender, to=validate_address(address),
-                                           links=links, max_targets=settings.max_targets,
-                                           max_referrers=settings.max_referrers, key=f"{job_id} {address}")
-                        transport.send(msg, address)
-                    except ValueError as exc:  # an invalid address or sender: no retry will fix it
+                        to = validate_address(address)
+                        validate_address(settings.sender)
+                    except InvalidAddress as exc:  # no retry will fix it
                         failures.append(PermanentMailError(f"{address}: {exc}"))
                         continue
+                    msg = build_report(crawl, dead, sender=settings.sender, to=to, links=links,
+                                       max_targets=settings.max_targets, max_referrers=settings.max_referrers,
+                                       key=f"{job_id} {address}")
+                    try:
+                        transport.send(msg, to)
                     except MailError as exc:
                         failures.append(exc)
                         continue
@@ -185,11 +188,11 @@ def send_test_mail(address: str) -> str:
     job = get_current_job()
     _begin_attempt(job, settings.transport)
     try:
-        msg = build_test_message(sender=settings.sender, to=address, transport=settings.transport,
+        msg = build_test_message(sender=validate_address(settings.sender), to=address, transport=settings.transport,
                                  key=f"{job.id if job else 'direct'} {address}")
         with open_transport(settings) as transport:
             transport.send(msg, address)
-    except ValueError as exc:
+    except InvalidAddress as exc:
         _end_attempt(job, error=str(exc), permanent=True)
         raise PermanentMailError(str(exc)) from exc
     except MailError as exc:

@@ -82,7 +82,10 @@ def _describe(res: LinkResult) -> str:
 
 
 def _linkable(url: str) -> bool:
-    return urlsplit(url).scheme in ("http", "https")
+    try:
+        return urlsplit(url).scheme in ("http", "https")
+    except ValueError:  # crawled pages hold every kind of broken URL (``http://[::1``...)
+        return False
 
 
 def _duration(crawl: Crawl) -> str:
