@@ -47,6 +47,13 @@ def test_create_returns_the_crawl(client: FlaskClient, store: CrawlStore) -> Non
         assert key in got
 
 
+def test_site_politeness_options_reach_the_crawl(client: FlaskClient, store: CrawlStore) -> None:
+    resp = client.post("/api/crawls", json={"url": "https://example.org/", "site_concurrency": 4, "site_rate": 2.5})
+    assert resp.status_code == 201, resp.json
+    options = store.require(resp.json["id"]).options
+    assert (options.site_concurrency, options.site_rate) == (4, 2.5)
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
@@ -71,6 +78,9 @@ def test_create_returns_the_crawl(client: FlaskClient, store: CrawlStore) -> Non
         ({"url": "https://example.org/", "notify": "a@example.org"}, "notify"),
         ({"url": "https://example.org/", "notify": [f"u{i}@example.org" for i in range(11)]}, "notify"),
         ({"url": "https://example.org/", "colour": "blue"}, "colour"),
+        ({"url": "https://example.org/", "site_concurrency": 0}, "site_concurrency"),
+        ({"url": "https://example.org/", "site_rate": "fast"}, "site_rate"),
+        ({"url": "https://example.org/", "site_rate": -1}, "site_rate"),
     ],
 )
 def test_bad_input_names_the_field(client: FlaskClient, store: CrawlStore, payload: dict[str, Any], field: str) -> None:

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from crawler.storage import Crawl, InvalidOption
 from web import error_response, store
 from web.exports import broken_csv, broken_json, parse_outcomes, problems
-from web.service import RateLimited, create
+from web.service import FIELDS, RateLimited, create
 from web.views import crawl_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -33,7 +33,7 @@ def create_crawl() -> Any:
     data = request.get_json(silent=True) if request.is_json else None
     if not isinstance(data, dict):
         return error_response(400, "send a JSON object with Content-Type: application/json", field="body")
-    unknown = sorted(set(data) - {"url", "max_pages", "max_depth", "respect_robots", "check_external", "notify"})
+    unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         return error_response(400, f"unknown field {unknown[0]!r}", field=unknown[0])
     try:

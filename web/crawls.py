@@ -30,7 +30,7 @@ def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = No
     total = s.count()
     crawls = s.list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
     defaults = {"url": "", "max_pages": "", "max_depth": "", "respect_robots": True, "check_external": True,
-                "notify": ""}
+                "notify": "", "site_concurrency": "", "site_rate": ""}
     return render_template(
         "home.html", crawls=crawls, total=total, page=page_no, pages=max(1, -(-total // PER_PAGE)),
         form=form or defaults, errors=errors or {},

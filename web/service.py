@@ -19,7 +19,8 @@ from crawler.urls import InvalidURL, normalize_url
 
 EMAIL = re.compile(r"^[^@\s,;<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 MAX_LIMIT = 1_000_000
-FIELDS = ("url", "max_pages", "max_depth", "respect_robots", "check_external", "notify")
+FIELDS = ("url", "max_pages", "max_depth", "respect_robots", "check_external", "notify", "site_concurrency",
+          "site_rate")
 
 
 class RateLimited(Exception):
@@ -43,6 +44,19 @@ def _whole(name: str, value: Any) -> int | None:
     if value > MAX_LIMIT:
         raise InvalidOption(name, f"must be at most {MAX_LIMIT:,}")
     return value
+
+
+def _rate(name: str, value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise InvalidOption(name, "must be a number of requests per second") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidOption(name, "must be a number of requests per second")
+    return float(value)
 
 
 def _flag(name: str, value: Any, default: bool) -> bool:
@@ -92,6 +106,8 @@ def parse_request(data: Mapping[str, Any], *, form: bool = False) -> tuple[str, 
         respect_robots=_flag("respect_robots", data.get("respect_robots", "" if form else None), True),
         check_external=_flag("check_external", data.get("check_external", "" if form else None), True),
         notify=_emails(data.get("notify"), form),
+        site_concurrency=_whole("site_concurrency", data.get("site_concurrency")),
+        site_rate=_rate("site_rate", data.get("site_rate")),
     )
     return url, options.validate()
 
