@@ -80,3 +80,10 @@ class SMTPServer:
                 raise AssertionError(f"expected {count} mails within {timeout}s, got {len(self.deliveries)}")
             time.sleep(0.05)
         return self.deliveries
+
+
+def body(msg: EmailMessage, subtype: str) -> str:
+    """The text of the message's ``text/<subtype>`` part."""
+    part = msg.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    return str(part.get_content())

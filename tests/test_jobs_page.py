@@ -18,7 +18,7 @@ from crawler.keys import Keys
 from crawler.redis_server import free_port
 from crawler.storage import CrawlStore
 from tests.mailtest import FAST_ENV, finish_crawl
-from tests.smtp_server import SMTPServer
+from tests.smtp_server import SMTPServer, body
 from tests.web_support import csrf_token, make_app
 from web.jobs import mail_queue
 from web.notify_config import MailSettings
@@ -78,7 +78,7 @@ def test_send_report_now_goes_to_the_outbox(client: FlaskClient, store: CrawlSto
     assert len(files) == 2
     msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert msg["Subject"] == "site.test: 1 dead link found"
-    assert f"http://reports.test/crawls/{crawl.id}" in msg.get_body(("plain",)).get_content()
+    assert f"http://reports.test/crawls/{crawl.id}" in body(msg, "plain")
     (done,) = client.get("/jobs.json").get_json()["jobs"]["finished"]
     assert done["attempt"] == 1 and "sent to boss@example.org, me@example.org" in done["result"]
     page = client.get("/jobs").get_data(as_text=True)

@@ -11,7 +11,7 @@ from aiosmtpd.smtp import AuthResult
 
 from crawler.redis_server import free_port
 from crawler.storage import Crawl, CrawlOptions, LinkResult, Referrer
-from tests.smtp_server import SMTPServer
+from tests.smtp_server import SMTPServer, body
 from web.mail import InvalidAddress, ReportLinks, build_report, validate_address, validate_addresses
 from web.mailer import PermanentMailError, TransientMailError, classify, open_transport
 from web.notify_config import MailSettings, SettingError
@@ -51,13 +51,13 @@ def test_friendly_mail_when_nothing_is_dead_and_cancelled_marked() -> None:
     msg = build_report(crawl(pages_crawled=3, links_checked=9), [], sender="p@patrol.example", to="o@x.org",
                        links=LINKS)
     assert msg["Subject"] == "site.example: no dead links found"
-    text = msg.get_body(("plain",)).get_content()
+    text = body(msg, "plain")
     assert "Good news" in text and "Links checked: 9" in text and "Duration: 30 s" in text
-    assert "Good news" in msg.get_body(("html",)).get_content()
+    assert "Good news" in body(msg, "html")
     cancelled = build_report(crawl("cancelled"), [dead("https://site.example/x", "https://site.example/")],
                              sender="p@patrol.example", to="o@x.org", links=LINKS)
     assert cancelled["Subject"] == "site.example: 1 dead link found (crawl cancelled)"
-    assert "the crawl was cancelled" in cancelled.get_body(("plain",)).get_content()
+    assert "the crawl was cancelled" in body(cancelled, "plain")
 
 
 def test_targets_and_referrers_are_capped_and_crawled_text_is_neutralised() -> None:
@@ -69,8 +69,8 @@ def test_targets_and_referrers_are_capped_and_crawled_text_is_neutralised() -> N
     msg = build_report(crawl(), items, sender="p@patrol.example", to="o@x.org", links=LINKS, max_targets=3,
                        max_referrers=2, key="job o@x.org")
     assert "Bcc" not in str(msg).split("\n\n", 1)[0]  # headers untouched
-    text = msg.get_body(("plain",)).get_content()
-    html = msg.get_body(("html",)).get_content()
+    text = body(msg, "plain")
+    html = body(msg, "html")
     assert "line  Bcc: evil@x.org" in text  # CR/LF from a page flattened to spaces
     assert "and 2 more (see the full report)" in text and "... and 2 more dead links" in text
     assert "(dns)" in text and "https://patrol.example/crawls/c0ffee" in text

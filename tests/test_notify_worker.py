@@ -16,7 +16,7 @@ from crawler.redis_server import free_port
 from crawler.storage import CrawlOptions, CrawlStore
 from tests.helpers import SiteServer, wait_for
 from tests.mailtest import WorkerProcess, finish_crawl, mail_env, sent_markers
-from tests.smtp_server import SMTPServer
+from tests.smtp_server import SMTPServer, body
 
 SITE = "http://site.test/"
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -88,8 +88,8 @@ def test_report_mail_delivered_with_both_parts(store: CrawlStore, smtp: SMTPServ
     assert msg["To"] == "owner@example.org" and msg["From"] == "patrol@linkpatrol.test"
     assert msg["Message-ID"].endswith("@linkpatrol.test>") and msg["Date"]
     assert msg.get_content_type() == "multipart/alternative"
-    text = msg.get_body(("plain",)).get_content()
-    page = msg.get_body(("html",)).get_content()
+    text = body(msg, "plain")
+    page = body(msg, "html")
     report = f"http://reports.test/crawls/{crawl.id}"
     assert f"Full report: {report}" in text and f'href="{report}"' in page
     # grouped by target, each with at most 2 referrers and a count of the others
@@ -151,7 +151,7 @@ def test_permanent_failure_does_not_retry(store: CrawlStore, smtp: SMTPServer, s
     (mail,) = smtp.deliveries
     assert mail.recipients == ["owner@example.org"]
     assert mail.message["Subject"] == "site.test: no dead links found"
-    assert "Good news" in mail.message.get_body(("plain",)).get_content()
+    assert "Good news" in body(mail.message, "plain")
 
 
 def test_two_completion_detections_send_one_mail(store: CrawlStore, smtp: SMTPServer, smtp_port: int,
@@ -217,7 +217,7 @@ def test_real_crawl_by_two_crawlers_mails_once(store: CrawlStore, smtp: SMTPServ
     done = store.require(crawl.id)
     assert done.state == "finished" and done.broken > 0
     assert mail.message["Subject"] == f"{done.host}: {done.broken} dead links found"
-    text = mail.message.get_body(("plain",)).get_content()
+    text = body(mail.message, "plain")
     assert f"{site.url('main').rstrip('/')}/missing.html  (HTTP 404)" in text
     time.sleep(3)
     assert len(smtp.deliveries) == 1
