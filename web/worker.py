@@ -68,11 +68,16 @@ class EventPump:
         return crawl_id
 
     def run(self) -> None:
+        recovering = False
         while not self._stop.is_set():
             try:
+                if recovering:  # an id may have been moved and not enqueued when Redis went away
+                    self.recover()
+                    recovering = False
                 self.step()
             except redis.RedisError as exc:
                 logger.error("event pump: %s; retrying in 2 s", exc)
+                recovering = True
                 self._stop.wait(2)
 
     def start(self) -> EventPump:
