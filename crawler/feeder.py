@@ -91,6 +91,9 @@ class Feeder:
         self._closing = False
         self._started = time.time()
         self._last_crawl = ""
+        self.leased: set[tuple[str, str]] = set()  # (crawl id, url) of every lease this process holds
+        self._suspects: set[tuple[str, str]] = set()
+        self._seeding = False
         self._refreshed = 0.0  # when the start queue and the active set were last read
         self._had_work = False
 
@@ -146,22 +149,49 @@ class Feeder:
 
     # -- recovery ----------------------------------------------------------------------------------
     async def reap(self) -> int:
-        """Put back the leases and claimed start messages of workers whose heartbeat expired."""
+        """Put back the leases and claimed start messages of workers whose heartbeat expired, and
+        this worker's own orphans."""
+        total = await self._audit_own_leases()
         workers = await self.r.hkeys(self.keys.workers)
         others = [w for w in workers if w != self.worker_id]
         if not others:
-            return 0
+            return total
         pipe = self.r.pipeline(transaction=False)
         for w in others:
             pipe.exists(self.keys.worker_alive(w))
         alive = await pipe.execute()
-        total = 0
         for worker, is_alive in zip(others, alive, strict=True):
             if is_alive:
                 continue
             total += await self._requeue_worker(worker)
             await self.r.hdel(self.keys.workers, worker)
             logger.warning("worker %s stopped answering; its work went back to the frontier", worker)
+        return total
+
+    async def _audit_own_leases(self) -> int:
+        """Leases Redis says this worker holds but this process does not know of: a lease whose
+        reply was lost (the connection dropped after the POP ran, or a client retry ran it twice).
+        Nobody would ever finish them, so the crawl would never end. A lease is put back when it
+        looks orphaned in two audits in a row (one look could race with a reply on its way)."""
+        tag = self.worker_id + "\n"
+        seen: set[tuple[str, str]] = set()
+        for crawl_id in await self.r.smembers(self.keys.active):
+            for url, value in (await self.r.hgetall(self.keys.inflight(crawl_id))).items():
+                if value.startswith(tag) and (crawl_id, url) not in self.leased:
+                    seen.add((crawl_id, url))
+        orphans, self._suspects = seen & self._suspects, seen - self._suspects
+        by_crawl: dict[str, list[str]] = {}
+        for crawl_id, url in orphans:
+            by_crawl.setdefault(crawl_id, []).append(url)
+        total = 0
+        for crawl_id, urls in by_crawl.items():
+            total += int(await self.scripts.requeue(crawl_id, self.worker_id, urls))
+        claimed = self.keys.start_claimed(self.worker_id)
+        if not self._seeding and await self.r.llen(claimed):
+            while await self.r.lmove(claimed, self.keys.start, "RIGHT", "LEFT"):
+                total += 1
+        if total:
+            logger.warning("put back %d leases this worker had lost track of (a reply lost with Redis)", total)
         return total
 
     async def _requeue_worker(self, worker: str) -> int:
@@ -177,7 +207,8 @@ class Feeder:
     def is_active(self, crawl_id: str) -> bool:
         return crawl_id in self.active
 
-    def release(self, crawl_id: str) -> None:
+    def release(self, crawl_id: str, url: str) -> None:
+        self.leased.discard((crawl_id, url))
         self.held -= 1
         self.done += 1
         self._last_crawl = crawl_id
@@ -220,7 +251,9 @@ class Feeder:
                 continue
             ctx = await self._context(crawl_id)
             for raw in raws:
-                batch.append((ctx, json.loads(raw)))
+                msg = json.loads(raw)
+                self.leased.add((crawl_id, msg["u"]))
+                batch.append((ctx, msg))
             room -= len(raws)
         self._had_work = bool(batch)
         return batch
@@ -241,6 +274,13 @@ class Feeder:
         return ctx
 
     async def _take_start_messages(self, limit: int = 10) -> None:
+        self._seeding = True
+        try:
+            await self._seed_from_start_messages(limit)
+        finally:
+            self._seeding = False
+
+    async def _seed_from_start_messages(self, limit: int) -> None:
         claimed = self.keys.start_claimed(self.worker_id)
         for _ in range(limit):
             raw = await self.r.lmove(self.keys.start, claimed, "LEFT", "RIGHT")

@@ -99,15 +99,22 @@ return 1
 
 REQUEUE = """
 local state = redis.call('HGET', KEYS[1], 'state')
-local entries = redis.call('HGETALL', KEYS[3])
 local tag = ARGV[1] .. '\\n'
 local n = 0
-for i = 1, #entries, 2 do
-  local v = entries[i + 1]
-  if string.sub(v, 1, #tag) == tag then
-    redis.call('HDEL', KEYS[3], entries[i])
-    if state == 'running' then redis.call('LPUSH', KEYS[2], string.sub(v, #tag + 1)) end
-    n = n + 1
+local function back(field, v)
+  redis.call('HDEL', KEYS[3], field)
+  if state == 'running' then redis.call('LPUSH', KEYS[2], string.sub(v, #tag + 1)) end
+  n = n + 1
+end
+if #ARGV > 1 then
+  for i = 2, #ARGV do
+    local v = redis.call('HGET', KEYS[3], ARGV[i])
+    if v and string.sub(v, 1, #tag) == tag then back(ARGV[i], v) end
+  end
+else
+  local entries = redis.call('HGETALL', KEYS[3])
+  for i = 1, #entries, 2 do
+    if string.sub(entries[i + 1], 1, #tag) == tag then back(entries[i], entries[i + 1]) end
   end
 end
 return n
@@ -205,9 +212,10 @@ class Scripts:
             args=[crawl_id, repr(now)],
         )
 
-    def requeue(self, crawl_id: str, worker: str) -> Any:
+    def requeue(self, crawl_id: str, worker: str, urls: list[str] | None = None) -> Any:
+        """Put the worker's leases back at the head of the queue: all of them, or only ``urls``."""
         k = self.keys
         return self._requeue(
             keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id)],
-            args=[worker],
+            args=[worker, *(urls or [])],
         )

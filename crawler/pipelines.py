@@ -53,7 +53,7 @@ class FrontierPipeline:
                 ),
             )
         finally:
-            feeder.release(crawl_id)
+            feeder.release(crawl_id, res.url)
         assert self.stats is not None
         self.stats.inc_value(f"linkpatrol/outcome/{res.outcome}")
         self.stats.inc_value("linkpatrol/links_found", len(item.links))

@@ -213,3 +213,19 @@ def test_redis_restart_mid_crawl(redis_server, store: CrawlStore, crawlers: Fact
     assert_generated_exact(store, crawl.id, slow_site)
     assert all(p.process.poll() is None for p in procs)  # waited and reconnected, did not crash
     assert any("Redis unreachable" in p.output() for p in procs)
+
+
+def test_leases_whose_reply_was_lost_are_recovered(store: CrawlStore, crawlers: Factory, slow_site: SiteServer,
+                                                   rclient: redis.Redis) -> None:
+    """A POP that ran in Redis but whose reply never reached the crawler (the connection dropped
+    between the two) leaves leases tagged with a live worker: the worker's own audit puts them back."""
+    from crawler.frontier import Scripts
+
+    crawlers({"LINKPATROL_CONCURRENCY": "4"})
+    crawl = store.create(slow_site.url("main"))
+    wait_for(lambda: rclient.llen(Keys().queue(crawl.id)) >= 5, 60, what="a queue to lease from")
+    worker = next(iter(rclient.hkeys(Keys().workers)))
+    lost = Scripts(rclient, Keys()).pop(crawl.id, 5, worker)  # leased in Redis, unknown to the worker
+    assert len(lost) == 5
+    finished(store, crawl.id, timeout=120)
+    assert_generated_exact(store, crawl.id, slow_site)
