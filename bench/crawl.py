@@ -27,13 +27,14 @@ from tests.helpers import ROOT, CrawlerProcess, SiteServer, wait_for
 from tests.sites import generated
 
 
-def run_reference(url: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "bench.reference", url], cwd=ROOT, capture_output=True,
+def run_reference(url: str, loop: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "bench.reference", url, loop], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def run_linkpatrol(site: SiteServer, pages: int, processes: int, workdir: Path) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
     server = RedisServer(workdir / f"redis-{processes}").start()
     client = redis.Redis.from_url(server.url, decode_responses=True)
     store = CrawlStore(client)
@@ -78,31 +79,51 @@ def run_linkpatrol(site: SiteServer, pages: int, processes: int, workdir: Path) 
         server.stop()
 
 
+def reference_row(site: SiteServer, pages: int, loop: str) -> dict[str, Any]:
+    ref = run_reference(site.url("main"), loop)
+    truth = set(generated.truth(site.ports["main"], pages))
+    ref_dead = set(ref["dead"])
+    name = "scrapy in-memory" + (", uvloop" if loop else ", asyncio loop")
+    return {"processes": name, "seconds": ref["seconds"], "pages": ref["pages"],
+            "urls": ref["urls"], "pages_per_s": ref["pages"] / ref["seconds"],
+            "urls_per_s": ref["urls"] / ref["seconds"], "cpu_s": ref["cpu_s"], "peak_rss_mb": None,
+            "redis_bytes_per_url": None, "recall": len(ref_dead & truth) / len(truth),
+            "precision": len(ref_dead & truth) / max(1, len(ref_dead)), "exact": ref_dead == truth}
+
+
+def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time; ``exact`` only if every run was exact."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    row = dict(ordered[len(ordered) // 2])
+    row["exact"] = all(r["exact"] for r in runs)
+    row["spread"] = (ordered[0]["seconds"], ordered[-1]["seconds"])
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--processes", default="1,2", help="comma-separated crawler process counts")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each configuration; the median is shown")
     args = parser.parse_args()
     site = SiteServer("generated", str(args.pages), "0")
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="lp-bench-") as tmp:
             if not args.no_reference:
-                ref = run_reference(site.url("main"))
-                truth = set(generated.truth(site.ports["main"], args.pages))
-                ref_dead = set(ref["dead"])
-                rows.append({"processes": "scrapy in-memory", "seconds": ref["seconds"], "pages": ref["pages"],
-                             "urls": ref["urls"], "pages_per_s": ref["pages"] / ref["seconds"],
-                             "urls_per_s": ref["urls"] / ref["seconds"], "cpu_s": ref["cpu_s"], "peak_rss_mb": None,
-                             "redis_bytes_per_url": None, "recall": len(ref_dead & truth) / len(truth),
-                             "precision": len(ref_dead & truth) / max(1, len(ref_dead)), "exact": ref_dead == truth})
+                # The plain spider with asyncio's loop, and with uvloop as linkpatrol runs: the second
+                # row isolates what the Redis frontier costs.
+                for loop in ("", "uvloop.Loop"):
+                    rows.append(median([reference_row(site, args.pages, loop) for _ in range(args.repeat)]))
             for n in (int(x) for x in args.processes.split(",")):
-                rows.append(run_linkpatrol(site, args.pages, n, Path(tmp)))
+                rows.append(median([run_linkpatrol(site, args.pages, n, Path(tmp) / f"run{i}")
+                                    for i in range(args.repeat)]))
     finally:
         site.stop()
     print(f"\nsite: {args.pages} pages, {generated.expected_urls(args.pages)} urls, "
           f"{len(generated.truth(0, args.pages))} dead\n")
+    print(f"median of {args.repeat} runs each; wall time range in brackets\n")
     head = ("crawler", "wall s", "pages/s", "urls/s", "CPU s", "peak RSS MB", "Redis B/url", "recall", "precision")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -110,14 +131,15 @@ def main() -> None:
         def f(v: Any, fmt: str) -> str:
             return "-" if v is None else format(v, fmt)
         name = r["processes"] if isinstance(r["processes"], str) else f"linkpatrol x{r['processes']}"
-        print(f"| {name} | {r['seconds']:.2f} | {r['pages_per_s']:.0f} | {r['urls_per_s']:.0f} | "
+        lo, hi = r["spread"]
+        print(f"| {name} | {r['seconds']:.2f} [{lo:.2f}-{hi:.2f}] | {r['pages_per_s']:.0f} | {r['urls_per_s']:.0f} | "
               f"{f(r['cpu_s'], '.1f')} | {f(r['peak_rss_mb'], '.0f')} | {f(r['redis_bytes_per_url'], '.0f')} | "
               f"{r['recall']:.3f} | {r['precision']:.3f} |")
     one = next((r for r in rows if r["processes"] == 1), None)
     two = next((r for r in rows if r["processes"] == 2), None)
-    ref_row = next((r for r in rows if isinstance(r["processes"], str)), None)
-    if one and ref_row:
-        print(f"\n1 process vs in-memory reference: {one['seconds'] / ref_row['seconds']:.2f}x the time")
+    for ref_row in (r for r in rows if isinstance(r["processes"], str)):
+        if one:
+            print(f"1 process vs {ref_row['processes']}: {one['seconds'] / ref_row['seconds']:.2f}x the time")
     if one and two:
         print(f"2 processes vs 1: {one['seconds'] / two['seconds']:.2f}x faster")
     print("exact results: " + ", ".join(f"{r['processes']}: {r['exact']}" for r in rows))

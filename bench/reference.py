@@ -53,11 +53,12 @@ class ReferenceSpider(scrapy.Spider):
 
 def main() -> None:
     seed = sys.argv[1]
+    loop = sys.argv[2] if len(sys.argv) > 2 else None
     process = CrawlerProcess(settings={
         "LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
         "HTTPERROR_ALLOW_ALL": True, "ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False, "RETRY_ENABLED": False,
-        "DOWNLOAD_VERIFY_CERTIFICATES": True,
+        "DOWNLOAD_VERIFY_CERTIFICATES": True, "ASYNCIO_EVENT_LOOP": loop,
     })
     crawler = process.create_crawler(ReferenceSpider)
     process.crawl(crawler, seed=seed)

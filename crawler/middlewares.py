@@ -105,6 +105,10 @@ class RetryAfterMiddleware:
 class LinkRedirectMiddleware(RedirectMiddleware):
     """Scrapy's redirect handling, with loops and over-long chains told apart for the report."""
 
+    def handle_referer(self, request: Request, response: Response) -> None:
+        """A link checker sends no Referer: the pages it reads are not the visitor's business."""
+        request.headers.pop("Referer", None)
+
     def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
         chain = [*request.meta.get("redirect_urls", []), request.url]
         if redirected.url.split("#", 1)[0] in {u.split("#", 1)[0] for u in chain}:

@@ -27,6 +27,9 @@ DOWNLOAD_WARNSIZE = 0
 DOWNLOAD_VERIFY_CERTIFICATES = True
 REACTOR_THREADPOOL_MAXSIZE = 20
 DNSCACHE_ENABLED = True
+DOWNLOADER_STATS = False  # per-response byte counters nobody reads
+# uvloop: about 10% less CPU per url than asyncio's own loop (bench/crawl.py, 2000 pages, 5 runs).
+ASYNCIO_EVENT_LOOP = _env("LINKPATROL_EVENT_LOOP", "uvloop.Loop") or None
 
 # -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
@@ -62,6 +65,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.LinkRedirectMiddleware": 600,
     "crawler.middlewares.RetryAfterMiddleware": 560,
     "crawler.middlewares.HeadFallbackMiddleware": 650,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "crawler.politeness.PolitenessMiddleware": 950,  # last before the download: slots held only while fetching
 }
 
@@ -73,9 +77,15 @@ LINKPATROL_SITE_CONCURRENCY = int(_env("LINKPATROL_SITE_CONCURRENCY", "0"))  # t
 LINKPATROL_SITE_RATE = float(_env("LINKPATROL_SITE_RATE", "0"))
 LINKPATROL_HOST_WAIT_MAX = float(_env("LINKPATROL_HOST_WAIT_MAX", "60"))  # longest shared Retry-After honoured
 
+# The spider yields one item per request and never a request: every spider middleware would only
+# cost time on each callback's output (18% of a crawler's CPU in a profile), so none runs.
 SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.start.StartSpiderMiddleware": None,
+    "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware": None,  # HTTPERROR_ALLOW_ALL anyway
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
 ITEM_PIPELINES = {"crawler.pipelines.FrontierPipeline": 100}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -15,6 +16,7 @@ class InvalidURL(ValueError):
     """A URL a person typed or a page contained that cannot be checked; the message says why."""
 
 
+@functools.lru_cache(maxsize=65536)  # the same navigation links come back on every page
 def normalize_url(raw: str) -> tuple[str, str]:
     """Return ``(url, fragment)``: an absolute http(s) URL, percent-encoded, host lowercased, with
     the fragment split off. Raises InvalidURL with a message a person understands."""
@@ -48,6 +50,7 @@ def normalize_url(raw: str) -> tuple[str, str]:
     return url, fragment
 
 
+@functools.lru_cache(maxsize=65536)
 def host_of(url: str) -> str:
     """The scope key of a URL: its lowercased host name with the port, scheme ignored."""
     try:
