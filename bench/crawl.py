@@ -44,6 +44,8 @@ def run_linkpatrol(site: SiteServer, pages: int, processes: int, workdir: Path) 
         wait_for(lambda: client.hlen("lp:workers") == processes, 60, what="crawlers registered")
         procs = [psutil.Process(c.pid) for c in crawlers]
         cpu0 = [sum(p.cpu_times()[:2]) for p in procs]
+        others = [psutil.Process(site.process.pid), psutil.Process(server.process.pid)]  # type: ignore[union-attr]
+        other0 = [sum(p.cpu_times()[:2]) for p in others]
         mem0 = int(client.info("memory")["used_memory"])
         peak = [0] * processes
         started = time.monotonic()
@@ -54,6 +56,7 @@ def run_linkpatrol(site: SiteServer, pages: int, processes: int, workdir: Path) 
             time.sleep(0.05)
         wall = time.monotonic() - started
         cpu = sum(sum(p.cpu_times()[:2]) - c0 for p, c0 in zip(procs, cpu0, strict=True))
+        site_cpu, redis_cpu = (sum(p.cpu_times()[:2]) - c0 for p, c0 in zip(others, other0, strict=True))
         done = store.require(crawl.id)
         mem1 = int(client.info("memory")["used_memory"])
         truth = set(generated.truth(site.ports["main"], pages))
@@ -66,6 +69,8 @@ def run_linkpatrol(site: SiteServer, pages: int, processes: int, workdir: Path) 
             "pages_per_s": done.pages_crawled / wall,
             "urls_per_s": done.links_checked / wall,
             "cpu_s": cpu,
+            "site_cpu_s": site_cpu,
+            "redis_cpu_s": redis_cpu,
             "peak_rss_mb": max(peak) / 2**20,
             "redis_bytes_per_url": (mem1 - mem0) / max(1, done.links_checked),
             "recall": len(found & truth) / len(truth),
@@ -89,6 +94,12 @@ def reference_row(site: SiteServer, pages: int, loop: str) -> dict[str, Any]:
             "urls_per_s": ref["urls"] / ref["seconds"], "cpu_s": ref["cpu_s"], "peak_rss_mb": None,
             "redis_bytes_per_url": None, "recall": len(ref_dead & truth) / len(truth),
             "precision": len(ref_dead & truth) / max(1, len(ref_dead)), "exact": ref_dead == truth}
+
+
+def site_redis(row: dict[str, Any]) -> str:
+    if row.get("site_cpu_s") is None:
+        return "-"
+    return f"{row['site_cpu_s']:.1f} + {row['redis_cpu_s']:.1f}"
 
 
 def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -124,7 +135,8 @@ def main() -> None:
     print(f"\nsite: {args.pages} pages, {generated.expected_urls(args.pages)} urls, "
           f"{len(generated.truth(0, args.pages))} dead\n")
     print(f"median of {args.repeat} runs each; wall time range in brackets\n")
-    head = ("crawler", "wall s", "pages/s", "urls/s", "CPU s", "peak RSS MB", "Redis B/url", "recall", "precision")
+    head = ("crawler", "wall s", "pages/s", "urls/s", "CPU s", "site + Redis CPU s", "peak RSS MB", "Redis B/url",
+            "recall", "precision")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
@@ -133,7 +145,8 @@ def main() -> None:
         name = r["processes"] if isinstance(r["processes"], str) else f"linkpatrol x{r['processes']}"
         lo, hi = r["spread"]
         print(f"| {name} | {r['seconds']:.2f} [{lo:.2f}-{hi:.2f}] | {r['pages_per_s']:.0f} | {r['urls_per_s']:.0f} | "
-              f"{f(r['cpu_s'], '.1f')} | {f(r['peak_rss_mb'], '.0f')} | {f(r['redis_bytes_per_url'], '.0f')} | "
+              f"{f(r['cpu_s'], '.1f')} | {site_redis(r)} | {f(r['peak_rss_mb'], '.0f')} | "
+              f"{f(r['redis_bytes_per_url'], '.0f')} | "
               f"{r['recall']:.3f} | {r['precision']:.3f} |")
     one = next((r for r in rows if r["processes"] == 1), None)
     two = next((r for r in rows if r["processes"] == 2), None)

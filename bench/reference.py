@@ -53,7 +53,7 @@ class ReferenceSpider(scrapy.Spider):
 
 def main() -> None:
     seed = sys.argv[1]
-    loop = sys.argv[2] if len(sys.argv) > 2 else None
+    loop = (sys.argv[2] if len(sys.argv) > 2 else "") or None
     process = CrawlerProcess(settings={
         "LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
         "HTTPERROR_ALLOW_ALL": True, "ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False,

@@ -231,7 +231,9 @@ class Feeder:
                 self.held += len(batch)
                 return batch
             await asyncio.sleep(idle)
-            idle = min(idle * 2, 0.25)
+            # While some crawl is running, its queue may refill any moment (a peer's page is being
+            # parsed): keep polling briskly. With nothing running, back off to a quiet 0.25 s.
+            idle = min(idle * 2, 0.05 if self.active else 0.25)
 
     async def _lease(self, room: int) -> list[tuple[CrawlContext, dict[str, Any]]]:
         now = time.monotonic()
