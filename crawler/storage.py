@@ -319,16 +319,26 @@ class CrawlStore:
         found = [res for res in found if outcomes is None or res.outcome in outcomes]
         if limit == 0:
             return found
+        for res, (count, refs) in zip(found, self.referrers(crawl_id, [r.url for r in found], limit), strict=True):
+            res.referrer_count, res.referrers = count, refs
+        return found
+
+    def referrers(
+        self, crawl_id: str, urls: builtins.list[str], limit: int | None = None
+    ) -> builtins.list[tuple[int, builtins.list[Referrer]]]:
+        """For each url, in one round trip: how many referrers are kept and the first ``limit``."""
+        if not urls:
+            return []
         pipe = self.r.pipeline(transaction=False)
-        for res in found:
-            key = self.keys.refs(crawl_id, res.url)
+        for url in urls:
+            key = self.keys.refs(crawl_id, url)
             pipe.llen(key)
             pipe.lrange(key, 0, -1 if limit is None else limit - 1)
         replies = pipe.execute()
-        for i, res in enumerate(found):
-            res.referrer_count = int(replies[2 * i])
-            res.referrers = [Referrer(*json.loads(raw)) for raw in replies[2 * i + 1]]
-        return found
+        return [
+            (int(replies[2 * i]), [Referrer(*json.loads(raw)) for raw in replies[2 * i + 1]])
+            for i in range(len(urls))
+        ]
 
     # -- helpers -----------------------------------------------------------------------------------
     def _to_crawl(self, rec: dict[str, str]) -> Crawl:

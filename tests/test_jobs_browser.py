@@ -5,28 +5,20 @@ scheduled retry are shown with their errors and retried from the page."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from crawler.redis_server import free_port
 from crawler.storage import CrawlStore
+from tests.browser import BROWSER_MARKS, chromium_page, serving
 from tests.mailtest import WorkerProcess, finish_crawl, mail_env
 from tests.smtp_server import SMTPServer
 from tests.web_support import make_app
 from web.notify_config import MailSettings
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -53,27 +45,14 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[WorkerProcess]:
 @pytest.fixture
 def web_url(redis_url: str, env: dict[str, str]) -> Iterator[str]:
     app = make_app(redis_url, WTF_CSRF_ENABLED=True, MAIL_SETTINGS=MailSettings.from_env(env))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
+    with chromium_page() as page:
         yield page
-        context.close()
-        browser.close()
 
 
 def test_jobs_page_live_counts_errors_and_retry(web_url: str, worker: WorkerProcess, smtp: SMTPServer,

@@ -264,14 +264,5 @@ def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RowCache = CACHE) -> P
 
 
 def attach_referrers(store: CrawlStore, crawl_id: str, rows: list[Row], limit: int | None) -> None:
-    if not rows:
-        return
-    pipe = store.r.pipeline(transaction=False)
-    for row in rows:
-        key = store.keys.refs(crawl_id, row.url)
-        pipe.llen(key)
-        pipe.lrange(key, 0, -1 if limit is None else limit - 1)
-    replies = pipe.execute()
-    for i, row in enumerate(rows):
-        row.referrer_count = int(replies[2 * i])
-        row.referrers = [Referrer(*json.loads(raw)) for raw in replies[2 * i + 1]]
+    for row, (count, refs) in zip(rows, store.referrers(crawl_id, [r.url for r in rows], limit), strict=True):
+        row.referrer_count, row.referrers = count, refs
