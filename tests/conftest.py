@@ -67,3 +67,12 @@ def crawlers(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., CrawlerPr
     yield start
     for proc in started:
         proc.stop(timeout=10)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    """A page in headless chromium (Debian's, driven by Playwright); closed after the test."""
+    from tests.browser import chromium_page
+
+    with chromium_page() as page:
+        yield page

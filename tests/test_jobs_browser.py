@@ -12,7 +12,7 @@ import pytest
 
 from crawler.redis_server import free_port
 from crawler.storage import CrawlStore
-from tests.browser import BROWSER_MARKS, chromium_page, serving
+from tests.browser import BROWSER_MARKS, serving
 from tests.mailtest import WorkerProcess, finish_crawl, mail_env
 from tests.smtp_server import SMTPServer
 from tests.web_support import make_app
@@ -47,12 +47,6 @@ def web_url(redis_url: str, env: dict[str, str]) -> Iterator[str]:
     app = make_app(redis_url, WTF_CSRF_ENABLED=True, MAIL_SETTINGS=MailSettings.from_env(env))
     with serving(app) as url:
         yield url
-
-
-@pytest.fixture
-def browser_page() -> Iterator[object]:
-    with chromium_page() as page:
-        yield page
 
 
 def test_jobs_page_live_counts_errors_and_retry(web_url: str, worker: WorkerProcess, smtp: SMTPServer,

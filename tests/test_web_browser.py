@@ -12,7 +12,7 @@ import pytest
 
 from crawler.addresses import AddressPolicy
 from crawler.storage import CrawlOptions, CrawlStore
-from tests.browser import BROWSER_MARKS, chromium_page, serving
+from tests.browser import BROWSER_MARKS, serving
 from tests.helpers import CrawlerProcess, SiteServer
 from tests.web_support import make_app
 
@@ -26,12 +26,6 @@ def web_url(redis_url: str) -> Iterator[str]:
     app = make_app(redis_url, ADDRESS_POLICY=AddressPolicy(allow_private=True), WTF_CSRF_ENABLED=True)
     with serving(app) as url:
         yield url
-
-
-@pytest.fixture
-def browser_page() -> Iterator[object]:
-    with chromium_page() as page:
-        yield page
 
 
 def test_submit_watch_and_read_the_report(web_url: str, site: SiteServer, crawlers: Callable[..., CrawlerProcess],
