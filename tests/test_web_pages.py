@@ -203,3 +203,16 @@ def test_progress_json_follows_the_ui_login_not_the_api_token(redis_url: str, st
     assert client.get(f"/crawls/{crawl.id}/progress").json["state"] == "queued"
     locked = make_app(redis_url, USERNAME="u", PASSWORD="p").test_client()
     assert locked.get("/progress").status_code == 302
+
+
+def test_report_draws_the_outcomes_as_one_bar(client: FlaskClient, store: CrawlStore) -> None:
+    crawl = finished_crawl(store)  # ok, dead, blocked and rate-limited links
+    counters = store.require(crawl.id).counters
+    total = store.require(crawl.id).links_checked
+    html = client.get(f"/crawls/{crawl.id}").get_data(as_text=True)
+    widths = {m[0]: float(m[1]) for m in re.findall(r'<rect class="o-(\w+)" x="[\d.]+" y="0" width="([\d.]+)"', html)}
+    assert set(widths) == {"ok", "dead", "blocked", "rate_limited"}
+    for outcome, width in widths.items():
+        assert width == pytest.approx(1000 * counters[f"outcome_{outcome}"] / total, abs=0.01)
+    assert sum(widths.values()) == pytest.approx(1000, abs=0.05)
+    assert f"{counters['outcome_dead']} dead" in html  # the bar's accessible name
