@@ -41,7 +41,10 @@ def main() -> int:
 
     def start(name: str, args: list[str]) -> None:
         log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        procs.append((name, subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)))
+        # A session of its own: Ctrl-C reaches only this launcher, which then stops each child once,
+        # with SIGTERM (gunicorn hit by the terminal's SIGINT and then our SIGTERM could hang).
+        procs.append((name, subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                             start_new_session=True)))
         print(f"* {name} started (log: {logs / (name + '.log')})")
 
     for i in range(int(env.get("LINKPATROL_CRAWLERS", "1"))):
@@ -81,7 +84,7 @@ Press Ctrl-C to stop everything.""", flush=True)
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no orphaned gunicorn workers
         if redis_server:
             redis_server.stop()
         print("stopped.")
