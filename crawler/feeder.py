@@ -17,6 +17,7 @@ import random
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from crawler.config import Config
 from crawler.frontier import Scripts
 from crawler.keys import Keys
 from crawler.storage import CrawlOptions
+from crawler.urls import host_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,12 +77,17 @@ async def retrying(what: str, call: Callable[[], Awaitable[T]], stop: Callable[[
 
 
 class Feeder:
-    def __init__(self, client: aioredis.Redis, config: Config, capacity: int) -> None:
+    def __init__(self, client: aioredis.Redis, config: Config, capacity: int, host_cap: int = 0) -> None:
         self.r: Any = client  # decode_responses=True: every reply is str
         self.config = config
         self.keys = Keys(config.prefix)
         self.scripts = Scripts(client, self.keys)
         self.capacity = capacity
+        # At most this many leases per other host at once (0: no cap). Politeness makes requests to a
+        # slow or rate-limited host wait; without a cap they would fill every slot of this process
+        # and starve the crawl's own pages and every other host.
+        self.host_cap = host_cap
+        self.held_by_host: Counter[str] = Counter()
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.held = 0
         self.done = 0
@@ -209,6 +216,11 @@ class Feeder:
 
     def release(self, crawl_id: str, url: str) -> None:
         self.leased.discard((crawl_id, url))
+        host = host_of(url)
+        if self.held_by_host[host] > 1:
+            self.held_by_host[host] -= 1
+        else:
+            self.held_by_host.pop(host, None)
         self.held -= 1
         self.done += 1
         self._last_crawl = crawl_id
@@ -252,11 +264,20 @@ class Feeder:
             if not raws:
                 continue
             ctx = await self._context(crawl_id)
+            put_off: list[str] = []
             for raw in raws:
                 msg = json.loads(raw)
+                host = host_of(msg["u"])
+                if self.host_cap and msg["k"] == "check" and host != ctx.host and \
+                        self.held_by_host[host] >= self.host_cap:
+                    put_off.append(msg["u"])
+                    continue
+                self.held_by_host[host] += 1
                 self.leased.add((crawl_id, msg["u"]))
                 batch.append((ctx, msg))
-            room -= len(raws)
+                room -= 1
+            if put_off:  # to the end of the queue: other work first, this host's turn comes again
+                await self.scripts.requeue(crawl_id, self.worker_id, put_off, tail=True)
         self._had_work = bool(batch)
         return batch
 

@@ -100,14 +100,15 @@ return 1
 REQUEUE = """
 local state = redis.call('HGET', KEYS[1], 'state')
 local tag = ARGV[1] .. '\\n'
+local push = ARGV[2] == 'tail' and 'RPUSH' or 'LPUSH'
 local n = 0
 local function back(field, v)
   redis.call('HDEL', KEYS[3], field)
-  if state == 'running' then redis.call('LPUSH', KEYS[2], string.sub(v, #tag + 1)) end
+  if state == 'running' then redis.call(push, KEYS[2], string.sub(v, #tag + 1)) end
   n = n + 1
 end
-if #ARGV > 1 then
-  for i = 2, #ARGV do
+if #ARGV > 2 then
+  for i = 3, #ARGV do
     local v = redis.call('HGET', KEYS[3], ARGV[i])
     if v and string.sub(v, 1, #tag) == tag then back(ARGV[i], v) end
   end
@@ -212,10 +213,11 @@ class Scripts:
             args=[crawl_id, repr(now)],
         )
 
-    def requeue(self, crawl_id: str, worker: str, urls: list[str] | None = None) -> Any:
-        """Put the worker's leases back at the head of the queue: all of them, or only ``urls``."""
+    def requeue(self, crawl_id: str, worker: str, urls: list[str] | None = None, *, tail: bool = False) -> Any:
+        """Put the worker's leases back in the queue: all of them, or only ``urls``; at the head (work
+        that was interrupted goes first) or, with ``tail``, at the end (work put off on purpose)."""
         k = self.keys
         return self._requeue(
             keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id)],
-            args=[worker, *(urls or [])],
+            args=[worker, "tail" if tail else "head", *(urls or [])],
         )

@@ -75,6 +75,8 @@ LINKPATROL_HOST_CONCURRENCY = int(_env("LINKPATROL_HOST_CONCURRENCY", "2"))  # o
 LINKPATROL_HOST_RATE = float(_env("LINKPATROL_HOST_RATE", "5"))  # requests per second
 LINKPATROL_SITE_CONCURRENCY = int(_env("LINKPATROL_SITE_CONCURRENCY", "0"))  # the crawled site, unless the crawl says
 LINKPATROL_SITE_RATE = float(_env("LINKPATROL_SITE_RATE", "0"))
+# Leases one crawler holds at once for one other host: -1 = twice LINKPATROL_HOST_CONCURRENCY, 0 = no cap.
+LINKPATROL_HOST_LEASES = int(_env("LINKPATROL_HOST_LEASES", "-1"))
 LINKPATROL_HOST_WAIT_MAX = float(_env("LINKPATROL_HOST_WAIT_MAX", "60"))  # longest shared Retry-After honoured
 
 # The spider yields one item per request and never a request: every spider middleware would only

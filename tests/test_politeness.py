@@ -3,7 +3,9 @@ Retry-After seen by one crawler keeping every crawler away from that host."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -11,7 +13,7 @@ import redis
 from crawler.keys import Keys
 from crawler.storage import CrawlOptions, CrawlStore, InvalidOption
 from crawler.workers import list_workers
-from tests.helpers import CrawlerProcess, wait_for
+from tests.helpers import CrawlerProcess, SiteServer, wait_for
 from tests.sites import polite
 from tests.sites.counting import CountingSite
 
@@ -67,3 +69,25 @@ def test_site_politeness_options_are_validated() -> None:
         with pytest.raises(InvalidOption):
             CrawlOptions(**bad).validate()  # type: ignore[arg-type]
     assert CrawlOptions(site_concurrency=3, site_rate=2.5).validate().site_rate == 2.5
+
+
+def test_a_rate_limited_host_does_not_starve_the_crawl(store: CrawlStore, crawlers: Callable[..., Any],
+                                                      rclient: redis.Redis) -> None:
+    """240 links to one other host held to 10 requests/s take 24 s; the site's own 120 pages must not
+    wait for them: leases per other host are capped, the rest of the queue goes on."""
+    site = SiteServer("busyhost", "120", "2")
+    try:
+        crawlers({"LINKPATROL_HOST_RATE": "10", "LINKPATROL_HOST_CONCURRENCY": "2",
+                  "LINKPATROL_CONCURRENCY": "16"})
+        crawl = store.create(site.url("main"))
+        started = time.monotonic()
+        wait_for(lambda: store.require(crawl.id).pages_crawled == 120, 60, what="every page of the site")
+        pages_done = time.monotonic() - started
+        wait_for(lambda: store.require(crawl.id).state == "finished", 90, what="the crawl to finish")
+        total = time.monotonic() - started
+        assert store.require(crawl.id).links_checked == 120 + 240
+        assert total > 20  # the busy host's rate was honoured
+        print(f"pages done after {pages_done:.1f}s, crawl finished after {total:.1f}s")
+        assert pages_done < total / 2, (pages_done, total)
+    finally:
+        site.stop()

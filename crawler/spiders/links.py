@@ -48,7 +48,12 @@ class LinksSpider(scrapy.Spider):
         capacity = crawler.settings.getint("CONCURRENT_REQUESTS") + crawler.settings.getint(
             "LINKPATROL_PREFETCH", 16
         )
-        spider.feeder = Feeder(connect(spider.config), spider.config, capacity)
+        s = crawler.settings
+        host_cap = s.getint("LINKPATROL_HOST_LEASES")
+        if host_cap < 0:  # default: twice what the shared politeness lets through at once
+            polite = s.getbool("LINKPATROL_POLITENESS_ENABLED") and s.getint("LINKPATROL_HOST_CONCURRENCY") > 0
+            host_cap = 2 * s.getint("LINKPATROL_HOST_CONCURRENCY") if polite else 0
+        spider.feeder = Feeder(connect(spider.config), spider.config, capacity, host_cap)
         crawler.signals.connect(spider.on_headers, signal=signals.headers_received)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
