@@ -16,12 +16,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class SiteServer:
-    """``python -m tests.sites.server MODULE ARGS`` in a subprocess; ``ports`` maps site names to ports."""
+# Fetches a URL from inside a network namespace (a test host of ours), printing the body.
+FETCH = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
 
-    def __init__(self, module: str, *args: str) -> None:
+
+class SiteServer:
+    """``python -m tests.sites.server MODULE ARGS`` in a subprocess; ``ports`` maps site names to ports.
+    ``bind`` is the address it listens on; ``prefix`` runs it inside a network namespace
+    (``["ip", "netns", "exec", NAME]``)."""
+
+    def __init__(self, module: str, *args: str, bind: str = "127.0.0.1", prefix: list[str] | None = None) -> None:
+        self.bind = bind
+        self.prefix = prefix or []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.sites.server", module, *args],
+            [*self.prefix, sys.executable, "-m", "tests.sites.server", "--bind", bind, module, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -33,11 +41,23 @@ class SiteServer:
         self.ports: dict[str, int] = json.loads(line)
 
     def url(self, site: str, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.ports[site]}{path}"
+        return f"http://{self.bind}:{self.ports[site]}{path}"
+
+    def _get(self, site: str, path: str) -> Any:
+        if self.prefix:  # the server lives in another network namespace: ask from inside it
+            out = subprocess.run([*self.prefix, sys.executable, "-c", FETCH, self.url(site, path)],
+                                 check=True, capture_output=True, text=True, timeout=30).stdout
+            return json.loads(out)
+        with urllib.request.urlopen(self.url(site, path), timeout=5) as resp:
+            return json.load(resp)
 
     def hits(self, site: str) -> dict[str, int]:
-        with urllib.request.urlopen(self.url(site, "/__hits"), timeout=5) as resp:
-            return dict(json.load(resp))
+        """Requests per "METHOD path"."""
+        return dict(self._get(site, "/__hits"))
+
+    def log(self, site: str) -> dict[str, Any]:
+        """Every request with its arrival time, and the most ever served at once."""
+        return dict(self._get(site, "/__log"))
 
     def stop(self) -> None:
         if self.process.poll() is None:

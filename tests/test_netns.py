@@ -26,9 +26,8 @@ import redis
 from crawler.redis_server import find_binary
 from crawler.storage import CrawlStore
 from crawler.workers import list_workers
-from tests.helpers import ROOT, TEST_CRAWLER_ENV, wait_for
+from tests.helpers import ROOT, TEST_CRAWLER_ENV, SiteServer, wait_for
 from tests.sites import generated
-from tests.sites.counting import CountingSite
 
 pytestmark = [
     pytest.mark.netns,
@@ -116,7 +115,7 @@ def test_crawlers_in_other_namespaces_share_a_crawl_and_survive_a_kill(net: Net,
          "--save", "", "--appendonly", "no", "--dir", str(tmp_path), "--logfile", str(tmp_path / "redis.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    site = CountingSite(net.server_address, "generated", str(PAGES), "0.2", prefix=net.exec("srv"))
+    site = SiteServer("generated", str(PAGES), "0.2", bind=net.server_address, prefix=net.exec("srv"))
     crawlers: list[Crawler] = []
     client = redis.Redis(unix_socket_path=str(sock), password=password, decode_responses=True)
     try:

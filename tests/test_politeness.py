@@ -15,7 +15,6 @@ from crawler.storage import CrawlOptions, CrawlStore, InvalidOption
 from crawler.workers import list_workers
 from tests.helpers import CrawlerProcess, SiteServer, wait_for
 from tests.sites import polite
-from tests.sites.counting import CountingSite
 
 Factory = Callable[..., CrawlerProcess]
 RETRY_AFTER = 3.0
@@ -23,14 +22,14 @@ GRACE = 0.3  # a request already granted when the 429 was answered may still arr
 
 
 @pytest.fixture
-def polite_site() -> Iterator[CountingSite]:
-    server = CountingSite("127.0.0.1", "polite", str(int(RETRY_AFTER)))
+def polite_site() -> Iterator[SiteServer]:
+    server = SiteServer("polite", str(int(RETRY_AFTER)))
     yield server
     server.stop()
 
 
 def test_limits_and_retry_after_hold_across_two_crawlers(
-    store: CrawlStore, crawlers: Factory, polite_site: CountingSite, rclient: redis.Redis
+    store: CrawlStore, crawlers: Factory, polite_site: SiteServer, rclient: redis.Redis
 ) -> None:
     env = {"LINKPATROL_CONCURRENCY": "4", "LINKPATROL_HOST_CONCURRENCY": "2", "LINKPATROL_HOST_RATE": "10"}
     crawlers(env)
