@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-large clean
+.PHONY: install system-deps run test lint bench bench-large clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m crawler.launcher
 
+## system-deps: Debian's chromium (browser tests) and iproute2 (network-namespace tests), as root
+system-deps:
+	@if command -v chromium >/dev/null && command -v ip >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 >/dev/null; \
+	else echo "note: without chromium and iproute2 (apt-get install chromium iproute2) the browser and netns tests are skipped"; fi
+
 ## test: the whole suite (starts its own Redis, fixture sites, crawlers, SMTP server, browser)
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(PY) -m pytest
 
 lint: $(STAMP)
