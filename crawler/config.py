@@ -7,7 +7,7 @@ same variables steer all of them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -32,7 +32,6 @@ class Config:
     reap_interval: float = 5.0
     # Referrers kept per problem url (the count beyond that is reported, not the pages).
     max_referrers: int = 1000
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Config:

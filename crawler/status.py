@@ -35,10 +35,6 @@ class RedirectLoop(IgnoreRequest):
     """A redirect points back to a url already in the chain."""
 
 
-class RobotsExcluded(IgnoreRequest):
-    pass
-
-
 class CancelledCrawl(IgnoreRequest):
     """The crawl this request belongs to was cancelled or deleted."""
 

@@ -19,8 +19,6 @@ import redis
 from crawler.keys import Keys
 from crawler.urls import InvalidURL, host_of, normalize_url
 
-STATES = ("queued", "running", "finished", "cancelled")
-ACTIVE_STATES = ("queued", "running")
 # Outcomes a checked url can have; everything but "ok" is listed in the problems set.
 OUTCOMES = ("ok", "dead", "blocked", "rate_limited", "excluded", "unsupported")
 COUNTERS = (
