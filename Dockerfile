@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY scrapy.cfg ./
+COPY linkpatrol ./linkpatrol
 COPY crawler ./crawler
 COPY web ./web
 RUN useradd --create-home linkpatrol

@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## run: Redis (embedded unless REDIS_URL is set), a crawler, the web app and the mail worker
 run: $(STAMP)
-	$(PY) -m crawler.launcher
+	$(PY) -m linkpatrol.launcher
 
 ## system-deps: Debian's chromium (browser tests) and iproute2 (network-namespace tests), as root
 system-deps:
@@ -31,7 +31,7 @@ test: $(STAMP) system-deps
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m mypy crawler web
+	$(PY) -m mypy linkpatrol crawler web
 
 ## bench: 2000-page site, 1 and 2 crawler processes, against an in-memory Scrapy reference
 bench: $(STAMP)

@@ -21,10 +21,10 @@ from typing import Any
 import psutil
 import redis
 
-from crawler.redis_server import RedisServer
-from crawler.storage import CrawlStore
-from tests.helpers import ROOT, CrawlerProcess, SiteServer, wait_for
-from tests.sites import generated
+from linkpatrol.redis_server import RedisServer
+from linkpatrol.store import CrawlStore
+from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
+from tests.support.sites import generated
 
 
 def run_reference(url: str, loop: str) -> dict[str, Any]:

@@ -26,10 +26,12 @@ from typing import Any
 
 import redis
 
-from crawler.frontier import Scripts
-from crawler.redis_server import RedisServer, free_port
-from crawler.storage import CrawlStore, LinkResult
-from tests.helpers import ROOT, CrawlerProcess, SiteServer, wait_for
+from linkpatrol.frontier import Scripts
+from linkpatrol.redis_server import RedisServer, free_port
+from linkpatrol.store import CrawlStore
+from linkpatrol.verdicts import status_class
+from linkpatrol.wire import LinkResult, Referrer
+from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 
 GUNICORN_ARGS = os.environ.get("BENCH_GUNICORN_ARGS", "--workers 2 --threads 8 --worker-class gthread").split()
 
@@ -66,15 +68,15 @@ def fill(store: CrawlStore, links: int, seed: int = 7) -> str:
             counters["redirected"] += 1
         pipe.hset(k.urls(crawl.id), url, res.to_json())
         counters[f"outcome_{res.outcome}"] = counters.get(f"outcome_{res.outcome}", 0) + 1
-        cls = "error" if res.status is None else f"{res.status // 100}xx"
+        cls = status_class(res.status)
         counters[f"status_{cls}"] = counters.get(f"status_{cls}", 0) + 1
         if res.outcome == "ok" and not external:
             counters["pages_crawled"] += 1
         if res.outcome != "ok":
             pipe.sadd(k.problems(crawl.id), url)
             for j in range(rnd.randint(1, 5)):
-                ref = json.dumps([f"https://bench.example/section-{(i + j) % 300}/", f"Link {i} from {j}", "a", ""])
-                pipe.rpush(k.refs(crawl.id, url), ref)
+                ref = Referrer(f"https://bench.example/section-{(i + j) % 300}/", f"Link {i} from {j}", "a", "")
+                pipe.rpush(k.refs(crawl.id, url), ref.encode())
         if res.outcome == "dead":
             counters["broken"] += 1
         if i % 5000 == 4999:

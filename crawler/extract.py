@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.http import HtmlResponse
 from scrapy.utils.response import get_base_url
 
-from crawler.urls import IGNORED_SCHEMES, InvalidURL, normalize_url
+from linkpatrol.urls import IGNORED_SCHEMES, InvalidURL, normalize_url
 
 # (element, attribute) pairs that hold one url, and the ones that hold a srcset.
 URL_ATTRS: dict[str, tuple[str, ...]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crawler.storage import LinkResult
+from linkpatrol.wire import FoundLink, LinkResult
 
 
 @dataclass
@@ -12,7 +12,5 @@ class CheckedLink:
     crawl_id: str
     result: LinkResult
     is_page: bool = False  # fetched and parsed as a page of the site
-    # (target, message, message when over the page budget or "", referrer JSON) per link found
-    links: list[tuple[str, str, str, str]] = field(default_factory=list)
-    max_pages: int = 0
+    links: list[FoundLink] = field(default_factory=list)
     release_only: bool = False  # the crawl was cancelled: give the lease back, record nothing

@@ -1,63 +1,43 @@
 """Results into Redis: one atomic frontier call per checked url (result, new links, lease release,
-completion detection)."""
+completion detection), made by the frontier extension."""
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Self
 
+from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
-from crawler.feeder import retrying
-from crawler.items import CheckedLink
-from crawler.status import status_class
+from crawler.extensions.frontier import FrontierExtension, frontier_of
+from linkpatrol.wire import Completion
 
 logger = logging.getLogger(__name__)
 
 
 class FrontierPipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+    def __init__(self, crawler: Crawler, frontier: FrontierExtension) -> None:
         self.stats = crawler.stats
+        self.frontier = frontier
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        return cls(crawler, frontier_of(crawler))
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, CheckedLink):
+        adapter = ItemAdapter(item)
+        if "crawl_id" not in adapter or "result" not in adapter:
             return item
-        spider: Any = self.crawler.spider
-        feeder = spider.feeder
-        res = item.result
-        crawl_id = item.crawl_id
-        try:
-            if item.release_only:
-                await retrying("releasing a lease", lambda: feeder.r.hdel(feeder.keys.inflight(crawl_id), res.url))
-                return item
-            outcome = await retrying(
-                "recording a result",
-                lambda: feeder.scripts.complete(
-                    crawl_id,
-                    res.url,
-                    res.to_json(),
-                    res.outcome,
-                    status_class(res.status),
-                    is_page=item.is_page,
-                    redirected=bool(res.redirects),
-                    now=time.time(),
-                    max_referrers=feeder.config.max_referrers,
-                    max_pages=item.max_pages,
-                    links=item.links,
-                ),
-            )
-        finally:
-            feeder.release(crawl_id, res.url)
+        crawl_id, result = adapter["crawl_id"], adapter["result"]
+        if adapter.get("release_only"):
+            await self.frontier.drop(crawl_id, result.url)
+            return item
+        links = adapter.get("links") or []
+        ended = await self.frontier.record(Completion(crawl_id, result, bool(adapter.get("is_page")), links))
         assert self.stats is not None
-        self.stats.inc_value(f"linkpatrol/outcome/{res.outcome}")
-        self.stats.inc_value("linkpatrol/links_found", len(item.links))
-        if outcome == 2:
+        self.stats.inc_value(f"linkpatrol/outcome/{result.outcome}")
+        self.stats.inc_value("linkpatrol/links_found", len(links))
+        if ended == 2:
             logger.info("crawl %s finished", crawl_id)
             self.stats.inc_value("linkpatrol/crawls_finished")
         return item

@@ -1,11 +1,16 @@
 """Scrapy settings for the linkpatrol crawler: every knob in one place, read from the environment once.
 
-Environment variables (all optional): REDIS_URL, LINKPATROL_PREFIX, LINKPATROL_CONCURRENCY,
-LINKPATROL_CONCURRENCY_PER_HOST, LINKPATROL_TIMEOUT, LINKPATROL_WORKER_TTL, LINKPATROL_LOG_LEVEL,
-LINKPATROL_USER_AGENT, LINKPATROL_RETRY_AFTER_MAX.
+The shared configuration (Redis, prefix, start queue, leases) comes from ``linkpatrol.config``; each
+value is a Scrapy setting, so ``scrapy crawl links -s REDIS_URL=...`` overrides it. The crawler-only
+environment variables: LINKPATROL_CONCURRENCY, LINKPATROL_CONCURRENCY_PER_HOST, LINKPATROL_TIMEOUT,
+LINKPATROL_LOG_LEVEL, LINKPATROL_USER_AGENT, LINKPATROL_RETRY_AFTER_MAX, the politeness ones below.
 """
 
 import os
+
+from linkpatrol.config import Config
+
+_config = Config.from_env()
 
 BOT_NAME = "linkpatrol"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -31,7 +36,19 @@ DOWNLOADER_STATS = False  # per-response byte counters nobody reads
 # uvloop: about 10% less CPU per url than asyncio's own loop (bench/crawl.py, 2000 pages, 5 runs).
 ASYNCIO_EVENT_LOOP = _env("LINKPATROL_EVENT_LOOP", "uvloop.Loop") or None
 
+# -- Redis, through scrapy-redis's connection module (spider start queue, frontier, politeness) ---------
+REDIS_URL = _config.redis_url
+# redis_cls: the core's asyncio client (linkpatrol.connection), so every Redis call of the crawler awaits.
+REDIS_PARAMS = {"redis_cls": "linkpatrol.connection.AsyncClient"}
+REDIS_START_URLS_KEY = _config.start_key  # scrapy-redis's name; default "links:start_urls"
+LINKPATROL_PREFIX = _config.prefix
+LINKPATROL_WORKER_TTL = _config.worker_ttl
+LINKPATROL_REAP_INTERVAL = _config.reap_interval
+LINKPATROL_MAX_REFERRERS = _config.max_referrers
+EXTENSIONS = {"crawler.extensions.frontier.FrontierExtension": 0}
+
 # -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------
+# scrapy-redis's scheduler, queues and dupefilter stay unused (docs/ARCHITECTURE.md says why).
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 
@@ -57,19 +74,20 @@ LINKPATROL_RATE_LIMIT_RETRIES = int(_env("LINKPATROL_RATE_LIMIT_RETRIES", "2"))
 LINKPATROL_RETRY_AFTER_MAX = float(_env("LINKPATROL_RETRY_AFTER_MAX", "30"))
 LINKPATROL_RETRY_AFTER_DEFAULT = 1.0
 
+_MW = "crawler.downloadermiddlewares"
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.CancelledCrawlMiddleware": 50,
-    "crawler.ssrf.AddressGuardMiddleware": 60,  # off with LINKPATROL_ALLOW_PRIVATE=1
+    f"{_MW}.cancel.CancelledCrawlMiddleware": 50,
+    f"{_MW}.address_guard.AddressGuardMiddleware": 60,  # off with LINKPATROL_ALLOW_PRIVATE=1
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
-    "crawler.middlewares.LinkRedirectMiddleware": 600,
-    "crawler.middlewares.RetryAfterMiddleware": 560,
-    "crawler.middlewares.HeadFallbackMiddleware": 650,
+    f"{_MW}.redirect.LinkRedirectMiddleware": 600,
+    f"{_MW}.retry_after.RetryAfterMiddleware": 560,
+    f"{_MW}.head_fallback.HeadFallbackMiddleware": 650,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
-    "crawler.politeness.PolitenessMiddleware": 950,  # last before the download: slots held only while fetching
+    f"{_MW}.politeness.PolitenessMiddleware": 950,  # last before the download: slots held only while fetching
 }
 
-# -- politeness shared by every crawler through Redis (crawler/politeness.py); 0 means no shared limit ------
+# -- politeness shared by every crawler through Redis (linkpatrol/politeness); 0 means no shared limit ------
 LINKPATROL_POLITENESS_ENABLED = _env("LINKPATROL_POLITENESS", "1") != "0"
 LINKPATROL_HOST_CONCURRENCY = int(_env("LINKPATROL_HOST_CONCURRENCY", "2"))  # other hosts, all crawlers together
 LINKPATROL_HOST_RATE = float(_env("LINKPATROL_HOST_RATE", "5"))  # requests per second

@@ -1,17 +1,26 @@
-"""Shared fixtures: a private redis-server on a free port, the fixture sites, crawler processes."""
+"""Shared fixtures: a private redis-server on a free port, the fixture sites, crawler processes, the web
+app, an SMTP server and mail worker processes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
 
-from crawler.redis_server import RedisServer
-from crawler.storage import CrawlStore
-from tests.helpers import CrawlerProcess, SiteServer
-from tests.sites.fixture import closed_port
+from linkpatrol.redis_server import RedisServer, free_port
+from linkpatrol.store import CrawlStore
+from tests.support.processes import CrawlerProcess, SiteServer
+from tests.support.sites.fixture import closed_port
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+
+    from tests.support.mail import WorkerProcess
+    from tests.support.smtp import SMTPServer
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +68,9 @@ def crawlers(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., CrawlerPr
     """A factory of crawler processes bound to the test's Redis; all are stopped after the test."""
     started: list[CrawlerProcess] = []
 
-    def start(env: dict[str, str] | None = None, url: str | None = None) -> CrawlerProcess:
-        proc = CrawlerProcess(url or redis_url, tmp_path / f"crawler-{len(started)}.log", env)
+    def start(env: dict[str, str] | None = None, url: str | None = None, args: list[str] | None = None,
+              ) -> CrawlerProcess:
+        proc = CrawlerProcess(url or redis_url, tmp_path / f"crawler-{len(started)}.log", env, args)
         started.append(proc)
         return proc
 
@@ -72,7 +82,62 @@ def crawlers(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., CrawlerPr
 @pytest.fixture
 def browser_page() -> Iterator[object]:
     """A page in headless chromium (Debian's, driven by Playwright); closed after the test."""
-    from tests.browser import chromium_page
+    from tests.support.browser import chromium_page
 
     with chromium_page() as page:
         yield page
+
+
+# -- the web app and the mail worker (tests/web, tests/mail, tests/e2e) --------------------------------
+@pytest.fixture
+def app(redis_url: str) -> Flask:
+    """The web app bound to the test's Redis (no CSRF, no rate limit: see tests.support.webapp)."""
+    from tests.support.webapp import make_app
+
+    return make_app(redis_url)
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as c:
+        yield c
+
+
+@pytest.fixture
+def rq_conn(redis_url: str) -> Iterator[redis.Redis]:
+    """A client for RQ (it stores pickles: replies are not decoded)."""
+    conn = redis.Redis.from_url(redis_url)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def smtp(smtp_port: int) -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on loopback, recording what it accepts."""
+    from tests.support.smtp import SMTPServer
+
+    server = SMTPServer(smtp_port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_workers(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], WorkerProcess]]:
+    """A factory of ``python -m web.mail.worker`` processes; all are stopped after the test."""
+    from tests.support.mail import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def start(env: dict[str, str]) -> WorkerProcess:
+        proc = WorkerProcess(env, tmp_path / f"mail-worker-{len(started)}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()

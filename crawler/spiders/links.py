@@ -1,83 +1,117 @@
-"""The ``links`` spider: leases messages from the Redis frontier, fetches or checks each url, and
-hands one CheckedLink item per message to the pipeline.
+"""The ``links`` spider, a scrapy-redis spider: it reads start messages from ``links:start_urls`` (a
+URL, a JSON object with the API's options, or ``{"crawl_id": ...}`` from the web app and the CLI),
+leases request messages from the Redis frontier, fetches or checks each url, and hands one
+CheckedLink item per message to the pipeline.
 
-Run it in as many processes as you like: ``scrapy crawl links``. It never stops on its own; it waits
-for work from any crawl (start messages are pulled by the feeder).
+Run it in as many processes as you like: ``scrapy crawl links``. It never stops on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, Self
+from typing import Any
 
-import scrapy
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.exceptions import DontCloseSpider, StopDownload
 from scrapy.http import HtmlResponse, Response
+from scrapy_redis.spiders import RedisSpider
 from twisted.python.failure import Failure
 
-from crawler.config import Config
+from crawler.extensions.frontier import CrawlContext, FrontierExtension, redis_from_settings
 from crawler.extract import extract_links
-from crawler.feeder import CrawlContext, Feeder, connect
-from crawler.frontier import compact_json, message
+from crawler.failures import CancelledCrawl, error_kind
 from crawler.items import CheckedLink
-from crawler.status import CancelledCrawl, NotAllowedAddress, error_kind, outcome_for_status
-from crawler.storage import LinkResult
-from crawler.urls import InvalidURL, host_of, normalize_url
+from linkpatrol.connection import REDIS_DOWN, retrying
+from linkpatrol.start_queue import StartQueue
+from linkpatrol.urls import InvalidURL, host_of, normalize_url
+from linkpatrol.verdicts import ErrorKind, Outcome, outcome_for_status
+from linkpatrol.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 
 logger = logging.getLogger(__name__)
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 SMALL_BODY = 64 * 1024
+START_POLL = 0.25  # seconds between looks at the start queue
 
 
 def _is_html(content_type: bytes | None) -> bool:
     return bool(content_type) and content_type.split(b";", 1)[0].strip().lower() in HTML_TYPES  # type: ignore[union-attr]
 
 
-class LinksSpider(scrapy.Spider):
+class LinksSpider(RedisSpider):
     name = "links"
-    feeder: Feeder
-    config: Config
+    frontier: FrontierExtension
+    start_queue: StartQueue
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.config = Config.from_env()
-        capacity = crawler.settings.getint("CONCURRENT_REQUESTS") + crawler.settings.getint(
-            "LINKPATROL_PREFETCH", 16
-        )
-        s = crawler.settings
-        host_cap = s.getint("LINKPATROL_HOST_LEASES")
-        if host_cap < 0:  # default: twice what the shared politeness lets through at once
-            polite = s.getbool("LINKPATROL_POLITENESS_ENABLED") and s.getint("LINKPATROL_HOST_CONCURRENCY") > 0
-            host_cap = 2 * s.getint("LINKPATROL_HOST_CONCURRENCY") if polite else 0
-        spider.feeder = Feeder(connect(spider.config), spider.config, capacity, host_cap)
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> LinksSpider:
+        spider: LinksSpider = super().from_crawler(crawler, *args, **kwargs)  # scrapy-redis: setup_redis()
         crawler.signals.connect(spider.on_headers, signal=signals.headers_received)
-        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
 
-    async def start(self) -> AsyncIterator[Any]:
-        await self.feeder.open()
-        while True:
-            for ctx, msg in await self.feeder.next_batch():
-                yield self.request_for(ctx, msg)
+    def setup_redis(self, crawler: Any = None) -> None:
+        """scrapy-redis's set-up (redis_key from REDIS_START_URLS_KEY, batch size...), with the core's
+        asyncio client as ``self.server``: every Redis call of the crawler awaits."""
+        super().setup_redis(crawler)
+        self.server = redis_from_settings((crawler or self.crawler).settings)
 
-    async def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
-        await self.feeder.close()
+    def spider_idle(self) -> None:
+        """scrapy-redis schedules start requests when idle; here start messages are read by
+        ``start()``, and a crawler never closes for lack of work."""
+        raise DontCloseSpider
+
+    async def start(self) -> AsyncIterator[Any]:
+        frontier = self.crawler.get_extension(FrontierExtension)
+        assert frontier is not None, "EXTENSIONS must enable crawler.extensions.frontier.FrontierExtension"
+        self.frontier = frontier
+        await frontier.open()
+        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id)
+        reader = asyncio.create_task(self._read_start_messages())
+        try:
+            while True:
+                for ctx, msg in await frontier.next_batch():
+                    yield self.request_for(ctx, msg)
+        finally:
+            reader.cancel()
+
+    # -- start messages ------------------------------------------------------------------------------
+    async def pop_list_queue(self, redis_key: str, batch_size: int) -> list[str]:  # type: ignore[override]
+        """scrapy-redis pops a batch destructively (a crawler that dies loses it) and drops a batch on
+        one bad message; here each message is claimed into this crawler's own list first."""
+        return await self.start_queue.claim(batch_size)
+
+    async def make_request_from_data(self, data: str) -> str | None:  # type: ignore[override]
+        """The one place a start message becomes work: a crawl, created if needed and seeded.
+        Returns the crawl id, None for a bad message (logged in one line)."""
+        return await self.start_queue.handle(data)
+
+    async def _read_start_messages(self) -> None:
+        await retrying("reading start messages", self.start_queue.take_back_own)
+        while True:
+            try:
+                for raw in await self.pop_list_queue(self.redis_key, min(self.redis_batch_size, 10)):
+                    await self.make_request_from_data(raw)
+            except REDIS_DOWN as exc:
+                logger.debug("start queue: Redis unreachable (%s)", exc)
+                await asyncio.sleep(1.0)
+                await retrying("reading start messages", self.start_queue.take_back_own)
+                continue
+            except Exception:
+                logger.exception("start queue: unexpected failure")
+            await asyncio.sleep(START_POLL)
 
     # -- building requests -------------------------------------------------------------------------
-    def request_for(self, ctx: CrawlContext, msg: dict[str, Any]) -> Request | CheckedLink:
-        url, kind, depth = msg["u"], msg["k"], int(msg.get("d", 0))
-        external = host_of(url) != ctx.host
-        if kind == "invalid-url":
-            return self._item(ctx, LinkResult(url, "dead", error="invalid-url", external=external))
-        if kind == "unsupported":
-            return self._item(ctx, LinkResult(url, "unsupported", error="unsupported-scheme", external=external))
-        page = kind == "page" and not external
+    def request_for(self, ctx: CrawlContext, msg: FrontierMessage) -> Request | CheckedLink:
+        url, external = msg.url, host_of(msg.url) != ctx.host
+        if msg.kind is MessageKind.INVALID_URL:
+            return self._failed(ctx.id, url, ErrorKind.INVALID_URL, external)
+        if msg.kind is MessageKind.UNSUPPORTED:
+            return self._failed(ctx.id, url, ErrorKind.UNSUPPORTED_SCHEME, external)
+        page = msg.kind is MessageKind.PAGE and not external
         meta: dict[str, Any] = {
-            "lp": {"crawl": ctx.id, "url": url, "depth": depth, "page": page, "scope": ctx.host,
+            "lp": {"crawl": ctx.id, "url": url, "depth": msg.depth, "page": page, "scope": ctx.host,
                    "external": external},
         }
         if not ctx.options.respect_robots:
@@ -92,10 +126,13 @@ class LinksSpider(scrapy.Spider):
                 dont_filter=True,
             )
         except ValueError:
-            return self._item(ctx, LinkResult(url, "dead", error="invalid-url", external=external))
+            return self._failed(ctx.id, url, ErrorKind.INVALID_URL, external)
 
-    def _item(self, ctx: CrawlContext, result: LinkResult) -> CheckedLink:
-        return CheckedLink(ctx.id, result, max_pages=ctx.options.max_pages or 0)
+    @staticmethod
+    def _failed(crawl_id: str, url: str, kind: ErrorKind, external: bool, final: str | None = None,
+                hops: list[list[Any]] | None = None) -> CheckedLink:
+        result = LinkResult(url, kind.outcome, error=kind, external=external, final_url=final, redirects=hops or [])
+        return CheckedLink(crawl_id, result)
 
     def on_headers(self, headers: Any, body_length: int, request: Request, spider: Any) -> None:
         """Cut every download short that we will not parse: checks (HEAD refused, GET tried) and
@@ -128,26 +165,24 @@ class LinksSpider(scrapy.Spider):
         )
 
     def on_checked(self, response: Response) -> CheckedLink:
-        lp = response.meta["lp"]
-        return CheckedLink(lp["crawl"], self._result(response), max_pages=self._max_pages(lp["crawl"]))
+        return CheckedLink(response.meta["lp"]["crawl"], self._result(response))
 
     def parse_page(self, response: Response) -> CheckedLink:
         lp = response.meta["lp"]
-        item = CheckedLink(lp["crawl"], self._result(response), max_pages=self._max_pages(lp["crawl"]))
+        item = CheckedLink(lp["crawl"], self._result(response))
         if (
-            item.result.outcome == "ok"
+            item.result.outcome == Outcome.OK
             and isinstance(response, HtmlResponse)
             and host_of(response.url) == lp["scope"]
         ):
             if item.result.redirects:
                 # A redirect inside the site: the page is known by its final url, queue that one
                 # (deduplicated like any link) rather than parsing the same page under two names.
-                depth = lp["depth"]
                 try:
                     final = normalize_url(response.url)[0]
                 except InvalidURL:
                     return item
-                item.links = [(final, message(final, "page", depth), "1", "")]
+                item.links = [FoundLink(final, FrontierMessage(final, MessageKind.PAGE, lp["depth"]))]
                 return item
             item.is_page = True
             try:
@@ -156,35 +191,30 @@ class LinksSpider(scrapy.Spider):
                 logger.exception("could not extract links from %s", response.url)
         return item
 
-    def _links(self, response: HtmlResponse, lp: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-        ctx = self.feeder.contexts.get(lp["crawl"])
-        options = ctx.options if ctx else None
+    def _links(self, response: HtmlResponse, lp: dict[str, Any]) -> list[FoundLink]:
+        options = self.frontier.options(lp["crawl"])
         depth = lp["depth"] + 1
         may_follow = options is None or options.max_depth is None or depth <= options.max_depth
         check_external = options is None or options.check_external
         page_url = response.url.split("#", 1)[0]
-        out: list[tuple[str, str, str, str]] = []
+        out: list[FoundLink] = []
         for link in extract_links(response):
             external = host_of(link.target) != lp["scope"]
             if link.problem:
-                if external and not check_external and link.problem != "invalid-url":
+                if external and not check_external and link.problem != MessageKind.INVALID_URL:
                     continue
-                msg, budget = message(link.target, link.problem, depth), ""
+                kind = MessageKind(link.problem)
             elif external:
                 if not check_external:
                     continue
-                msg, budget = message(link.target, "check", depth), ""
+                kind = MessageKind.CHECK
             elif link.follow and may_follow:
-                msg, budget = message(link.target, "page", depth), "1"
+                kind = MessageKind.PAGE
             else:
-                msg, budget = message(link.target, "check", depth), ""
-            ref = compact_json([page_url, link.text, link.element, link.fragment])
-            out.append((link.target, msg, budget, ref))
+                kind = MessageKind.CHECK
+            out.append(FoundLink(link.target, FrontierMessage(link.target, kind, depth),
+                                 Referrer(page_url, link.text, link.element, link.fragment)))
         return out
-
-    def _max_pages(self, crawl_id: str) -> int:
-        ctx = self.feeder.contexts.get(crawl_id)
-        return (ctx.options.max_pages or 0) if ctx else 0
 
     def on_error(self, failure: Failure) -> CheckedLink:
         request = failure.request  # type: ignore[attr-defined]
@@ -192,18 +222,9 @@ class LinksSpider(scrapy.Spider):
         exc = failure.value
         hops = [[u, s] for u, s in zip(request.meta.get("redirect_urls", []),
                                         request.meta.get("redirect_reasons", []), strict=False)]
-        final = request.url if hops else None
         if isinstance(exc, CancelledCrawl):
-            return CheckedLink(lp["crawl"], LinkResult(lp["url"], "excluded"), release_only=True)
-        if isinstance(exc, NotAllowedAddress):
-            result = LinkResult(lp["url"], "excluded", error="address-not-allowed", external=lp["external"],
-                                final_url=final, redirects=hops)
-        elif isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
-            result = LinkResult(lp["url"], "excluded", error="robots", external=lp["external"],
-                                final_url=final, redirects=hops)
-        else:
-            kind = error_kind(exc) if exc is not None else "connection-failed"
+            return CheckedLink(lp["crawl"], LinkResult(lp["url"], Outcome.EXCLUDED), release_only=True)
+        kind = error_kind(exc) if isinstance(exc, BaseException) else ErrorKind.CONNECTION_FAILED
+        if kind.outcome is Outcome.DEAD:
             logger.debug("%s failed: %s (%r)", lp["url"], kind, exc)
-            result = LinkResult(lp["url"], "dead", error=kind, external=lp["external"],
-                                final_url=final, redirects=hops)
-        return CheckedLink(lp["crawl"], result, max_pages=self._max_pages(lp["crawl"]))
+        return self._failed(lp["crawl"], lp["url"], kind, lp["external"], request.url if hops else None, hops)

@@ -1,0 +1,324 @@
+"""The crawler side of the frontier, as a Scrapy extension: it owns this process's leases.
+
+One per crawler process. It registers the process in the crawler registry with a heartbeat, leases
+request messages from the active crawls (round robin) while this process has room for them, records
+results (``record``), and reclaims the leases and claimed start messages of crawlers whose heartbeat
+stopped. The spider, the pipeline and the middlewares find it with
+``crawler.get_extension(FrontierExtension)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.settings import BaseSettings
+from scrapy_redis import connection
+
+from linkpatrol.connection import REDIS_DOWN, AsyncClient, retrying
+from linkpatrol.frontier import Scripts
+from linkpatrol.keys import Keys
+from linkpatrol.records import CrawlOptions
+from linkpatrol.registry import Heartbeats
+from linkpatrol.urls import host_of
+from linkpatrol.wire import Completion, FrontierMessage, MessageKind
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CrawlContext:
+    id: str
+    url: str
+    host: str
+    options: CrawlOptions
+
+
+def redis_from_settings(settings: BaseSettings) -> Any:
+    """An asyncio client from the Scrapy settings REDIS_URL and REDIS_PARAMS, through scrapy-redis's
+    connection module; the client class is the core's whatever REDIS_PARAMS says."""
+    overridden = BaseSettings(settings.copy_to_dict(), priority="cmdline")
+    overridden.set("REDIS_PARAMS", {**settings.getdict("REDIS_PARAMS"), "redis_cls": AsyncClient}, "cmdline")
+    return connection.get_redis_from_settings(overridden)
+
+
+def crawler_keys(crawler: Crawler) -> Keys:
+    s = crawler.settings
+    return Keys(s.get("LINKPATROL_PREFIX"), s.get("REDIS_START_URLS_KEY", "") % {"name": "links"})
+
+
+def frontier_of(crawler: Crawler) -> FrontierExtension:
+    """The crawler's frontier extension, for components built after it (middlewares, pipelines)."""
+    frontier = crawler.get_extension(FrontierExtension)
+    if frontier is None:
+        raise NotConfigured("EXTENSIONS must enable crawler.extensions.frontier.FrontierExtension")
+    return frontier
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class FrontierExtension:
+    def __init__(self, client: Any, keys: Keys, *, capacity: int, host_cap: int, worker_ttl: float,
+                 reap_interval: float, max_referrers: int, redis_location: str = "") -> None:
+        self.r: Any = client  # decode_responses=True: every reply is str
+        self.keys = keys
+        self.scripts = Scripts(client, keys)
+        self.capacity = capacity
+        # At most this many leases per other host at once (0: no cap). Politeness makes requests to a
+        # slow or rate-limited host wait; without a cap they would fill every slot of this process
+        # and starve the crawl's own pages and every other host.
+        self.host_cap = host_cap
+        self.worker_ttl = worker_ttl
+        self.reap_interval = reap_interval
+        self.max_referrers = max_referrers
+        self.redis_location = redis_location
+        self.worker_id = new_worker_id()
+        self.heartbeats = Heartbeats(client, keys, self.worker_id, worker_ttl)
+        self.held_by_host: Counter[str] = Counter()
+        self.held = 0
+        self.done = 0
+        self.active: set[str] = set()
+        self.contexts: dict[str, CrawlContext] = {}
+        self._room = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._opened: asyncio.Future[None] | None = None
+        self._started = time.time()
+        self._last_crawl = ""
+        self.leased: set[tuple[str, str]] = set()  # (crawl id, url) of every lease this process holds
+        self._suspects: set[tuple[str, str]] = set()
+        self._refreshed = 0.0  # when the active set was last read
+        self._had_work = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        s = crawler.settings
+        host_cap = s.getint("LINKPATROL_HOST_LEASES")
+        if host_cap < 0:  # default: twice what the shared politeness lets through at once
+            polite = s.getbool("LINKPATROL_POLITENESS_ENABLED") and s.getint("LINKPATROL_HOST_CONCURRENCY") > 0
+            host_cap = 2 * s.getint("LINKPATROL_HOST_CONCURRENCY") if polite else 0
+        ext = cls(
+            redis_from_settings(s),
+            crawler_keys(crawler),
+            capacity=s.getint("CONCURRENT_REQUESTS") + s.getint("LINKPATROL_PREFETCH", 16),
+            host_cap=host_cap,
+            worker_ttl=s.getfloat("LINKPATROL_WORKER_TTL"),
+            reap_interval=s.getfloat("LINKPATROL_REAP_INTERVAL"),
+            max_referrers=s.getint("LINKPATROL_MAX_REFERRERS"),
+            redis_location=str(s.get("REDIS_URL") or "").split("@")[-1],
+        )
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Register this crawler and start the heartbeat and the reaper (once; the spider awaits it)."""
+        if self._opened is None:
+            self._opened = asyncio.ensure_future(self._open())
+        await self._opened
+
+    async def _open(self) -> None:
+        await retrying("start-up", self.r.ping)
+        await retrying("crawler registration", self._heartbeat_once)
+        self._tasks = [
+            asyncio.create_task(self._every(self.worker_ttl / 4, self._heartbeat_once, "heartbeat")),
+            asyncio.create_task(self._every(self.reap_interval, self.reap, "reaper")),
+        ]
+        logger.info("worker %s registered (Redis %s)", self.worker_id, self.redis_location)
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        """Give back what this process still holds, so another crawler picks it up at once."""
+        for task in self._tasks:
+            task.cancel()
+        try:
+            returned = await self._requeue_worker(self.worker_id)
+            await self.heartbeats.forget(self.worker_id)
+            if returned:
+                logger.info("returned %d in-flight requests to the frontier", returned)
+        except REDIS_DOWN as exc:
+            logger.warning("could not return in-flight requests (%s); the reaper of a peer will", exc)
+        await self.r.aclose()
+
+    async def _every(self, interval: float, job: Callable[[], Awaitable[Any]], name: str) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await job()
+            except REDIS_DOWN as exc:
+                logger.debug("%s skipped: Redis unreachable (%s)", name, exc)
+            except Exception:
+                logger.exception("%s failed", name)
+
+    async def _heartbeat_once(self) -> None:
+        await self.heartbeats.beat({
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": self._started,
+            "seen": time.time(),
+            "done": self.done,
+            "held": self.held,
+            "crawl": self._last_crawl,
+        })
+
+    # -- recovery ----------------------------------------------------------------------------------
+    async def reap(self) -> int:
+        """Put back the leases and claimed start messages of crawlers whose heartbeat expired, and
+        this crawler's own orphaned leases."""
+        total = await self._audit_own_leases()
+        for worker in await self.heartbeats.dead_peers():
+            total += await self._requeue_worker(worker)
+            await self.heartbeats.forget(worker)
+            logger.warning("worker %s stopped answering; its work went back to the frontier", worker)
+        return total
+
+    async def _audit_own_leases(self) -> int:
+        """Leases Redis says this worker holds but this process does not know of: a lease whose
+        reply was lost (the connection dropped after the POP ran, or a client retry ran it twice).
+        Nobody would ever finish them, so the crawl would never end. A lease is put back when it
+        looks orphaned in two audits in a row (one look could race with a reply on its way)."""
+        tag = self.worker_id + "\n"
+        seen: set[tuple[str, str]] = set()
+        for crawl_id in await self.r.smembers(self.keys.active):
+            for url, value in (await self.r.hgetall(self.keys.inflight(crawl_id))).items():
+                if value.startswith(tag) and (crawl_id, url) not in self.leased:
+                    seen.add((crawl_id, url))
+        orphans, self._suspects = seen & self._suspects, seen - self._suspects
+        by_crawl: dict[str, list[str]] = {}
+        for crawl_id, url in orphans:
+            by_crawl.setdefault(crawl_id, []).append(url)
+        total = 0
+        for crawl_id, urls in by_crawl.items():
+            total += int(await self.scripts.requeue(crawl_id, self.worker_id, urls))
+        if total:
+            logger.warning("put back %d leases this worker had lost track of (a reply lost with Redis)", total)
+        return total
+
+    async def _requeue_worker(self, worker: str) -> int:
+        total = 0
+        for crawl_id in await self.r.smembers(self.keys.active):
+            total += int(await self.scripts.requeue(crawl_id, worker))
+        claimed = self.keys.start_claimed(worker)
+        while await self.r.lmove(claimed, self.keys.start, "RIGHT", "LEFT"):
+            total += 1
+        return total
+
+    # -- leasing work ------------------------------------------------------------------------------
+    def is_active(self, crawl_id: str) -> bool:
+        return crawl_id in self.active
+
+    def options(self, crawl_id: str) -> CrawlOptions | None:
+        """The options of a crawl this process holds work of (None when it holds none)."""
+        ctx = self.contexts.get(crawl_id)
+        return ctx.options if ctx else None
+
+    def release(self, crawl_id: str, url: str) -> None:
+        self.leased.discard((crawl_id, url))
+        host = host_of(url)
+        if self.held_by_host[host] > 1:
+            self.held_by_host[host] -= 1
+        else:
+            self.held_by_host.pop(host, None)
+        self.held -= 1
+        self.done += 1
+        self._last_crawl = crawl_id
+        self._room.set()
+
+    async def next_batch(self) -> list[tuple[CrawlContext, FrontierMessage]]:
+        """Wait until this process has room and the frontier has work, then lease a batch."""
+        idle = 0.02
+        # Lease in batches: a round trip per freed slot would cost more than the request itself.
+        min_batch = max(1, self.capacity // 4)
+        while True:
+            room = self.capacity - self.held
+            if room <= 0 or (room < min_batch and self.held > 0):
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), timeout=1.0)
+                continue
+            batch = await retrying("leasing requests", functools.partial(self._lease, room))
+            if batch:
+                self.held += len(batch)
+                return batch
+            await asyncio.sleep(idle)
+            # While some crawl is running, its queue may refill any moment (a peer's page is being
+            # parsed): keep polling briskly. With nothing running, back off to a quiet 0.25 s.
+            idle = min(idle * 2, 0.05 if self.active else 0.25)
+
+    async def _lease(self, room: int) -> list[tuple[CrawlContext, FrontierMessage]]:
+        now = time.monotonic()
+        if now - self._refreshed > 0.25 or not self._had_work:
+            self.active = set(await self.r.smembers(self.keys.active))
+            self._refreshed = now
+        crawls = list(self.active)
+        random.shuffle(crawls)
+        batch: list[tuple[CrawlContext, FrontierMessage]] = []
+        share = max(1, room // max(1, len(crawls)))
+        for crawl_id in crawls:
+            if room <= 0:
+                break
+            raws = await self.scripts.pop(crawl_id, min(room, share), self.worker_id)
+            if not raws:
+                continue
+            ctx = await self._context(crawl_id)
+            put_off: list[str] = []
+            for raw in raws:
+                msg = FrontierMessage.decode(raw)
+                host = host_of(msg.url)
+                if self.host_cap and msg.kind is MessageKind.CHECK and host != ctx.host and \
+                        self.held_by_host[host] >= self.host_cap:
+                    put_off.append(msg.url)
+                    continue
+                self.held_by_host[host] += 1
+                self.leased.add((crawl_id, msg.url))
+                batch.append((ctx, msg))
+                room -= 1
+            if put_off:  # to the end of the queue: other work first, this host's turn comes again
+                await self.scripts.requeue(crawl_id, self.worker_id, put_off, tail=True)
+        self._had_work = bool(batch)
+        return batch
+
+    async def _context(self, crawl_id: str) -> CrawlContext:
+        ctx = self.contexts.get(crawl_id)
+        if ctx is None:
+            rec = await self.r.hgetall(self.keys.crawl(crawl_id))
+            ctx = CrawlContext(
+                id=crawl_id,
+                url=rec.get("url", ""),
+                host=rec.get("host", ""),
+                options=CrawlOptions.from_json(rec.get("options")),
+            )
+            if len(self.contexts) > 1000:
+                self.contexts.clear()
+            self.contexts[crawl_id] = ctx
+        return ctx
+
+    # -- results -----------------------------------------------------------------------------------
+    async def record(self, done: Completion) -> int:
+        """Record a checked message and release its lease. Returns 2 when it finished the crawl."""
+        try:
+            return int(await retrying("recording a result", lambda: self.scripts.complete(
+                done, now=time.time(), max_referrers=self.max_referrers)))
+        finally:
+            self.release(done.crawl_id, done.result.url)
+
+    async def drop(self, crawl_id: str, url: str) -> None:
+        """The crawl was cancelled: give the lease back, record nothing."""
+        try:
+            await retrying("releasing a lease", lambda: self.r.hdel(self.keys.inflight(crawl_id), url))
+        finally:
+            self.release(crawl_id, url)

@@ -1,0 +1,87 @@
+"""Download failures: the exceptions our middlewares raise, and the one place that names a failure.
+
+``error_kind()`` maps whatever Scrapy, Twisted or OpenSSL raised to a ``linkpatrol.verdicts.ErrorKind``;
+the kind then says which outcome the link gets (``ErrorKind.outcome``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from OpenSSL import SSL
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from twisted.internet import error as tx_error
+
+from linkpatrol.verdicts import ErrorKind
+
+
+class TooManyRedirects(IgnoreRequest):
+    """The redirect chain is longer than the limit."""
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect points back to a url already in the chain."""
+
+
+class CancelledCrawl(IgnoreRequest):
+    """The crawl this request belongs to was cancelled or deleted."""
+
+
+class NotAllowedAddress(IgnoreRequest):
+    """The host resolves to an address the operator does not allow (loopback, private...)."""
+
+
+def _chain(exc: BaseException) -> list[Any]:
+    """The exception with everything it wraps: causes, contexts and Twisted's ``reasons`` lists."""
+    seen: list[Any] = []
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop()
+        item = getattr(item, "value", item)  # a twisted Failure
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend(getattr(item, "reasons", None) or [])
+        todo.extend(x for x in (item.__cause__, item.__context__) if x is not None)
+        todo.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
+    return seen
+
+
+def error_kind(exc: BaseException) -> ErrorKind:
+    """Name a download failure."""
+    chain = _chain(exc)
+    for item in chain:
+        if isinstance(item, TooManyRedirects):
+            return ErrorKind.TOO_MANY_REDIRECTS
+        if isinstance(item, RedirectLoop):
+            return ErrorKind.REDIRECT_LOOP
+        if isinstance(item, NotAllowedAddress):
+            return ErrorKind.ADDRESS_NOT_ALLOWED
+        if isinstance(item, SSL.Error):
+            return ErrorKind.TLS
+        if isinstance(item, IgnoreRequest) and "robots.txt" in str(item):
+            return ErrorKind.ROBOTS
+    for item in chain:
+        if isinstance(item, (CannotResolveHostError, tx_error.DNSLookupError)):
+            return ErrorKind.DNS
+        if isinstance(item, (DownloadConnectionRefusedError, tx_error.ConnectionRefusedError)):
+            return ErrorKind.REFUSED
+        if isinstance(item, (DownloadTimeoutError, tx_error.TimeoutError, TimeoutError)):
+            return ErrorKind.TIMEOUT
+    text = " ".join(str(item) for item in chain).lower()
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return ErrorKind.TLS
+    for item in chain:
+        if isinstance(item, ResponseDataLossError):
+            return ErrorKind.INCOMPLETE_RESPONSE
+        if isinstance(item, (tx_error.ConnectionLost, tx_error.ConnectionDone, ConnectionError)):
+            return ErrorKind.CONNECTION_RESET
+    if "maximum size" in text or ("exceeded" in text and "size" in text):
+        return ErrorKind.TOO_LARGE
+    return ErrorKind.CONNECTION_FAILED

@@ -1,0 +1,222 @@
+"""The operator's command line: a thin layer over the store, for people and scripts.
+
+    linkpatrol enqueue URL [--max-pages N] [--max-depth N] [--no-robots] [--no-external]
+                           [--notify EMAIL ...] [--site-concurrency N] [--site-rate R] [--wait]
+    linkpatrol status ID          the crawl record as JSON
+    linkpatrol report ID          the dead links as JSON (--include for other outcomes)
+    linkpatrol list               recent crawls, one JSON object a line
+    linkpatrol cancel ID
+    linkpatrol delete ID
+    linkpatrol workers            live crawler processes (also: crawlers)
+
+Also ``python -m linkpatrol ...`` (and ``python -m crawler ...``, the old spelling). Redis and the key
+prefix come from the environment (``linkpatrol.config``). Exit codes: 0 done, 1 no such crawl or
+nothing to do, 2 bad input, 3 Redis not reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from linkpatrol.config import Config
+from linkpatrol.connection import REDIS_DOWN, RedisError, client
+from linkpatrol.keys import Keys
+from linkpatrol.records import InvalidOption, parse_options
+from linkpatrol.registry import list_crawlers
+from linkpatrol.store import CrawlStore
+from linkpatrol.urls import InvalidURL
+from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_REDIS = 0, 1, 2, 3
+WAIT_POLL = 0.5  # seconds between two looks at a crawl --wait is waiting for
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    keys: Keys
+    client: Any
+    store: CrawlStore
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _depth(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _outcomes(text: str) -> tuple[Outcome, ...]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    choices = ", ".join(PROBLEM_OUTCOMES)
+    if not names:
+        raise argparse.ArgumentTypeError(f"name at least one outcome: {choices}")
+    unknown = [name for name in names if name not in PROBLEM_OUTCOMES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{unknown[0]!r} is not a problem outcome; choose from {choices}")
+    return tuple(dict.fromkeys(Outcome(name) for name in names))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="linkpatrol", description="linkpatrol crawl control")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    e = sub.add_parser("enqueue", help="start a crawl; prints its id")
+    e.add_argument("url")
+    e.add_argument("--max-pages", type=_positive)
+    e.add_argument("--max-depth", type=_depth)
+    e.add_argument("--no-robots", action="store_true", help="do not obey robots.txt")
+    e.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
+    e.add_argument("--notify", action="append", default=[], metavar="EMAIL", help="mail the report when it ends")
+    e.add_argument("--site-concurrency", type=_positive, help="requests under way to the site at once, all crawlers")
+    e.add_argument("--site-rate", type=float, help="requests per second to the site, all crawlers together")
+    e.add_argument("--wait", action="store_true", help="wait until the crawl ends, then print its record")
+    e.set_defaults(handler=_enqueue)
+    for name, handler, text in (("status", _status, "the crawl record as JSON"),
+                                ("cancel", _cancel, "stop a queued or running crawl"),
+                                ("delete", _delete, "remove a crawl and everything it found")):
+        one = sub.add_parser(name, help=text)
+        one.add_argument("id")
+        one.set_defaults(handler=handler)
+    r = sub.add_parser("report", help="dead links as JSON")
+    r.add_argument("id")
+    r.add_argument(
+        "--include",
+        type=_outcomes,
+        default=(Outcome.DEAD,),
+        metavar="OUTCOMES",
+        help=f"comma-separated outcomes to list ({', '.join(PROBLEM_OUTCOMES)}); default: dead",
+    )
+    r.set_defaults(handler=_report)
+    lst = sub.add_parser("list", help="recent crawls, newest first, one JSON object a line")
+    lst.add_argument("--limit", type=_positive, default=20)
+    lst.set_defaults(handler=_list)
+    sub.add_parser("workers", aliases=["crawlers"], help="live crawler processes").set_defaults(handler=_workers)
+    return p
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = Config.from_env()
+    keys = Keys.from_config(config)
+    redis_client = client(config.redis_url)
+    ctx = Context(config, keys, redis_client, CrawlStore(redis_client, keys))
+    handler: Callable[[argparse.Namespace, Context], int] = args.handler
+    try:
+        return handler(args, ctx)
+    except BrokenPipeError:  # `linkpatrol list | head`: the reader left, which is no Redis failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except REDIS_DOWN as exc:
+        _error(f"cannot reach Redis at {config.redis_location}: {exc}")
+        return EXIT_REDIS
+    except RedisError as exc:
+        _error(f"Redis at {config.redis_location} answered: {exc}")
+        return EXIT_REDIS
+    finally:
+        redis_client.close()
+
+
+def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
+    try:
+        options = parse_options({
+            "max_pages": args.max_pages,
+            "max_depth": args.max_depth,
+            "respect_robots": not args.no_robots,
+            "check_external": not args.no_external,
+            "notify": args.notify,
+            "site_concurrency": args.site_concurrency,
+            "site_rate": args.site_rate,
+        })
+        created = ctx.store.create(args.url, options)
+    except InvalidOption as exc:
+        _error(f"--{exc.field.replace('_', '-')}: {exc.message}")
+        return EXIT_BAD_INPUT
+    except InvalidURL as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    print(created.id, flush=True)
+    if args.wait:
+        current = ctx.store.require(created.id)
+        while current.is_active:
+            time.sleep(WAIT_POLL)
+            current = ctx.store.require(created.id)
+        _print(current.to_dict())
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace, ctx: Context) -> int:
+    for crawl in ctx.store.list(0, args.limit):
+        print(json.dumps(crawl.to_dict()))
+    return EXIT_OK
+
+
+def _workers(args: argparse.Namespace, ctx: Context) -> int:
+    _print(list_crawlers(ctx.client, ctx.keys))
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace, ctx: Context) -> int:
+    crawl = ctx.store.get(args.id)
+    if crawl is None:
+        return _no_crawl(args.id)
+    _print(crawl.to_dict())
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, ctx: Context) -> int:
+    crawl = ctx.store.get(args.id)
+    if crawl is None:
+        return _no_crawl(args.id)
+    outcomes: tuple[Outcome, ...] = args.include
+    results = ctx.store.problems(crawl.id, outcomes)
+    if outcomes == (Outcome.DEAD,):  # the short shape scripts have read since the first version
+        _print([{"url": r.url, "status": r.status, "error": r.error,
+                 "referrers": [{"page": ref.page, "text": ref.text} for ref in r.referrers]} for r in results])
+    else:
+        _print([r.to_report() for r in results])
+    return EXIT_OK
+
+
+def _cancel(args: argparse.Namespace, ctx: Context) -> int:
+    crawl = ctx.store.get(args.id)
+    if crawl is None:
+        return _no_crawl(args.id)
+    if not ctx.store.cancel(crawl.id):
+        print(f"crawl {crawl.id} already {crawl.state}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace, ctx: Context) -> int:
+    crawl = ctx.store.get(args.id)
+    if crawl is None:
+        return _no_crawl(args.id)
+    ctx.store.delete(crawl.id)
+    return EXIT_OK
+
+
+def _no_crawl(crawl_id: str) -> int:
+    _error(f"no crawl {crawl_id}")
+    return EXIT_NOT_FOUND

@@ -1,0 +1,64 @@
+-- COMPLETE: record one checked url, count it, queue the new links it found, release its lease and
+-- detect the end of the crawl, in one atomic step (so a crawl finishes exactly once). Idempotent: a
+-- url that already has a result is neither counted nor expanded again.
+-- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 in-flight, 5 active crawls,
+--       6 problems, 7 redirects, 8 ended-crawl events
+-- ARGV: 1 url, 2 result (wire format), 3 outcome, 4 status class, 5 "1" when a parsed page,
+--       6 "1" when redirected, 7 now, 8 referrer key prefix, 9 referrers kept per url, 10 crawl id,
+--       then 4 per link found: target, message, message to queue instead once over the page budget
+--       (or ""), referrer (or "")
+-- Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl is gone.
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local state = redis.call('HGET', KEYS[1], 'state')
+local url = ARGV[1]
+local prefix = ARGV[8]
+local prev = redis.call('HGET', KEYS[2], url)
+if prev == false or prev == '' then
+  redis.call('HSET', KEYS[2], url, ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'links_checked', 1)
+  if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[1], 'pages_crawled', 1) end
+  redis.call('HINCRBY', KEYS[1], 'outcome_' .. ARGV[3], 1)
+  redis.call('HINCRBY', KEYS[1], 'status_' .. ARGV[4], 1)
+  if ARGV[3] == 'dead' then redis.call('HINCRBY', KEYS[1], 'broken', 1) end
+  if ARGV[6] == '1' then
+    redis.call('SADD', KEYS[7], url)
+    redis.call('HINCRBY', KEYS[1], 'redirected', 1)
+  end
+  if ARGV[3] == 'ok' then redis.call('DEL', prefix .. url) else redis.call('SADD', KEYS[6], url) end
+  if state == 'running' then
+    local budget = redis.call('HGET', KEYS[1], 'max_pages')
+    if budget == false then  -- a record written before the field existed: the options hold it
+      local options = redis.call('HGET', KEYS[1], 'options')
+      if options then budget = cjson.decode(options)['max_pages'] end
+    end
+    local max_pages = tonumber(budget) or 0
+    local max_refs = tonumber(ARGV[9])
+    for i = 11, #ARGV, 4 do
+      local target = ARGV[i]
+      local seen = redis.call('HGET', KEYS[2], target)
+      if seen == false then
+        redis.call('HSET', KEYS[2], target, '')
+        local msg = ARGV[i + 1]
+        if ARGV[i + 2] ~= '' and max_pages > 0
+           and redis.call('HINCRBY', KEYS[1], 'pages_queued', 1) > max_pages then
+          msg = ARGV[i + 2]
+        end
+        redis.call('RPUSH', KEYS[3], msg)
+        seen = ''
+      end
+      -- Referrers are kept for urls not checked yet and for problems, not for what answered ok.
+      if ARGV[i + 3] ~= '' and (seen == '' or redis.call('SISMEMBER', KEYS[6], target) == 1) then
+        local rk = prefix .. target
+        if redis.call('LLEN', rk) < max_refs then redis.call('RPUSH', rk, ARGV[i + 3]) end
+      end
+    end
+  end
+end
+redis.call('HDEL', KEYS[4], url)
+if state == 'running' and redis.call('LLEN', KEYS[3]) == 0 and redis.call('HLEN', KEYS[4]) == 0 then
+  redis.call('HSET', KEYS[1], 'state', 'finished', 'finished_at', ARGV[7])
+  redis.call('SREM', KEYS[5], ARGV[10])
+  if redis.call('HGET', KEYS[1], 'notify') == '1' then redis.call('RPUSH', KEYS[8], ARGV[10]) end
+  return 2
+end
+return 1

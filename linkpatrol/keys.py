@@ -1,0 +1,143 @@
+"""The Redis key layout: the only place that spells a key.
+
+Every key but the start queue starts with the prefix. Every key a crawl creates starts with
+``{prefix}:crawl:{id}``, so deleting a crawl is one SCAN over
+that pattern. The prefix (``LINKPATROL_PREFIX``, default ``lp``) lets several installs share a Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from linkpatrol.config import Config, default_start_key
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "lp"
+    start_key: str = ""  # empty: the default for the prefix (``config.default_start_key``)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Keys:
+        return cls(config.prefix, config.start_key)
+
+    # -- global keys -------------------------------------------------------------------------------
+    @property
+    def crawls(self) -> str:
+        """Sorted set: crawl id -> creation time (the crawl history)."""
+        return f"{self.prefix}:crawls"
+
+    @property
+    def active(self) -> str:
+        """Set of crawl ids that may have work in the frontier (queued or running)."""
+        return f"{self.prefix}:active"
+
+    @property
+    def start(self) -> str:
+        """List of start messages that crawlers pop (``wire.StartMessage``): scrapy-redis's
+        ``<spider>:start_urls``, so ``lpush links:start_urls URL`` starts a crawl."""
+        return self.start_key or default_start_key(self.prefix)
+
+    def start_claimed(self, worker: str) -> str:
+        """List of start messages a worker popped and has not finished seeding."""
+        return f"{self.prefix}:start:claimed:{worker}"
+
+    @property
+    def workers(self) -> str:
+        """Hash: worker id -> JSON description (host, pid, started...)."""
+        return f"{self.prefix}:workers"
+
+    def worker_alive(self, worker: str) -> str:
+        """String with a TTL, refreshed by the worker's heartbeat: present while it lives."""
+        return f"{self.prefix}:worker:{worker}:alive"
+
+    @property
+    def finished_events_processing(self) -> str:
+        """List of ended-crawl ids a mail worker moved out of ``finished_events`` and has not yet
+        turned into a mail job (recovered when a worker starts)."""
+        return f"{self.prefix}:events:ended:processing"
+
+    @property
+    def mail_queue(self) -> str:
+        """Name of the RQ queue of mail jobs (RQ spells its own keys from it: ``rq:queue:<name>``...)."""
+        return f"{self.prefix}-notifications"
+
+    @property
+    def finished_events(self) -> str:
+        """List of crawl ids that ended and asked for a notification."""
+        return f"{self.prefix}:events:ended"
+
+    def rate_limit(self, who: str, window: int) -> str:
+        """Counter of crawls created by one client in one fixed time window (expires with it)."""
+        return f"{self.prefix}:ratelimit:{who}:{window}"
+
+    @property
+    def web_secret(self) -> str:
+        """String: the web app's session and CSRF signing key, when LINKPATROL_SECRET_KEY is unset."""
+        return f"{self.prefix}:web:secret"
+
+    # -- per-crawl keys ----------------------------------------------------------------------------
+    def crawl(self, crawl_id: str) -> str:
+        """Hash: the crawl record (id, url, options, state, timestamps, counters)."""
+        return f"{self.prefix}:crawl:{crawl_id}"
+
+    def crawl_pattern(self, crawl_id: str) -> str:
+        return f"{self.prefix}:crawl:{crawl_id}:*"
+
+    def mail_sent(self, crawl_id: str) -> str:
+        """Hash: "<job id> <address>" -> time a report mail of the crawl was handed to SMTP (or the outbox)."""
+        return f"{self.prefix}:crawl:{crawl_id}:mail"
+
+    def queue(self, crawl_id: str) -> str:
+        """List of JSON request messages waiting to be fetched."""
+        return f"{self.prefix}:crawl:{crawl_id}:queue"
+
+    def inflight(self, crawl_id: str) -> str:
+        """Hash: url -> "worker\\nmessage" for every request a crawler holds."""
+        return f"{self.prefix}:crawl:{crawl_id}:inflight"
+
+    def urls(self, crawl_id: str) -> str:
+        """Hash: url -> "" while pending, then the JSON result. Doubles as the crawl's dupefilter."""
+        return f"{self.prefix}:crawl:{crawl_id}:urls"
+
+    def problems(self, crawl_id: str) -> str:
+        """Set of checked urls whose outcome is not ok (dead, blocked, rate limited...)."""
+        return f"{self.prefix}:crawl:{crawl_id}:problems"
+
+    def redirects(self, crawl_id: str) -> str:
+        """Set of checked urls that answered with at least one redirect."""
+        return f"{self.prefix}:crawl:{crawl_id}:redirects"
+
+    def report_index(self, crawl_id: str) -> str:
+        """String: every checked url of an ended crawl in one compact, url-sorted blob, written by the
+        web app on first use so report pages of 100k links stay fast (rebuilt when the count changes)."""
+        return f"{self.prefix}:crawl:{crawl_id}:index"
+
+    def refs_prefix(self, crawl_id: str) -> str:
+        return f"{self.prefix}:crawl:{crawl_id}:refs:"
+
+    def refs(self, crawl_id: str, url: str) -> str:
+        """List of JSON referrers ``[page, text, element, fragment]`` of a not-ok (or pending) url."""
+        return f"{self.prefix}:crawl:{crawl_id}:refs:{url}"
+
+    # -- per-host politeness keys: shared by every crawl and crawler, each with a TTL -----------------
+    def host_slots(self, host: str) -> str:
+        """Sorted set: lease token -> expiry (Redis time, ms) of each request under way to the host."""
+        return f"{self.prefix}:host:{host}:slots"
+
+    def host_bucket(self, host: str) -> str:
+        """Hash: the host's token bucket (``t`` tokens, ``ts`` last refill in Redis time, ms)."""
+        return f"{self.prefix}:host:{host}:bucket"
+
+    def host_not_before(self, host: str) -> str:
+        """String whose remaining TTL is how long every crawler must leave the host alone."""
+        return f"{self.prefix}:host:{host}:notbefore"
+
+    def host_strikes(self, host: str) -> str:
+        """Counter of recent 429 answers without a Retry-After (a run of them slows the host down)."""
+        return f"{self.prefix}:host:{host}:strikes"
+
+    @property
+    def host_events(self) -> str:
+        """Pub/sub channel: ``host ms`` when a host asked every crawler to wait ``ms``."""
+        return f"{self.prefix}:host-events"

@@ -1,0 +1,229 @@
+"""Crawl records and results in Redis: the API the web app, the mail jobs, the command line and the
+crawlers share. Nothing outside ``linkpatrol`` touches a key or a raw client of the store.
+
+Key names come from ``linkpatrol.keys``; what is stored is encoded and decoded by ``linkpatrol.wire``;
+the frontier's atomic scripts live in ``linkpatrol.frontier``; the report index in
+``linkpatrol.report_index``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+
+from linkpatrol.frontier import Scripts
+from linkpatrol.keys import Keys
+from linkpatrol.records import Crawl, CrawlOptions, CrawlState
+from linkpatrol.registry import list_crawlers
+from linkpatrol.report_index import Record, load_records
+from linkpatrol.urls import host_of, normalize_url
+from linkpatrol.verdicts import Outcome
+from linkpatrol.wire import LinkResult, Referrer, StartMessage
+
+
+class CrawlNotFound(LookupError):
+    pass
+
+
+def new_record(url: str, options: CrawlOptions) -> dict[str, str]:
+    """The Redis hash of a new queued crawl. Raises InvalidURL or InvalidOption."""
+    options = options.validate()
+    seed, _ = normalize_url(url)
+    now = time.time()
+    return {
+        "id": secrets.token_hex(8),
+        "url": seed,
+        "host": host_of(seed),
+        "state": CrawlState.QUEUED,
+        "options": options.to_json(),
+        "created_at": repr(now),
+        "notify": "1" if options.notify else "",
+        # Read by the COMPLETE script: the page budget never travels with each result.
+        "max_pages": str(options.max_pages or 0),
+    }
+
+
+def write_record(pipe: Any, keys: Keys, record: dict[str, str]) -> None:
+    """Queue the writes of a new crawl record on ``pipe`` (a sync or asyncio pipeline)."""
+    pipe.hset(keys.crawl(record["id"]), mapping=record)
+    pipe.zadd(keys.crawls, {record["id"]: float(record["created_at"])})
+
+
+class CrawlStore:
+    """Create, read, cancel and delete crawls, read their results, and keep the small ledgers the web
+    app and the mail jobs need (rate-limit counters, the web secret, mails sent)."""
+
+    def __init__(self, client: redis.Redis, keys: Keys | str = "lp") -> None:
+        # The client must decode responses (linkpatrol.connection.client): every reply is a str.
+        self.r: Any = client
+        self.keys = keys if isinstance(keys, Keys) else Keys(keys)
+        self.scripts = Scripts(client, self.keys)
+
+    def ping(self) -> bool:
+        return bool(self.r.ping())
+
+    def close(self) -> None:
+        self.r.close()
+
+    # -- records -----------------------------------------------------------------------------------
+    def create(self, url: str, options: CrawlOptions | None = None) -> Crawl:
+        """A new queued crawl, and its start message for the crawlers."""
+        record = new_record(url, options or CrawlOptions())
+        pipe = self.r.pipeline(transaction=True)
+        write_record(pipe, self.keys, record)
+        pipe.rpush(self.keys.start, StartMessage(crawl_id=record["id"]).encode())
+        pipe.execute()
+        return Crawl.from_record(record)
+
+    def get(self, crawl_id: str) -> Crawl | None:
+        if not crawl_id or len(crawl_id) > 64:
+            return None
+        record = self.r.hgetall(self.keys.crawl(crawl_id))
+        return Crawl.from_record(record) if record else None
+
+    def require(self, crawl_id: str) -> Crawl:
+        crawl = self.get(crawl_id)
+        if crawl is None:
+            raise CrawlNotFound(crawl_id)
+        return crawl
+
+    def count(self) -> int:
+        return int(self.r.zcard(self.keys.crawls))
+
+    def list(self, offset: int = 0, limit: int = 50) -> builtins.list[Crawl]:
+        """Newest first."""
+        ids = self.r.zrevrange(self.keys.crawls, offset, offset + limit - 1)
+        pipe = self.r.pipeline(transaction=False)
+        for crawl_id in ids:
+            pipe.hgetall(self.keys.crawl(crawl_id))
+        return [Crawl.from_record(rec) for rec in pipe.execute() if rec]
+
+    def cancel(self, crawl_id: str) -> bool:
+        """Stop a queued or running crawl. Returns False when it had already ended."""
+        return bool(self.scripts.cancel(crawl_id, time.time()))
+
+    def delete(self, crawl_id: str) -> bool:
+        """Cancel the crawl if needed and remove every key it created."""
+        if not self.r.exists(self.keys.crawl(crawl_id)):
+            return False
+        self.cancel(crawl_id)
+        pipe = self.r.pipeline(transaction=False)
+        for key in self.r.scan_iter(match=self.keys.crawl_pattern(crawl_id), count=1000):
+            pipe.unlink(key)
+        pipe.unlink(self.keys.crawl(crawl_id))
+        pipe.zrem(self.keys.crawls, crawl_id)
+        pipe.srem(self.keys.active, crawl_id)
+        pipe.execute()
+        return True
+
+    # -- results -----------------------------------------------------------------------------------
+    def result(self, crawl_id: str, url: str) -> LinkResult | None:
+        """One checked url, with all its referrers; None when unknown or not checked yet."""
+        if not url or len(url) > 10_000:
+            return None
+        raw = self.r.hget(self.keys.urls(crawl_id), url)
+        if not raw:
+            return None
+        res = LinkResult.from_json(url, raw)
+        [(res.referrer_count, res.referrers)] = self.referrers(crawl_id, [url])
+        return res
+
+    def iter_results(self, crawl_id: str, batch: int = 1000) -> Iterator[LinkResult]:
+        """Every checked url of the crawl (pending ones skipped), in no particular order."""
+        for url, raw in self.r.hscan_iter(self.keys.urls(crawl_id), count=batch):
+            if raw:
+                yield LinkResult.from_json(url, raw)
+
+    def problems(
+        self,
+        crawl_id: str,
+        outcomes: tuple[str, ...] = (Outcome.DEAD,),
+        referrers: int | None = None,
+    ) -> builtins.list[LinkResult]:
+        """Checked urls whose outcome is in ``outcomes``, sorted by url, each with its referrers
+        (at most ``referrers`` of them when given)."""
+        urls = sorted(self.r.smembers(self.keys.problems(crawl_id)))
+        return self._with_referrers(crawl_id, urls, outcomes, referrers)
+
+    def redirected(self, crawl_id: str) -> builtins.list[LinkResult]:
+        urls = sorted(self.r.smembers(self.keys.redirects(crawl_id)))
+        return self._with_referrers(crawl_id, urls, None, 0)
+
+    def _with_referrers(
+        self, crawl_id: str, urls: builtins.list[str], outcomes: tuple[str, ...] | None, limit: int | None
+    ) -> builtins.list[LinkResult]:
+        if not urls:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for start in range(0, len(urls), 5000):  # no single call grows with the crawl
+            pipe.hmget(self.keys.urls(crawl_id), urls[start:start + 5000])
+        raws = [raw for chunk in pipe.execute() for raw in chunk]
+        found = [LinkResult.from_json(url, raw) for url, raw in zip(urls, raws, strict=True) if raw]
+        found = [res for res in found if outcomes is None or res.outcome in outcomes]
+        if limit == 0:
+            return found
+        for res, (count, refs) in zip(found, self.referrers(crawl_id, [r.url for r in found], limit), strict=True):
+            res.referrer_count, res.referrers = count, refs
+        return found
+
+    def referrers(
+        self, crawl_id: str, urls: builtins.list[str], limit: int | None = None
+    ) -> builtins.list[tuple[int, builtins.list[Referrer]]]:
+        """For each url, in one round trip: how many referrers are kept and the first ``limit``."""
+        if not urls:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for url in urls:
+            key = self.keys.refs(crawl_id, url)
+            pipe.llen(key)
+            pipe.lrange(key, 0, -1 if limit is None else limit - 1)
+        replies = pipe.execute()
+        return [
+            (int(replies[2 * i]), [Referrer.decode(raw) for raw in replies[2 * i + 1]])
+            for i in range(len(urls))
+        ]
+
+    def referrer_counts(self, crawl_id: str, urls: builtins.list[str]) -> builtins.list[int]:
+        pipe = self.r.pipeline(transaction=False)
+        for url in urls:
+            pipe.llen(self.keys.refs(crawl_id, url))
+        return [int(n) for n in pipe.execute()]
+
+    def report_records(self, crawl: Crawl, subset: str) -> builtins.list[Record]:
+        """Compact, url-sorted records of ``subset`` ("problems", "redirects" or "all"); see
+        ``linkpatrol.report_index``."""
+        return load_records(self, crawl, subset)
+
+    def crawlers(self) -> builtins.list[dict[str, Any]]:
+        """The live crawler processes (``linkpatrol.registry``)."""
+        return list_crawlers(self.r, self.keys)
+
+    # -- ledgers -----------------------------------------------------------------------------------
+    def count_request(self, who: str, window: int, now: float | None = None) -> tuple[int, float]:
+        """Count one crawl creation by client ``who`` in the current fixed window of ``window``
+        seconds. Returns the count so far in this window and the seconds until it ends."""
+        now = time.time() if now is None else now
+        slot = int(now // window)
+        key = self.keys.rate_limit(who, slot)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, window + 1)
+        count = pipe.execute()[0]
+        return int(count), (slot + 1) * window - now
+
+    def web_secret(self) -> str:
+        """The web app's signing key when none is configured: one random key every worker shares."""
+        self.r.set(self.keys.web_secret, secrets.token_urlsafe(48), nx=True)
+        return str(self.r.get(self.keys.web_secret))
+
+    def mail_sent(self, crawl_id: str, job_id: str, address: str) -> bool:
+        """Whether mail job ``job_id`` already handed its mail for ``address`` to SMTP."""
+        return bool(self.r.hexists(self.keys.mail_sent(crawl_id), f"{job_id} {address}"))
+
+    def mark_mail_sent(self, crawl_id: str, job_id: str, address: str) -> None:
+        self.r.hset(self.keys.mail_sent(crawl_id), f"{job_id} {address}", repr(time.time()))

@@ -1,0 +1,148 @@
+"""Verdicts: what checking a link found, as types with their meaning and their words for people.
+
+A result is an HTTP status or a named failure (``ErrorKind``), never a made-up status code, and has
+one ``Outcome``. The values are the strings stored in Redis since the first version, so nothing
+stored changes. Every page, mail, export and command line reads labels and groupings from here, so
+they cannot disagree:
+
+- ``ok``: 2xx after redirects;
+- ``dead``: 4xx except the ones below, 5xx, 1xx and 3xx without a usable Location, and every failure
+  kind that says the target is not there (dns, refused, timeout, tls...);
+- ``blocked``: 401, 403 and 999 (answers that say "not you", not "not here");
+- ``rate_limited``: 429, or 503 with a Retry-After, still there after the bounded retries;
+- ``excluded``: not fetched on purpose (robots.txt, an address the operator does not allow);
+- ``unsupported``: a scheme this checker does not fetch (ftp:, file:...).
+
+A report calls everything but ``ok`` and ``dead`` "other" (``OTHER_OUTCOMES``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+BLOCKED_STATUSES = frozenset({401, 403, 999})
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "error")
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    DEAD = "dead"
+    BLOCKED = "blocked"
+    RATE_LIMITED = "rate_limited"
+    EXCLUDED = "excluded"
+    UNSUPPORTED = "unsupported"
+
+    @property
+    def label(self) -> str:
+        return _OUTCOME_TEXT[self][0]
+
+    @property
+    def meaning(self) -> str:
+        return _OUTCOME_TEXT[self][1]
+
+    @property
+    def is_problem(self) -> bool:
+        """Listed in the crawl's problem set and in reports (everything but ok)."""
+        return self is not Outcome.OK
+
+    @property
+    def is_other(self) -> bool:
+        """Neither alive nor dead: the report's "other" view and the mail's "other" line."""
+        return self in OTHER_OUTCOMES
+
+
+_OUTCOME_TEXT = {
+    Outcome.OK: ("OK", "answered with a success status (2xx), after redirects"),
+    Outcome.DEAD: ("Dead", "not there: an error status or a failure such as an unknown host or a timeout"),
+    Outcome.BLOCKED: ("Blocked", "the server refused us (401, 403, 999): a visitor may well see it"),
+    Outcome.RATE_LIMITED: ("Rate-limited", "the server asked us to slow down (429, 503 with Retry-After) "
+                                           "until we gave up"),
+    Outcome.EXCLUDED: ("Excluded", "not fetched on purpose: robots.txt, or an address this server does not check"),
+    Outcome.UNSUPPORTED: ("Unsupported", "a scheme linkpatrol does not fetch (ftp:, file:...)"),
+}
+OTHER_OUTCOMES: tuple[Outcome, ...] = (Outcome.BLOCKED, Outcome.RATE_LIMITED, Outcome.EXCLUDED,
+                                       Outcome.UNSUPPORTED)
+OTHER_LABEL = "Blocked, rate-limited or unknown"
+PROBLEM_OUTCOMES: tuple[Outcome, ...] = tuple(o for o in Outcome if o.is_problem)
+
+
+class ErrorKind(StrEnum):
+    """A failure that left no HTTP status to report. The value is what reports and exports show."""
+
+    DNS = "dns"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    CONNECTION_RESET = "connection-reset"
+    INCOMPLETE_RESPONSE = "incomplete-response"
+    TOO_LARGE = "too-large"
+    CONNECTION_FAILED = "connection-failed"
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+    REDIRECT_LOOP = "redirect-loop"
+    ADDRESS_NOT_ALLOWED = "address-not-allowed"
+    ROBOTS = "robots"
+    INVALID_URL = "invalid-url"
+    UNSUPPORTED_SCHEME = "unsupported-scheme"
+
+    @property
+    def message(self) -> str:
+        return _ERROR_TEXT[self]
+
+    @property
+    def outcome(self) -> Outcome:
+        """The outcome of a link that failed this way."""
+        if self in (ErrorKind.ROBOTS, ErrorKind.ADDRESS_NOT_ALLOWED):
+            return Outcome.EXCLUDED
+        if self is ErrorKind.UNSUPPORTED_SCHEME:
+            return Outcome.UNSUPPORTED
+        return Outcome.DEAD
+
+
+_ERROR_TEXT = {
+    ErrorKind.DNS: "the host name does not resolve",
+    ErrorKind.REFUSED: "the server refused the connection",
+    ErrorKind.TIMEOUT: "no answer in time",
+    ErrorKind.TLS: "the TLS handshake failed or the certificate is not valid",
+    ErrorKind.CONNECTION_RESET: "the connection was closed before an answer",
+    ErrorKind.INCOMPLETE_RESPONSE: "the answer was cut short",
+    ErrorKind.TOO_LARGE: "the answer is larger than the size limit",
+    ErrorKind.CONNECTION_FAILED: "the connection failed",
+    ErrorKind.TOO_MANY_REDIRECTS: "more redirects than a browser follows",
+    ErrorKind.REDIRECT_LOOP: "the redirects lead back to a URL already visited",
+    ErrorKind.ADDRESS_NOT_ALLOWED: "the host is on a private or local network, which this server does not check",
+    ErrorKind.ROBOTS: "robots.txt forbids the check",
+    ErrorKind.INVALID_URL: "the URL is malformed",
+    ErrorKind.UNSUPPORTED_SCHEME: "linkpatrol checks only http and https URLs",
+}
+
+
+def outcome_for_status(status: int, retry_after: bool = False) -> Outcome:
+    """The outcome of a final HTTP status (``retry_after``: the answer carried a Retry-After header)."""
+    if 200 <= status < 300:
+        return Outcome.OK
+    if status in BLOCKED_STATUSES:
+        return Outcome.BLOCKED
+    if status == 429 or (status == 503 and retry_after):
+        return Outcome.RATE_LIMITED
+    return Outcome.DEAD
+
+
+def status_class(status: int | None) -> str:
+    """``2xx``, ``3xx``, ``4xx``, ``5xx`` (anything else a server may send, 1xx included) or ``error``
+    (no status: a failure). The crawl's counters and the reports' filters both use this."""
+    if status is None:
+        return "error"
+    if 200 <= status < 300:
+        return "2xx"
+    if 300 <= status < 400:
+        return "3xx"
+    if 400 <= status < 500:
+        return "4xx"
+    return "5xx"
+
+
+def describe(status: int | None, error: str | None, outcome: str) -> str:
+    """A short text for one result: ``HTTP 404``, or the failure kind, or the outcome."""
+    if status is not None:
+        return f"HTTP {status}"
+    return error or outcome

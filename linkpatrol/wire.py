@@ -1,0 +1,218 @@
+"""The wire format: the only encoder and decoder of what linkpatrol stores in Redis and passes around.
+
+- ``LinkResult``: one checked url, stored once per url in the crawl's ``urls`` hash (compact JSON,
+  empty fields left out: bytes per url is what Redis sizing is about);
+- ``Referrer``: one page linking to a url, a JSON list in the url's referrer list;
+- ``FrontierMessage``: one unit of work in a crawl's queue (``{"u": url, "k": kind, "d": depth}``);
+- ``FoundLink`` and ``Completion``: what the crawler hands the frontier's COMPLETE script;
+- ``StartMessage``: what a crawler reads from the start queue (``{"crawl_id": ...}``, a bare URL, or a
+  JSON object ``{"url": ..., "max_pages": ...}`` with the API's option names).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from linkpatrol.records import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.urls import InvalidURL, normalize_url
+from linkpatrol.verdicts import Outcome, describe, status_class
+
+# json.dumps(obj, separators=...) builds a new encoder at every call; these are called per link.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+@dataclass
+class Referrer:
+    page: str
+    text: str
+    element: str
+    fragment: str
+
+    def encode(self) -> str:
+        return compact_json([self.page, self.text, self.element, self.fragment])
+
+    @classmethod
+    def decode(cls, raw: str) -> Referrer:
+        return cls(*json.loads(raw))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"page": self.page, "text": self.text, "element": self.element, "fragment": self.fragment}
+
+
+@dataclass
+class LinkResult:
+    """What checking one url found. ``status`` is the final HTTP status, or None with ``error``."""
+
+    url: str
+    outcome: str
+    status: int | None = None
+    error: str | None = None
+    final_url: str | None = None
+    redirects: list[list[Any]] = field(default_factory=list)  # [[url, status], ...] hop by hop
+    content_type: str | None = None
+    external: bool = False
+    referrers: list[Referrer] = field(default_factory=list)
+    referrer_count: int = 0
+
+    @property
+    def status_class(self) -> str:
+        return status_class(self.status)
+
+    @property
+    def verdict(self) -> Outcome:
+        return Outcome(self.outcome)
+
+    @property
+    def description(self) -> str:
+        """``HTTP 404``, or the failure kind."""
+        return describe(self.status, self.error, self.outcome)
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {"o": str(self.outcome)}
+        if self.status is not None:
+            data["s"] = self.status
+        if self.error:
+            data["e"] = str(self.error)
+        if self.final_url:
+            data["f"] = self.final_url
+        if self.redirects:
+            data["r"] = self.redirects
+        if self.content_type:
+            data["t"] = self.content_type
+        if self.external:
+            data["x"] = 1
+        return compact_json(data)
+
+    @classmethod
+    def from_json(cls, url: str, raw: str) -> LinkResult:
+        d = json.loads(raw)
+        return cls(
+            url=url,
+            outcome=d["o"],
+            status=d.get("s"),
+            error=d.get("e"),
+            final_url=d.get("f"),
+            redirects=d.get("r") or [],
+            content_type=d.get("t"),
+            external=bool(d.get("x")),
+        )
+
+    def to_report(self) -> dict[str, Any]:
+        """The API's and the exports' shape of one result."""
+        return {
+            "url": self.url,
+            "status": self.status,
+            "error": self.error,
+            "outcome": self.outcome,
+            "final_url": self.final_url,
+            "redirects": self.redirects,
+            "external": self.external,
+            "referrer_count": self.referrer_count,
+            "referrers": [r.to_dict() for r in self.referrers],
+        }
+
+
+class MessageKind(StrEnum):
+    PAGE = "page"  # fetched with GET and parsed when it is HTML in scope
+    CHECK = "check"  # only checked
+    INVALID_URL = "invalid-url"  # nothing to fetch: reported dead at once
+    UNSUPPORTED = "unsupported"  # nothing to fetch: a scheme we do not check
+
+
+@dataclass(frozen=True)
+class FrontierMessage:
+    url: str
+    kind: MessageKind
+    depth: int = 0
+
+    def encode(self) -> str:
+        return compact_json({"u": self.url, "k": str(self.kind), "d": self.depth})
+
+    @classmethod
+    def decode(cls, raw: str) -> FrontierMessage:
+        d = json.loads(raw)
+        return cls(d["u"], MessageKind(d["k"]), int(d.get("d", 0)))
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    """A link found on a checked page. A page link counts against the crawl's page budget: over it,
+    the frontier queues the same url as a check instead."""
+
+    target: str
+    message: FrontierMessage
+    referrer: Referrer | None = None
+
+    def args(self) -> tuple[str, str, str, str]:
+        """The four COMPLETE arguments of this link."""
+        over_budget = ""
+        if self.message.kind is MessageKind.PAGE:
+            over_budget = FrontierMessage(self.message.url, MessageKind.CHECK, self.message.depth).encode()
+        return (self.target, self.message.encode(), over_budget, self.referrer.encode() if self.referrer else "")
+
+
+@dataclass
+class Completion:
+    """One checked frontier message: its result and, for a parsed page, the links it holds."""
+
+    crawl_id: str
+    result: LinkResult
+    is_page: bool = False
+    links: list[FoundLink] = field(default_factory=list)
+
+
+class BadStartMessage(ValueError):
+    """A start message no crawl can come from; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class StartMessage:
+    """Either names a crawl the web app or the CLI created (``crawl_id``), or asks for a new crawl of
+    ``url`` with ``options`` (a scrapy-redis user's ``lpush links:start_urls URL``)."""
+
+    crawl_id: str | None = None
+    url: str | None = None
+    options: CrawlOptions = field(default_factory=CrawlOptions)
+
+    def encode(self) -> str:
+        if self.crawl_id:
+            return compact_json({"crawl_id": self.crawl_id})
+        return compact_json({"url": self.url, **self.options.to_dict()})
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> StartMessage:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        text = text.strip()
+        if not text:
+            raise BadStartMessage("the message is empty")
+        if text[0] not in '{["':
+            return cls(url=_start_url(text))
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise BadStartMessage("not JSON and not a URL") from None
+        if not isinstance(data, Mapping):
+            raise BadStartMessage("a JSON start message must be an object")
+        if "crawl_id" in data:
+            crawl_id = data["crawl_id"]
+            if not isinstance(crawl_id, str) or not crawl_id or len(crawl_id) > 64:
+                raise BadStartMessage('"crawl_id" must be a string of 1 to 64 characters')
+            return cls(crawl_id=crawl_id)
+        if not isinstance(data.get("url"), str):
+            raise BadStartMessage('it needs a "url" string (or a "crawl_id")')
+        try:
+            options = parse_options({k: v for k, v in data.items() if k != "url"})
+        except InvalidOption as exc:
+            raise BadStartMessage(str(exc)) from None
+        return cls(url=_start_url(data["url"]), options=options)
+
+
+def _start_url(raw: str) -> str:
+    try:
+        return normalize_url(raw)[0]
+    except InvalidURL as exc:
+        raise BadStartMessage(f"url: {exc}") from None

@@ -1,0 +1,98 @@
+"""The operator's command line, run as a real subprocess against the test Redis."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+from linkpatrol.store import CrawlStore
+from linkpatrol.verdicts import Outcome
+from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
+
+
+def cli(redis_url: str, *args: str, module: str = "linkpatrol") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          env={"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}, timeout=120)
+
+
+def test_enqueue_status_report_delete(redis_url: str, store: CrawlStore, crawlers: Callable[..., CrawlerProcess],
+                                      site: SiteServer) -> None:
+    crawlers()
+    out = cli(redis_url, "enqueue", site.url("main"), "--no-external", "--max-depth", "1", "--wait")
+    assert out.returncode == 0, out.stderr
+    crawl_id = out.stdout.splitlines()[0]
+    status = json.loads(cli(redis_url, "status", crawl_id).stdout)
+    assert status["state"] == "finished" and status["options"]["check_external"] is False
+    broken = json.loads(cli(redis_url, "report", crawl_id).stdout)
+    missing = next(b for b in broken if b["url"].endswith("/missing.html"))
+    assert missing["status"] == 404 and missing["error"] is None
+    assert {"page": site.url("main", "/"), "text": "Missing page"} in missing["referrers"]
+    assert set(missing) == {"url", "status", "error", "referrers"}
+    assert all(not b["url"].startswith(site.url("ext")) for b in broken)
+    listed = [json.loads(line) for line in cli(redis_url, "list").stdout.splitlines()]
+    assert [c["id"] for c in listed] == [crawl_id]
+    workers = json.loads(cli(redis_url, "workers").stdout)
+    assert len(workers) == 1 and workers[0]["pid"] > 0
+    assert cli(redis_url, "delete", crawl_id).returncode == 0
+    assert cli(redis_url, "status", crawl_id).returncode == 1
+
+
+def test_cancel_and_bad_input(redis_url: str, store: CrawlStore) -> None:
+    out = cli(redis_url, "enqueue", "ftp://example.org/")
+    assert out.returncode == 2 and "only http and https" in out.stderr
+    out = cli(redis_url, "enqueue", "http://example.org/", "--max-pages", "0")
+    assert out.returncode == 2 and "max-pages" in out.stderr
+    crawl_id = cli(redis_url, "enqueue", "http://example.org/").stdout.strip()
+    assert cli(redis_url, "cancel", crawl_id).returncode == 0
+    wait_for(lambda: store.require(crawl_id).state == "cancelled", 5)
+    again = cli(redis_url, "cancel", crawl_id)
+    assert again.returncode == 1 and "already cancelled" in again.stderr
+
+
+def test_redis_down_is_a_clear_error() -> None:
+    out = cli("redis://127.0.0.1:1/0", "list")
+    assert out.returncode == 3 and "cannot reach Redis" in out.stderr
+
+
+def test_crawler_module_is_an_alias(redis_url: str, store: CrawlStore) -> None:
+    crawl_id = cli(redis_url, "enqueue", "http://example.org/", module="crawler").stdout.strip()
+    assert store.require(crawl_id).state == "queued"
+    assert [json.loads(line)["id"] for line in cli(redis_url, "list", module="crawler").stdout.splitlines()] == [
+        crawl_id]
+    usage = cli(redis_url, "--help", module="crawler")
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: linkpatrol")
+
+
+def test_report_include_and_more_bad_input(redis_url: str, store: CrawlStore) -> None:
+    crawl = store.create("http://site.example/")
+    scripts = store.scripts
+    scripts.seed(crawl.id, crawl.url, 1.0)
+    scripts.pop(crawl.id, 1, "w")
+    ref = Referrer(crawl.url, "Gone", "a", "")
+    links = [FoundLink(u, FrontierMessage(u, MessageKind.CHECK, 1), ref)
+             for u in ("http://site.example/gone", "http://site.example/private")]
+    scripts.complete(Completion(crawl.id, LinkResult(crawl.url, Outcome.OK, 200), True, links), now=2.0,
+                     max_referrers=10)
+    scripts.pop(crawl.id, 2, "w")
+    for url, outcome, status in ((links[0].target, Outcome.DEAD, 410), (links[1].target, Outcome.BLOCKED, 403)):
+        scripts.complete(Completion(crawl.id, LinkResult(url, outcome, status)), now=3.0, max_referrers=10)
+    dead = json.loads(cli(redis_url, "report", crawl.id).stdout)
+    assert dead == [{"url": links[0].target, "status": 410, "error": None,
+                     "referrers": [{"page": crawl.url, "text": "Gone"}]}]
+    both = json.loads(cli(redis_url, "report", crawl.id, "--include", "blocked, dead").stdout)
+    assert [(r["url"], r["outcome"], r["referrer_count"]) for r in both] == [
+        (links[0].target, "dead", 1), (links[1].target, "blocked", 1)]
+    out = cli(redis_url, "report", crawl.id, "--include", "dead,ok")
+    assert out.returncode == 2 and "'ok' is not a problem outcome" in out.stderr and "rate_limited" in out.stderr
+    out = cli(redis_url, "enqueue", "http://example.org/", "--notify", "not-an-address")
+    assert out.returncode == 2 and "--notify" in out.stderr and "not an email address" in out.stderr
+    out = cli(redis_url, "enqueue", "http://example.org/", "--site-rate", "0")
+    assert out.returncode == 2 and "--site-rate" in out.stderr
+    for command in ("status", "report", "cancel", "delete"):
+        out = cli(redis_url, command, "nosuchcrawl")
+        assert out.returncode == 1 and "no crawl nosuchcrawl" in out.stderr
+    assert json.loads(cli(redis_url, "crawlers").stdout) == []
+    assert store.count() == 1

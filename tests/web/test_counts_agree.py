@@ -1,0 +1,101 @@
+"""One crawl, one set of numbers: the report page, the home page, the API, the pages' live progress and
+the report mail show the same counts, for a crawl with links of every outcome (excluded and unsupported
+ones too, which the mail once left out of its "other" line)."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from rq import SimpleWorker
+
+from linkpatrol.keys import Keys
+from linkpatrol.store import CrawlStore
+from linkpatrol.verdicts import OTHER_LABEL, OTHER_OUTCOMES, Outcome
+from tests.support.mail import FAST_ENV
+from tests.support.smtp import body
+from tests.support.webapp import finished_crawl, make_app
+from web.mail.queue import mail_queue
+from web.mail.settings import MailSettings
+
+# What finished_crawl(every_outcome=True) holds: 5 dead links (4 by status, 1 dns), 4 "other" (403,
+# 429, robots.txt, ftp:), 1 redirect.
+DEAD, OTHER, REDIRECTED = 5, 4, 1
+
+
+def numbers(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def api_counts(crawl: dict[str, Any]) -> dict[str, int]:
+    outcomes = crawl["outcomes"]
+    return {"pages": crawl["pages_crawled"], "checked": crawl["links_checked"], "dead": crawl["broken"],
+            "other": sum(outcomes[o] for o in OTHER_OUTCOMES), "redirected": crawl["redirected"]}
+
+
+def test_pages_api_and_mail_show_the_same_counts(redis_url: str, store: CrawlStore, rq_conn: redis.Redis,
+                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outbox = tmp_path / "outbox"
+    for name, value in {**FAST_ENV, "REDIS_URL": redis_url, "LINKPATROL_MAIL_DIR": str(outbox),
+                        "LINKPATROL_SMTP_HOST": ""}.items():
+        monkeypatch.setenv(name, value)  # what the mail job reads
+    client = make_app(redis_url, MAIL_SETTINGS=MailSettings.from_env()).test_client()
+    crawl = finished_crawl(store, every_outcome=True)
+    assert all(crawl.outcome_count(o) for o in Outcome), crawl.outcome_counts
+    expected = {"pages": crawl.pages_crawled, "checked": crawl.links_checked, "dead": DEAD, "other": OTHER,
+                "redirected": REDIRECTED}
+
+    # The API: the crawl, the list, and its problem links by outcome.
+    assert api_counts(client.get(f"/api/crawls/{crawl.id}").json) == expected
+    (listed,) = client.get("/api/crawls").json["crawls"]
+    assert api_counts(listed) == expected
+    problems = client.get(f"/api/crawls/{crawl.id}/broken?outcome=all").json
+    assert len(problems) == DEAD + OTHER
+    assert len([p for p in problems if p["outcome"] in OTHER_OUTCOMES]) == OTHER
+
+    # The pages' live progress (home page and report page).
+    (progress,) = client.get("/progress").json["crawls"]
+    assert api_counts(progress) == expected
+    assert api_counts(client.get(f"/crawls/{crawl.id}/progress").json) == expected
+
+    # The home page's row.
+    home = client.get("/").get_data(as_text=True)
+    row = re.search(rf'<tr data-crawl="{crawl.id}".*?</tr>', home, re.S)
+    assert row is not None
+    cells = {k: numbers(v) for k, v in re.findall(r'data-field="(\w+)">([\d,]+)<', row.group(0))}
+    assert cells == {"pages_crawled": expected["pages"], "links_checked": expected["checked"], "broken": DEAD}
+
+    # The report page: the summary, the tabs, the outcome bar, and the lists behind the tabs.
+    report = client.get(f"/crawls/{crawl.id}").get_data(as_text=True)
+    stats = {k: numbers(v) for k, v in re.findall(r'<dd data-field="(\w+)">([\d,]+)</dd>', report)}
+    assert stats == {"pages_crawled": expected["pages"], "links_checked": expected["checked"], "broken": DEAD,
+                     "other": OTHER, "redirected": REDIRECTED}
+    assert f"<dt>{OTHER_LABEL}</dt>" in report
+    tabs = {k: numbers(v) for k, v in re.findall(r'<span class="count" data-count="(\w+)">([\d,]+)</span>', report)}
+    assert tabs == {"dead": DEAD, "other": OTHER, "redirects": REDIRECTED, "all": expected["checked"]}
+    bar = re.search(r'aria-label="Checked links by outcome: ([^"]+)"', report)
+    assert bar is not None
+    shown = {label: int(n) for n, label in re.findall(r"(\d+) ([\w-]+)", bar.group(1))}
+    assert shown == {o.label.lower(): crawl.outcome_count(o) for o in Outcome}
+    for view, count in tabs.items():
+        html = client.get(f"/crawls/{crawl.id}?view={view}&per_page=500").get_data(as_text=True)
+        assert len(re.findall(r'<td class="target">', html)) == count, view
+
+    # The report mail, sent from the report page's form and run by the mail job.
+    resp = client.post(f"/crawls/{crawl.id}/mail", data={"to": "owner@example.org"})
+    assert resp.status_code == 303
+    SimpleWorker([mail_queue(rq_conn, Keys())], connection=rq_conn).work(burst=True)
+    (eml,) = outbox.glob("*.eml")
+    msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["Subject"] == f"site.example: {DEAD} dead links found"
+    text = body(msg, "plain")
+    summary = {label: value for label, value in re.findall(r"(?m)^([A-Z][\w ,-]+): (\d+)$", text)}
+    assert summary == {"Pages crawled": str(expected["pages"]), "Links checked": str(expected["checked"]),
+                       "Dead links": str(DEAD), OTHER_LABEL: str(OTHER), "Redirected": str(REDIRECTED)}
+    html = body(msg, "html")
+    cells = dict(re.findall(r"<th[^>]*>([^<]+)</th><td>(\d+)</td>", html))
+    assert cells == summary

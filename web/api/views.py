@@ -1,0 +1,99 @@
+"""The JSON API (see docs/API.md and /api/openapi.json).
+
+No CSRF tokens here: every state-changing call needs a JSON body or the DELETE method, which a page on
+another site cannot send with the user's cookies without a CORS preflight, and this app allows none.
+Errors, a 404 for an unknown crawl included, are JSON (``web.errors``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from linkpatrol.records import InvalidOption
+from web.crawls.starting import RateLimited, create
+from web.errors import error_response
+from web.reports.exports import broken_csv, broken_json, parse_outcomes
+from web.resources import get_crawl_or_404, store
+from web.serializers import crawl_json
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+OPENAPI = Path(__file__).resolve().parent.parent / "static" / "openapi.json"
+
+
+@bp.post("/crawls")
+def create_crawl() -> Any:
+    data = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(data, dict):
+        return error_response(400, "send a JSON object with Content-Type: application/json", field="body")
+    try:
+        crawl = create(store(), data)
+    except InvalidOption as exc:
+        return error_response(400, f"{exc.field}: {exc.message}", field=exc.field)
+    except RateLimited as exc:
+        resp = error_response(429, f"too many crawls created; try again in {exc.retry_after} seconds")
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    resp = jsonify(crawl_json(crawl))
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("api.get_crawl", crawl_id=crawl.id)
+    return resp
+
+
+@bp.get("/crawls")
+def list_crawls() -> Any:
+    page = request.args.get("page", "1")
+    per_page = request.args.get("per_page", "20")
+    if not page.isdigit() or int(page) < 1:
+        return error_response(400, "page must be a whole number, 1 or more", field="page")
+    if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
+        return error_response(400, "per_page must be between 1 and 100", field="per_page")
+    p, n = int(page), int(per_page)
+    s = store()
+    total = s.count()
+    crawls = s.list(offset=(p - 1) * n, limit=n)
+    return jsonify({"crawls": [crawl_json(c) for c in crawls], "page": p, "per_page": n, "total": total,
+                    "pages": max(1, -(-total // n))})
+
+
+@bp.get("/crawls/<crawl_id>")
+def get_crawl(crawl_id: str) -> Any:
+    return jsonify(crawl_json(get_crawl_or_404(crawl_id)))
+
+
+@bp.get("/crawls/<crawl_id>/broken")
+def broken(crawl_id: str) -> Any:
+    crawl = get_crawl_or_404(crawl_id)
+    try:
+        outcomes = parse_outcomes(request.args.get("outcome"))
+    except ValueError as exc:
+        return error_response(400, str(exc), field="outcome")
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        return error_response(400, "format must be json or csv", field="format")
+    results = store().problems(crawl.id, outcomes, referrers=None)
+    if fmt == "csv":
+        resp = Response(broken_csv(results), mimetype="text/csv")
+        resp.headers["Content-Disposition"] = f'attachment; filename="linkpatrol-{crawl.id}-broken.csv"'
+        return resp
+    resp = jsonify(broken_json(results))
+    if request.args.get("download"):
+        resp.headers["Content-Disposition"] = f'attachment; filename="linkpatrol-{crawl.id}-broken.json"'
+    return resp
+
+
+@bp.delete("/crawls/<crawl_id>")
+def delete_crawl(crawl_id: str) -> Any:
+    crawl = get_crawl_or_404(crawl_id)
+    s = store()
+    if crawl.is_active and s.cancel(crawl.id):
+        return jsonify(crawl_json(s.require(crawl.id)))
+    s.delete(crawl.id)
+    return Response(status=204)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")

@@ -1,0 +1,48 @@
+"""The live crawler processes, for operators: ``/workers`` (a page) and ``/workers.json``.
+
+A crawler is listed while its heartbeat key lives (``linkpatrol.registry``); one that died drops off
+within ``LINKPATROL_WORKER_TTL`` seconds, and a peer puts its in-flight work back in the frontier.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template
+
+from web.formatting import iso
+from web.resources import crawlers
+
+bp = Blueprint("crawlers", __name__, template_folder="templates")
+
+
+def _crawlers() -> list[dict[str, Any]]:
+    now = time.time()
+    out = []
+    for w in crawlers():
+        started, seen = float(w.get("started") or now), float(w.get("seen") or now)
+        out.append({
+            "id": w["id"],
+            "host": w.get("host", ""),
+            "pid": w.get("pid"),
+            "started_at": iso(started),
+            "uptime": max(0.0, now - started),
+            "last_seen_at": iso(seen),
+            "seconds_since_heartbeat": max(0.0, now - seen),
+            "done": int(w.get("done") or 0),
+            "held": int(w.get("held") or 0),
+            "crawl": w.get("crawl") or None,
+        })
+    return out
+
+
+@bp.get("/workers")
+def page() -> Any:
+    return render_template("crawlers/list.html", workers=_crawlers())
+
+
+@bp.get("/workers.json")
+def as_json() -> Any:
+    workers = _crawlers()
+    return jsonify({"count": len(workers), "workers": workers})

@@ -1,0 +1,70 @@
+"""Starting crawls from what a person or a client sent: the url and the seed guard, the options
+(validated by ``linkpatrol.records.parse_options``, as for the command line and start messages) and
+the rate limit. Shared by the form (``crawls``) and the JSON API (``api``), so both say the same thing
+about bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, request, session
+
+from linkpatrol.addresses import AddressPolicy
+from linkpatrol.records import Crawl, CrawlOptions, InvalidOption, parse_options
+from linkpatrol.store import CrawlStore
+from linkpatrol.urls import InvalidURL, normalize_url
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+def parse_request(data: Mapping[str, Any], *, form: bool = False) -> tuple[str, CrawlOptions]:
+    """Validate a crawl request. Raises InvalidOption naming the field (``url`` for a bad URL, the
+    field itself for an option the API does not know)."""
+    raw = data.get("url")
+    if not isinstance(raw, str):
+        raise InvalidOption("url", "is required: the address of the site to check")
+    try:
+        url, _ = normalize_url(raw)
+    except InvalidURL as exc:
+        raise InvalidOption("url", str(exc)) from None
+    policy: AddressPolicy = current_app.config["ADDRESS_POLICY"]
+    if policy.refuses_host(urlsplit(url).hostname or ""):
+        raise InvalidOption("url", "this address is on a private or local network, which this "
+                                   "server does not check")
+    return url, parse_options({k: v for k, v in data.items() if k != "url"}, form=form)
+
+
+def client_identity() -> str:
+    if session.get("user"):
+        return f"user:{session['user']}"
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer ") and current_app.config["API_TOKEN"]:
+        return "token"
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def check_rate_limit(store: CrawlStore) -> None:
+    """A fixed-window counter per client. Raises RateLimited when over the limit."""
+    limit, window = current_app.config["RATE_LIMIT"], current_app.config["RATE_WINDOW"]
+    if not limit:
+        return
+    count, seconds_left = store.count_request(client_identity(), window)
+    if count > limit:
+        raise RateLimited(max(1, int(seconds_left) + 1))
+
+
+def create(store: CrawlStore, data: Mapping[str, Any], *, form: bool = False) -> Crawl:
+    url, options = parse_request(data, form=form)
+    check_rate_limit(store)
+    return store.create(url, options)
+
+
+def rerun(store: CrawlStore, crawl: Crawl) -> Crawl:
+    check_rate_limit(store)
+    return store.create(crawl.url, crawl.options)

@@ -1,0 +1,99 @@
+"""Pages: the home page (form and crawl list with live progress), creating, re-running, cancelling
+and deleting crawls. Every form carries a CSRF token (``CSRFProtect`` checks each POST)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+
+from linkpatrol.records import InvalidOption
+from web.crawls.starting import RateLimited, create, rerun
+from web.resources import get_crawl_or_404, store
+from web.serializers import crawl_json
+
+bp = Blueprint("crawls", __name__, template_folder="templates")
+PER_PAGE = 20
+FORM_DEFAULTS = {"url": "", "max_pages": "", "max_depth": "", "respect_robots": True, "check_external": True,
+                 "notify": "", "site_concurrency": "", "site_rate": ""}
+SLOW_DOWN = "You have started many crawls in a short time; try again in {} seconds."
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and int(page) > 0 else 1
+
+
+def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    page_no = _page_number()
+    s = store()
+    total = s.count()
+    crawls = s.list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+    return render_template(
+        "crawls/home.html", crawls=crawls, total=total, page=page_no, pages=max(1, -(-total // PER_PAGE)),
+        form=form or FORM_DEFAULTS, errors=errors or {},
+        private_allowed=not current_app.config["ADDRESS_POLICY"].enabled,
+    ), status
+
+
+@bp.get("/")
+def home() -> Any:
+    return _home()
+
+
+@bp.post("/crawls")
+def enqueue() -> Any:
+    form = request.form.to_dict()
+    try:
+        crawl = create(store(), form, form=True)
+    except InvalidOption as exc:
+        shown = {**form, "respect_robots": "respect_robots" in form, "check_external": "check_external" in form}
+        return _home(shown, {exc.field: exc.message}, 400)
+    except RateLimited as exc:
+        flash(SLOW_DOWN.format(exc.retry_after), "error")
+        return redirect(url_for("crawls.home")), 303
+    flash(f"Checking {crawl.url}: the report fills in as the crawl runs.", "ok")
+    return redirect(url_for("reports.report", crawl_id=crawl.id), 303)
+
+
+@bp.post("/crawls/<crawl_id>/rerun")
+def rerun_crawl(crawl_id: str) -> Any:
+    try:
+        crawl = rerun(store(), get_crawl_or_404(crawl_id))
+    except RateLimited as exc:
+        flash(SLOW_DOWN.format(exc.retry_after), "error")
+        return redirect(url_for("reports.report", crawl_id=crawl_id), 303)
+    flash(f"Checking {crawl.url} again.", "ok")
+    return redirect(url_for("reports.report", crawl_id=crawl.id), 303)
+
+
+@bp.post("/crawls/<crawl_id>/cancel")
+def cancel(crawl_id: str) -> Any:
+    crawl = get_crawl_or_404(crawl_id)
+    if store().cancel(crawl.id):
+        flash("The crawl was cancelled; what it found so far stays in the report.", "ok")
+    else:
+        flash(f"The crawl had already {crawl.state}.", "info")
+    return redirect(url_for("reports.report", crawl_id=crawl.id), 303)
+
+
+@bp.post("/crawls/<crawl_id>/delete")
+def delete(crawl_id: str) -> Any:
+    crawl = get_crawl_or_404(crawl_id)
+    store().delete(crawl.id)
+    flash(f"The crawl of {crawl.url} and its report were deleted.", "ok")
+    return redirect(url_for("crawls.home"), 303)
+
+
+# The pages' own live progress: the same JSON as the API, behind the pages' login rather than the API
+# token, so an install with an API token and an open UI still updates live.
+@bp.get("/progress")
+def progress() -> Any:
+    page_no = _page_number()
+    crawls = store().list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+    return jsonify({"crawls": [crawl_json(c) for c in crawls]})
+
+
+@bp.get("/crawls/<crawl_id>/progress")
+def crawl_progress(crawl_id: str) -> Any:
+    return jsonify(crawl_json(get_crawl_or_404(crawl_id)))

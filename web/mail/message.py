@@ -1,0 +1,215 @@
+"""Building the report mail: addresses validated, plain text and HTML, everything crawled escaped.
+
+No Flask and no Redis here: callers pass the crawl and its dead links in. The bodies are Jinja
+templates (``templates/mail/*.txt``, ``*.html``) rendered by an environment of this module's own, so
+an RQ job needs no app. HTML templates are autoescaped; every value printed in any template is first
+stripped of control characters (``_finalize``), so a crawled page cannot add lines or headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from email.errors import HeaderParseError, MessageError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from linkpatrol.records import Crawl, CrawlState
+from linkpatrol.verdicts import OTHER_LABEL
+from linkpatrol.wire import LinkResult, Referrer
+
+MAX_ADDRESS_LENGTH = 254
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ENDED: dict[str, str] = {CrawlState.CANCELLED: "was cancelled", CrawlState.FINISHED: "finished"}
+
+
+class InvalidAddress(ValueError):
+    """An address we refuse to put in a header; the message says why, for a person."""
+
+
+def validate_address(raw: str) -> str:
+    """The address as a bare ``local@domain``; raises InvalidAddress for anything else (names,
+    lists, line breaks, control characters...)."""
+    if not isinstance(raw, str):
+        raise InvalidAddress("an email address must be text")
+    value = raw.strip()
+    if _CONTROL.search(value):
+        raise InvalidAddress("an email address cannot contain line breaks or control characters")
+    if not value:
+        raise InvalidAddress("the email address is empty")
+    if len(value) > MAX_ADDRESS_LENGTH:
+        raise InvalidAddress(f"an email address has at most {MAX_ADDRESS_LENGTH} characters")
+    if any(c.isspace() for c in value) or value.count("@") != 1:
+        raise InvalidAddress(f"{value!r} is not an email address like name@example.org")
+    try:
+        parsed = Address(addr_spec=value)
+    except (ValueError, IndexError, HeaderParseError, MessageError) as exc:
+        raise InvalidAddress(f"{value!r} is not an email address like name@example.org") from exc
+    if not parsed.username or not parsed.domain or parsed.domain.startswith(".") or parsed.domain.endswith("."):
+        raise InvalidAddress(f"{value!r} is not an email address like name@example.org")
+    return parsed.addr_spec
+
+
+def validate_addresses(raw: list[str] | str) -> list[str]:
+    """Several addresses (a list, or a string separated by commas, semicolons or spaces), deduplicated."""
+    items = re.split(r"[,;\s]+", raw) if isinstance(raw, str) else list(raw)
+    seen: dict[str, None] = {}
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            continue
+        seen.setdefault(validate_address(item), None)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class ReportLinks:
+    """Where the full report lives; ``report_url`` is what the web app's reports blueprint serves."""
+
+    base_url: str
+
+    def report_url(self, crawl_id: str) -> str:
+        return f"{self.base_url}/crawls/{crawl_id}"
+
+
+# -- the templates ------------------------------------------------------------------------------------
+def _plain(value: object) -> str:
+    """Text from a crawled page, made safe for one line of a plain-text mail (or a header)."""
+    return _CONTROL.sub(" ", str(value))
+
+
+def _finalize(value: Any) -> Any:
+    # Markup is what a macro of ours returned: its own values went through here already.
+    return value if isinstance(value, Markup) else _plain(value)
+
+
+def _linkable(url: str) -> bool:
+    try:
+        return urlsplit(url).scheme in ("http", "https")
+    except ValueError:  # crawled pages hold every kind of broken URL (``http://[::1``...)
+        return False
+
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    finalize=_finalize,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_env.tests["linkable"] = _linkable
+
+
+def render(name: str, **context: Any) -> str:
+    """One mail template (``mail/<name>``), outside any Flask app."""
+    return _env.get_template(f"mail/{name}").render(**context)
+
+
+# -- the report mail ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    """One dead url as the mail lists it: at most ``max_referrers`` referring pages, and how many more."""
+
+    url: str
+    description: str
+    total: int
+    referrers: list[Referrer]
+    more: int
+
+    @classmethod
+    def of(cls, res: LinkResult, max_referrers: int) -> Target:
+        total = max(res.referrer_count, len(res.referrers))
+        shown = res.referrers[:max_referrers]
+        return cls(res.url, res.description, total, shown, total - len(shown))
+
+
+def _duration(crawl: Crawl) -> str:
+    seconds = crawl.duration
+    if seconds is None:
+        return "not started"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+def summary(crawl: Crawl) -> list[tuple[str, Any]]:
+    """The mail's summary lines: every count from the crawl record, as on the report page and in the API."""
+    return [
+        ("Pages crawled", crawl.pages_crawled),
+        ("Links checked", crawl.links_checked),
+        ("Dead links", crawl.broken),
+        (OTHER_LABEL, crawl.other_count),
+        ("Redirected", crawl.redirected),
+        ("Duration", _duration(crawl)),
+    ]
+
+
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID that is the same for every attempt of one mail, so a duplicate is recognisable."""
+    domain = sender.rpartition("@")[2] or "linkpatrol.invalid"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def _message(sender: str, to: str, subject: str, key: str, text: str, html: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = _plain(subject)
+    msg["From"] = Address(addr_spec=sender)
+    msg["To"] = Address(addr_spec=to)
+    msg["Date"] = formatdate(time.time(), localtime=False, usegmt=True)
+    msg["Message-ID"] = message_id(key, sender)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def build_report(
+    crawl: Crawl,
+    dead: list[LinkResult],
+    *,
+    sender: str,
+    to: str,
+    links: ReportLinks,
+    max_targets: int = 50,
+    max_referrers: int = 5,
+    key: str = "",
+) -> EmailMessage:
+    """The report mail of one crawl to one address. ``dead`` carries the referrers to show (the
+    store's ``problems(..., referrers=max_referrers)``); ``key`` makes the Message-ID stable."""
+    to = validate_address(to)
+    count = len(dead)
+    host = _plain(crawl.host)
+    subject = f"{host}: {count} dead link{'s' if count != 1 else ''} found" if count else f"{host}: no dead links found"
+    if crawl.state == CrawlState.CANCELLED:
+        subject += " (crawl cancelled)"
+    ended = ENDED.get(crawl.state, "is running")
+    context = {
+        "crawl": crawl,
+        "subject": subject,
+        "ended": ended,
+        "summary": summary(crawl),
+        "report_url": links.report_url(crawl.id),
+        "count": count,
+        "targets": [Target.of(res, max_referrers) for res in dead[:max_targets]],
+    }
+    return _message(sender, to, subject, key or f"report {crawl.id} {to}",
+                    render("report.txt", **context), render("report.html", **context))
+
+
+def build_test_message(*, sender: str, to: str, transport: str, key: str) -> EmailMessage:
+    """The "send test email" message: proves the settings work, says which ones."""
+    to = validate_address(to)
+    return _message(sender, to, "linkpatrol test email", key,
+                    render("test.txt", transport=transport), render("test.html", transport=transport))

@@ -1,0 +1,72 @@
+"""CSV and JSON exports of a crawl's problem links, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
+from linkpatrol.wire import LinkResult, Referrer
+
+CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text: anything that could start a formula is quoted
+    with a leading apostrophe (the OWASP advice for CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def parse_outcomes(raw: str | None) -> tuple[Outcome, ...]:
+    """``?outcome=``: one or more problem outcomes, comma-separated, or ``all``; dead by default."""
+    if not raw:
+        return (Outcome.DEAD,)
+    if raw == "all":
+        return PROBLEM_OUTCOMES
+    wanted = tuple(o for o in PROBLEM_OUTCOMES if o in raw.split(","))
+    if not wanted:
+        raise ValueError(f"outcome must be one or more of {', '.join(PROBLEM_OUTCOMES)} or all")
+    return wanted
+
+
+def broken_json(results: list[LinkResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": r.url,
+            "status": r.status,
+            "error": r.error,
+            "outcome": r.outcome,
+            "external": r.external,
+            "final_url": r.final_url,
+            "referrer_count": r.referrer_count,
+            "referrers": [{"page": ref.page, "text": ref.text, "element": ref.element} for ref in r.referrers],
+        }
+        for r in results
+    ]
+
+
+def broken_csv(results: list[LinkResult]) -> Iterator[str]:
+    """One line per (broken url, referring page); a url without known referrers gets one line."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+
+    def flush() -> str:
+        out = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return out
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for r in results:
+        base = [cell(r.url), r.outcome, r.status if r.status is not None else "", cell(r.error),
+                "yes" if r.external else "no"]
+        refs: list[Referrer | None] = [*r.referrers] or [None]
+        for ref in refs:
+            extra = [cell(ref.page), cell(ref.text), cell(ref.element)] if ref else ["", "", ""]
+            writer.writerow(base + extra)
+        yield flush()

@@ -1,0 +1,44 @@
+"""Pages: a crawl's report (summary, dead links with their referrers, other problems, redirects,
+all links) with filters, sorting and pagination, and the page of one link with all its referrers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+
+from linkpatrol.records import Crawl
+from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, Outcome
+from web.reports.query import VIEWS, Query, Row, run
+from web.resources import get_crawl_or_404, store
+
+bp = Blueprint("reports", __name__, template_folder="templates")
+
+
+def view_counts(crawl: Crawl) -> dict[str, int]:
+    """The count on each view's tab, from the crawl record (as in the API and the mail)."""
+    return {
+        "dead": crawl.outcome_count(Outcome.DEAD),
+        "other": crawl.other_count,
+        "redirects": crawl.redirected,
+        "all": crawl.links_checked,
+    }
+
+
+@bp.get("/crawls/<crawl_id>")
+def report(crawl_id: str) -> Any:
+    crawl = get_crawl_or_404(crawl_id)
+    q = Query.from_args(request.args, current_app.config["PER_PAGE"])
+    page = run(store(), crawl, q)
+    return render_template("reports/report.html", crawl=crawl, page=page, q=q, views=VIEWS,
+                           classes=STATUS_CLASSES, counts=view_counts(crawl), outcomes=list(Outcome),
+                           other_label=OTHER_LABEL)
+
+
+@bp.get("/crawls/<crawl_id>/link")
+def link(crawl_id: str) -> Any:
+    crawl = get_crawl_or_404(crawl_id)
+    url = request.args.get("url", "")
+    result = store().result(crawl.id, url)
+    row = Row.from_result(result) if result else None
+    return render_template("reports/link.html", crawl=crawl, url=url, row=row), 200 if row else 404

@@ -1,0 +1,76 @@
+"""The web app's settings: defaults, then the environment (``from_env``), then test overrides.
+
+The Redis URL, the key prefix and the start queue come from ``linkpatrol.config``, as for every other
+process; the rest is the web app's own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from linkpatrol.addresses import AddressPolicy
+from linkpatrol.config import DEFAULT_PREFIX, DEFAULT_REDIS_URL, BadSetting, Config
+
+DEFAULTS: dict[str, Any] = {
+    "REDIS_URL": DEFAULT_REDIS_URL,
+    "LINKPATROL_PREFIX": DEFAULT_PREFIX,
+    "START_KEY": "",  # empty: the default start queue for the prefix (linkpatrol.config)
+    "SECRET_KEY": None,  # None: a random key shared by all workers through Redis (CrawlStore.web_secret)
+    "API_TOKEN": "",  # set: the API wants "Authorization: Bearer <token>" (or a logged-in session)
+    "USERNAME": "",  # both set: the pages want a login; the API also takes HTTP basic
+    "PASSWORD": "",
+    "RATE_LIMIT": 10,  # crawls created per client and window; 0 switches the limit off
+    "RATE_WINDOW": 60,
+    "ADDRESS_POLICY": AddressPolicy(),
+    "TRUSTED_PROXIES": 0,  # how many X-Forwarded-For hops to believe (behind a reverse proxy)
+    "PER_PAGE": 50,
+    "REDIS_TIMEOUT": 3.0,
+    "MAIL_SETTINGS": None,  # None: web.mail.settings.MailSettings.from_env() on first use
+    "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise BadSetting(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def rate_limit(raw: str) -> tuple[int, int]:
+    """``"10/60"``: 10 crawls per 60 seconds; ``"0"``: no limit."""
+    count, _, window = raw.partition("/")
+    try:
+        return int(count), int(window or 60)
+    except ValueError as exc:
+        raise BadSetting(f"LINKPATROL_RATE_LIMIT must look like 10/60, got {raw!r}") from exc
+
+
+def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if env is None else env
+    config = Config.from_env(env)
+    out: dict[str, Any] = {
+        "REDIS_URL": config.redis_url,
+        "LINKPATROL_PREFIX": config.prefix,
+        "START_KEY": config.start_key,
+        "API_TOKEN": env.get("LINKPATROL_API_TOKEN", ""),
+        "USERNAME": env.get("LINKPATROL_USERNAME", ""),
+        "PASSWORD": env.get("LINKPATROL_PASSWORD", ""),
+        "TRUSTED_PROXIES": _int(env, "LINKPATROL_TRUSTED_PROXIES", 0),
+        "ADDRESS_POLICY": AddressPolicy.from_env(env),
+    }
+    if env.get("LINKPATROL_SECRET_KEY"):
+        out["SECRET_KEY"] = env["LINKPATROL_SECRET_KEY"]
+    if env.get("LINKPATROL_RATE_LIMIT"):
+        out["RATE_LIMIT"], out["RATE_WINDOW"] = rate_limit(env["LINKPATROL_RATE_LIMIT"])
+    if env.get("LINKPATROL_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}:
+        out["SESSION_COOKIE_SECURE"] = True
+    return out
