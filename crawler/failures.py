@@ -37,6 +37,18 @@ class NotAllowedAddress(IgnoreRequest):
     """The host resolves to an address the operator does not allow (loopback, private...)."""
 
 
+class HostFailed(IgnoreRequest):
+    """The crawl already knows this host's name does not resolve, or its port refuses connections."""
+
+    def __init__(self, kind: ErrorKind, host: str) -> None:
+        super().__init__(f"{host}: {kind} (decided for the whole host)")
+        self.kind = kind
+
+
+# Failures that concern a whole host (name and port), not one url: decided once for the crawl.
+HOST_KINDS = frozenset({ErrorKind.DNS, ErrorKind.REFUSED})
+
+
 def _chain(exc: BaseException) -> list[Any]:
     """The exception with everything it wraps: causes, contexts and Twisted's ``reasons`` lists."""
     seen: list[Any] = []
@@ -57,6 +69,8 @@ def error_kind(exc: BaseException) -> ErrorKind:
     """Name a download failure."""
     chain = _chain(exc)
     for item in chain:
+        if isinstance(item, HostFailed):
+            return item.kind
         if isinstance(item, TooManyRedirects):
             return ErrorKind.TOO_MANY_REDIRECTS
         if isinstance(item, RedirectLoop):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from linkpatrol.verdicts import CheckMethod
 from linkpatrol.wire import FoundLink, LinkResult
 
 
@@ -14,3 +15,6 @@ class CheckedLink:
     is_page: bool = False  # fetched and parsed as a page of the site
     links: list[FoundLink] = field(default_factory=list)
     release_only: bool = False  # the crawl was cancelled: give the lease back, record nothing
+    promoted: bool = False  # parsed although queued as a check (an in-scope HTML target of a <link>...)
+    method: CheckMethod = CheckMethod.GET  # how the result was decided
+    retries: int = 0

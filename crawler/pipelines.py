@@ -10,6 +10,7 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
 from crawler.extensions.frontier import FrontierExtension, frontier_of
+from linkpatrol.verdicts import CheckMethod
 from linkpatrol.wire import Completion
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,9 @@ class FrontierPipeline:
             await self.frontier.drop(crawl_id, result.url)
             return item
         links = adapter.get("links") or []
-        ended = await self.frontier.record(Completion(crawl_id, result, bool(adapter.get("is_page")), links))
+        ended = await self.frontier.record(Completion(
+            crawl_id, result, bool(adapter.get("is_page")), links, promoted=bool(adapter.get("promoted")),
+            method=adapter.get("method") or CheckMethod.GET, retries=int(adapter.get("retries") or 0)))
         assert self.stats is not None
         self.stats.inc_value(f"linkpatrol/outcome/{result.outcome}")
         self.stats.inc_value("linkpatrol/links_found", len(links))

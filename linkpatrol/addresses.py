@@ -19,6 +19,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Named even though "not global" covers them: they are what the guard exists for.
 METADATA = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
@@ -66,6 +68,10 @@ class AddressPolicy:
             if ip.scope_id:
                 return False
             mapped = ip.ipv4_mapped or ip.sixtofour
+            if mapped is None and ip in NAT64:  # judge the IPv4 address inside
+                mapped = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+            if mapped is None and ip in IPV4_COMPATIBLE and int(ip) > 1:  # ::a.b.c.d, deprecated
+                mapped = ipaddress.IPv4Address(int(ip))
             if mapped is not None:
                 ip = mapped
         if any(ip in net for net in self.allowed):

@@ -1,7 +1,10 @@
 """The operator's command line: a thin layer over the store, for people and scripts.
 
     linkpatrol enqueue URL [--max-pages N] [--max-depth N] [--no-robots] [--no-external]
-                           [--notify EMAIL ...] [--site-concurrency N] [--site-rate R] [--wait]
+                           [--notify EMAIL ...] [--site-concurrency N] [--site-rate R]
+                           [--exclude REGEX ...] [--same-site HOST ...] [--subdomains]
+                           [--accept SPEC ...] [--header "Name: value" ...] [--head-first]
+                           [--max-page-size MB] [--wait]
     linkpatrol status ID          the crawl record as JSON
     linkpatrol report ID          the dead links as JSON (--include for other outcomes)
     linkpatrol list               recent crawls, one JSON object a line
@@ -36,6 +39,7 @@ from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_REDIS = 0, 1, 2, 3
 WAIT_POLL = 0.5  # seconds between two looks at a crawl --wait is waiting for
+OPTION_FLAGS = {"headers": "--header"}  # where an option's flag is not its name with dashes
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--notify", action="append", default=[], metavar="EMAIL", help="mail the report when it ends")
     e.add_argument("--site-concurrency", type=_positive, help="requests under way to the site at once, all crawlers")
     e.add_argument("--site-rate", type=float, help="requests per second to the site, all crawlers together")
+    e.add_argument("--exclude", action="append", default=[], metavar="REGEX",
+                   help="leave URLs this regular expression is found in alone: neither checked nor followed")
+    e.add_argument("--same-site", action="append", default=[], metavar="HOST",
+                   help="another host[:port] that is part of the site (www. and the bare domain always are)")
+    e.add_argument("--subdomains", action="store_true", help="subdomains of the seed's domain are part of the site")
+    e.add_argument("--accept", action="append", default=[], metavar="SPEC",
+                   help="status codes also taken as alive: 403, 200-299, 403@github.com")
+    e.add_argument("--header", action="append", default=[], metavar='"NAME: VALUE"',
+                   help="a request header for the site (Authorization, Cookie...); never shown again")
+    e.add_argument("--head-first", action="store_true", help="check links that are not parsed with HEAD first")
+    e.add_argument("--max-page-size", metavar="MB", help="megabytes of a page read and parsed (1-1024; default 32)")
     e.add_argument("--wait", action="store_true", help="wait until the crawl ends, then print its record")
     e.set_defaults(handler=_enqueue)
     for name, handler, text in (("status", _status, "the crawl record as JSON"),
@@ -148,10 +163,17 @@ def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
             "notify": args.notify,
             "site_concurrency": args.site_concurrency,
             "site_rate": args.site_rate,
+            "exclude": args.exclude,
+            "same_site": args.same_site,
+            "subdomains": args.subdomains,
+            "accept": args.accept,
+            "headers": args.header,
+            "head_first": args.head_first,
+            "max_page_size": args.max_page_size,
         })
         created = ctx.store.create(args.url, options)
     except InvalidOption as exc:
-        _error(f"--{exc.field.replace('_', '-')}: {exc.message}")
+        _error(f"{OPTION_FLAGS.get(exc.field, '--' + exc.field.replace('_', '-'))}: {exc.message}")
         return EXIT_BAD_INPUT
     except InvalidURL as exc:
         _error(str(exc))

@@ -84,6 +84,11 @@ class Keys:
     def crawl_pattern(self, crawl_id: str) -> str:
         return f"{self.prefix}:crawl:{crawl_id}:*"
 
+    def crawl_headers(self, crawl_id: str) -> str:
+        """Hash: header name -> value, the request headers the crawl sends to its own site (secrets:
+        kept out of the record, whose options name them only; written with the record)."""
+        return f"{self.prefix}:crawl:{crawl_id}:headers"
+
     def mail_sent(self, crawl_id: str) -> str:
         """Hash: "<job id> <address>" -> time a report mail of the crawl was handed to SMTP (or the outbox)."""
         return f"{self.prefix}:crawl:{crawl_id}:mail"
@@ -107,6 +112,11 @@ class Keys:
     def redirects(self, crawl_id: str) -> str:
         """Set of checked urls that answered with at least one redirect."""
         return f"{self.prefix}:crawl:{crawl_id}:redirects"
+
+    def host_verdicts(self, crawl_id: str) -> str:
+        """Hash: host -> error kind, for the crawl's hosts whose name does not resolve or whose port
+        refuses connections: the crawl's other links to them are decided without requests."""
+        return f"{self.prefix}:crawl:{crawl_id}:hosts"
 
     def report_index(self, crawl_id: str) -> str:
         """String: every checked url of an ended crawl in one compact, url-sorted blob, written by the

@@ -6,20 +6,33 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from linkpatrol.verdicts import STATUS_CLASSES, Outcome
+from linkpatrol.rules import AcceptRule, compile_pattern, site_host
+from linkpatrol.verdicts import STATUS_CLASSES, CheckMethod, ErrorKind, Outcome
 
 MAX_NOTIFY = 10
 MAX_LIMIT = 1_000_000
 MAX_SITE_CONCURRENCY = 1000
 MAX_SITE_RATE = 10_000
+MAX_PATTERNS, MAX_PATTERN_LENGTH = 50, 500  # exclude
+MAX_SAME_SITE = 50
+MAX_ACCEPT = 50
+MAX_HEADERS, MAX_HEADER_NAME, MAX_HEADER_VALUE = 20, 100, 4096
+MAX_PAGE_SIZE = 1024  # megabytes
 # The option names of the API, the form and a JSON start message.
 OPTION_FIELDS = ("max_pages", "max_depth", "respect_robots", "check_external", "notify", "site_concurrency",
-                 "site_rate")
+                 "site_rate", "exclude", "same_site", "subdomains", "accept", "headers", "head_first",
+                 "max_page_size")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 7230 token
+# Headers that frame the message or concern one hop: the HTTP client owns them.
+FORBIDDEN_HEADERS = frozenset({
+    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
+    "trailer", "upgrade", "expect", "proxy-authorization", "proxy-authenticate",
+})
 EMAIL = re.compile(r"^[^@\s,;<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 
 COUNTERS = (
@@ -29,6 +42,10 @@ COUNTERS = (
     "redirected",
     *(f"outcome_{o}" for o in Outcome),
     *(f"status_{c}" for c in STATUS_CLASSES),
+    # How results were decided (verdicts.CheckMethod), retries spent, and failures per error kind.
+    *(f"checked_{m}" for m in CheckMethod),
+    "retries",
+    *(f"error_{k}" for k in ErrorKind),
 )
 
 
@@ -62,8 +79,29 @@ class CrawlOptions:
     # Politeness towards the crawled site, shared by every crawler; None: the crawler's default.
     site_concurrency: int | None = None
     site_rate: float | None = None  # requests per second
+    # The crawl's rules (``linkpatrol.rules``): what is left alone, what is the site, what is alive.
+    exclude: list[str] = field(default_factory=list)  # regular expressions searched in each URL
+    same_site: list[str] = field(default_factory=list)  # more hosts of the site (host[:port])
+    subdomains: bool = False  # subdomains of the seed's domain are the site too
+    accept: list[str] = field(default_factory=list)  # "403", "200-299", "403@github.com"
+    # Request headers for the crawled site. Secrets: never in the record's options, a page, an export,
+    # a mail or a log; only ``header_names`` are (the values live in ``Keys.crawl_headers``).
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    header_names: list[str] = field(default_factory=list)
+    head_first: bool = False  # check links that are not parsed with HEAD first (GET when refused)
+    max_page_size: int | None = None  # megabytes of an in-scope page read and parsed; None: the crawler's
+
+    def __post_init__(self) -> None:
+        if self.headers:
+            self.header_names = list(self.headers)
+
+    def with_headers(self, headers: Mapping[str, str]) -> CrawlOptions:
+        """These options with ``headers`` as their request headers (a re-run's, read from the store)."""
+        return replace(self, headers=dict(headers), header_names=list(headers))
 
     def validate(self) -> CrawlOptions:
+        """Check every option (InvalidOption names the field) and spell host names and accept entries
+        the one way the rules compare them."""
         if self.site_concurrency is not None and (
             not isinstance(self.site_concurrency, int) or isinstance(self.site_concurrency, bool)
             or not 1 <= self.site_concurrency <= MAX_SITE_CONCURRENCY
@@ -82,18 +120,84 @@ class CrawlOptions:
             raise InvalidOption("max_pages", "must be at least 1")
         if len(self.notify) > MAX_NOTIFY:
             raise InvalidOption("notify", f"at most {MAX_NOTIFY} addresses")
+        if self.max_page_size is not None and (
+            not isinstance(self.max_page_size, int) or isinstance(self.max_page_size, bool)
+            or not 1 <= self.max_page_size <= MAX_PAGE_SIZE
+        ):
+            raise InvalidOption("max_page_size", f"must be a whole number of megabytes from 1 to {MAX_PAGE_SIZE}")
+        self._validate_rules()
+        _check_headers(self.headers)
+        if self.headers:
+            self.header_names = list(self.headers)
         return self
 
+    def _validate_rules(self) -> None:
+        if len(self.exclude) > MAX_PATTERNS:
+            raise InvalidOption("exclude", f"at most {MAX_PATTERNS} patterns")
+        for pattern in self.exclude:
+            if len(pattern) > MAX_PATTERN_LENGTH:
+                raise InvalidOption("exclude", f"{pattern[:40]!r}... is longer than {MAX_PATTERN_LENGTH} characters")
+            _entry("exclude", pattern, compile_pattern)
+        if len(self.same_site) > MAX_SAME_SITE:
+            raise InvalidOption("same_site", f"at most {MAX_SAME_SITE} hosts")
+        self.same_site = list(dict.fromkeys(_entry("same_site", h, site_host) for h in self.same_site))
+        if len(self.accept) > MAX_ACCEPT:
+            raise InvalidOption("accept", f"at most {MAX_ACCEPT} entries")
+        self.accept = list(dict.fromkeys(str(_entry("accept", str(a), AcceptRule.parse)) for a in self.accept))
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The options as stored in the record and shown everywhere: header names, never values."""
+        data = asdict(self)
+        del data["headers"]
+        return data
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps(self.to_dict())
+
+    def to_input(self) -> dict[str, Any]:
+        """The options as ``parse_options`` takes them, header values included: a start message's
+        shape. Secrets: never store or show this."""
+        data = self.to_dict()
+        del data["header_names"]
+        return {**data, "headers": dict(self.headers)}
 
     @classmethod
     def from_json(cls, raw: str | None) -> CrawlOptions:
         data = json.loads(raw) if raw else {}
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "headers"})
+
+
+def _entry(name: str, value: str, parse: Callable[[str], Any]) -> Any:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise InvalidOption(name, str(exc)) from None
+
+
+def _check_headers(headers: Mapping[str, str]) -> None:
+    """Names and values of request headers; a message never repeats a value (they are secrets)."""
+    if len(headers) > MAX_HEADERS:
+        raise InvalidOption("headers", f"at most {MAX_HEADERS} headers")
+    seen: set[str] = set()
+    for number, (name, value) in enumerate(headers.items(), 1):
+        if not isinstance(name, str) or not HEADER_NAME.fullmatch(name) or len(name) > MAX_HEADER_NAME:
+            raise InvalidOption("headers", f"header {number} has no valid name (letters, digits and "
+                                           f"!#$%&'*+-.^_`|~, at most {MAX_HEADER_NAME} characters)")
+        if name.lower() in FORBIDDEN_HEADERS:
+            raise InvalidOption("headers", f"{name} is set by the HTTP client itself and cannot be given")
+        if name.lower() in seen:
+            raise InvalidOption("headers", f"{name} is given twice")
+        seen.add(name.lower())
+        if not isinstance(value, str):
+            raise InvalidOption("headers", f"the value of {name} must be a string")
+        if "\r" in value or "\n" in value:
+            raise InvalidOption("headers", f"the value of {name} must not contain a line break")
+        if not value.strip():
+            raise InvalidOption("headers", f"{name} needs a value")
+        if len(value) > MAX_HEADER_VALUE:
+            raise InvalidOption("headers", f"the value of {name} is longer than {MAX_HEADER_VALUE} characters")
+        if any(not (" " <= c <= "~" or c == "\t") for c in value):
+            raise InvalidOption("headers", f"the value of {name} may hold printable ASCII characters only")
 
 
 # -- parsing what a person or a client sent -----------------------------------------------------------
@@ -154,6 +258,49 @@ def _emails(value: Any, form: bool) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _entries(name: str, value: Any, form: bool, what: str, *, lines_only: bool = False) -> list[str]:
+    """A list option: a JSON list of strings (numbers too, for ``accept``), or in a form one text with
+    an entry a line (``lines_only``: a pattern may hold commas and spaces) or separated by commas."""
+    if value is None or (form and value == ""):
+        return []
+    if form and isinstance(value, str):
+        items: Any = value.splitlines() if lines_only else re.split(r"[\s,]+", value)
+    else:
+        items = value
+    if not isinstance(items, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in items):
+        raise InvalidOption(name, f"must be a list of {what}")
+    return list(dict.fromkeys(str(v).strip() for v in items if str(v).strip()))
+
+
+def _headers(value: Any, form: bool) -> dict[str, str]:
+    """Request headers: a JSON object of names and values, or "Name: value" lines (a form's text, the
+    command line's repeated --header). Checked by ``_check_headers``; no message repeats a value."""
+    if value is None or (form and value == ""):
+        return {}
+    if form and isinstance(value, str):
+        value = value.splitlines()
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        pairs = []
+        for number, line in enumerate(value, 1):
+            name, colon, val = line.partition(":")
+            if line.strip() and not colon:
+                raise InvalidOption("headers", f'line {number} is not "Name: value"')
+            if line.strip():
+                pairs.append((name.strip(), val))
+    else:
+        raise InvalidOption("headers", 'must be an object of header names and values (or "Name: value" lines)')
+    headers: dict[str, str] = {}
+    for number, (name, val) in enumerate(pairs, 1):
+        if not isinstance(val, str):
+            raise InvalidOption("headers", f"the value of header {number} must be a string")
+        if name in headers:
+            raise InvalidOption("headers", f"header {number} is given twice")
+        headers[name] = val.strip(" \t")
+    return headers
+
+
 def parse_options(data: Mapping[str, Any], *, form: bool = False) -> CrawlOptions:
     """Crawl options from a JSON object or a form. Raises InvalidOption naming the field, also for
     an unknown one. A form sends unchecked checkboxes as absent: absent means false there."""
@@ -161,14 +308,25 @@ def parse_options(data: Mapping[str, Any], *, form: bool = False) -> CrawlOption
         unknown = sorted(set(data) - set(OPTION_FIELDS))
         if unknown:
             raise InvalidOption(unknown[0], "is not a crawl option")
+
+    def flag(name: str, default: bool) -> bool:
+        return _flag(name, data.get(name, "" if form else None), default)
+
     return CrawlOptions(
         max_pages=_whole("max_pages", data.get("max_pages")),
         max_depth=_whole("max_depth", data.get("max_depth")),
-        respect_robots=_flag("respect_robots", data.get("respect_robots", "" if form else None), True),
-        check_external=_flag("check_external", data.get("check_external", "" if form else None), True),
+        respect_robots=flag("respect_robots", True),
+        check_external=flag("check_external", True),
         notify=_emails(data.get("notify"), form),
         site_concurrency=_whole("site_concurrency", data.get("site_concurrency")),
         site_rate=_rate("site_rate", data.get("site_rate")),
+        exclude=_entries("exclude", data.get("exclude"), form, "regular expressions", lines_only=True),
+        same_site=_entries("same_site", data.get("same_site"), form, "host names"),
+        subdomains=flag("subdomains", False),
+        accept=_entries("accept", data.get("accept"), form, "status codes or ranges"),
+        headers=_headers(data.get("headers"), form),
+        head_first=flag("head_first", False),
+        max_page_size=_whole("max_page_size", data.get("max_page_size")),
     ).validate()
 
 
@@ -225,6 +383,21 @@ class Crawl:
         return {c: self.counters.get(f"status_{c}", 0) for c in STATUS_CLASSES}
 
     @property
+    def check_counts(self) -> dict[str, int]:
+        """How the results were decided: GET, HEAD, HEAD then GET, for the whole host, no request."""
+        return {str(m): self.counters.get(f"checked_{m}", 0) for m in CheckMethod}
+
+    @property
+    def error_counts(self) -> dict[str, int]:
+        """Results per error kind, the kinds that occurred only, most frequent first."""
+        found = {str(k): self.counters.get(f"error_{k}", 0) for k in ErrorKind}
+        return dict(sorted(((k, n) for k, n in found.items() if n), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def retries(self) -> int:
+        return self.counters.get("retries", 0)
+
+    @property
     def redirected(self) -> int:
         return self.counters.get("redirected", 0)
 
@@ -233,7 +406,7 @@ class Crawl:
             "id": self.id,
             "url": self.url,
             "state": self.state,
-            "options": asdict(self.options),
+            "options": self.options.to_dict(),
             "pages_crawled": self.pages_crawled,
             "links_checked": self.links_checked,
             "broken": self.broken,

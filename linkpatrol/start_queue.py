@@ -53,7 +53,7 @@ class StartQueue:
         try:
             msg = StartMessage.decode(raw)
         except BadStartMessage as exc:
-            logger.warning("skipping start message %.200r: %s", raw, exc)
+            logger.warning("skipping start message %.200r: %s", StartMessage.loggable(raw), exc)
             await self.r.lrem(self.claimed, 1, raw)
             return None
         if msg.crawl_id is None:
@@ -61,7 +61,7 @@ class StartQueue:
             record = new_record(msg.url, msg.options)
             named = StartMessage(crawl_id=record["id"]).encode()
             pipe = self.r.pipeline(transaction=True)
-            write_record(pipe, self.keys, record)
+            write_record(pipe, self.keys, record, msg.options.headers)
             pipe.lrem(self.claimed, 1, raw)
             pipe.rpush(self.claimed, named)
             await pipe.execute()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import redis
@@ -48,9 +48,13 @@ def new_record(url: str, options: CrawlOptions) -> dict[str, str]:
     }
 
 
-def write_record(pipe: Any, keys: Keys, record: dict[str, str]) -> None:
-    """Queue the writes of a new crawl record on ``pipe`` (a sync or asyncio pipeline)."""
+def write_record(pipe: Any, keys: Keys, record: dict[str, str], headers: Mapping[str, str] | None = None) -> None:
+    """Queue the writes of a new crawl record on ``pipe`` (a sync or asyncio pipeline; a transaction,
+    so the record never exists without its headers): the record, its place in the history and the
+    request headers of its options (``CrawlOptions.headers``), which stay out of the record."""
     pipe.hset(keys.crawl(record["id"]), mapping=record)
+    if headers:
+        pipe.hset(keys.crawl_headers(record["id"]), mapping=dict(headers))
     pipe.zadd(keys.crawls, {record["id"]: float(record["created_at"])})
 
 
@@ -73,9 +77,10 @@ class CrawlStore:
     # -- records -----------------------------------------------------------------------------------
     def create(self, url: str, options: CrawlOptions | None = None) -> Crawl:
         """A new queued crawl, and its start message for the crawlers."""
-        record = new_record(url, options or CrawlOptions())
+        options = options or CrawlOptions()
+        record = new_record(url, options)
         pipe = self.r.pipeline(transaction=True)
-        write_record(pipe, self.keys, record)
+        write_record(pipe, self.keys, record, options.headers)
         pipe.rpush(self.keys.start, StartMessage(crawl_id=record["id"]).encode())
         pipe.execute()
         return Crawl.from_record(record)
@@ -91,6 +96,10 @@ class CrawlStore:
         if crawl is None:
             raise CrawlNotFound(crawl_id)
         return crawl
+
+    def crawl_headers(self, crawl_id: str) -> dict[str, str]:
+        """The request headers the crawl sends to its site (secrets: for a re-run, never for display)."""
+        return dict(self.r.hgetall(self.keys.crawl_headers(crawl_id)))
 
     def count(self) -> int:
         return int(self.r.zcard(self.keys.crawls))

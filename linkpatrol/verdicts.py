@@ -5,15 +5,22 @@ one ``Outcome``. The values are the strings stored in Redis since the first vers
 stored changes. Every page, mail, export and command line reads labels and groupings from here, so
 they cannot disagree:
 
-- ``ok``: 2xx after redirects;
+- ``ok``: 2xx after redirects (or a status the crawl's ``accept`` rule takes as alive);
+- ``warning``: alive, but not all of it could be read: a page larger than the crawl's size cap
+  (``too-large``; the part that arrived is still parsed);
 - ``dead``: 4xx except the ones below, 5xx, 1xx and 3xx without a usable Location, and every failure
   kind that says the target is not there (dns, refused, timeout, tls...);
 - ``blocked``: 401, 403 and 999 (answers that say "not you", not "not here");
 - ``rate_limited``: 429, or 503 with a Retry-After, still there after the bounded retries;
-- ``excluded``: not fetched on purpose (robots.txt, an address the operator does not allow);
+- ``excluded``: not fetched on purpose (robots.txt, an address the operator does not allow, the
+  crawl's ``exclude`` patterns);
 - ``unsupported``: a scheme this checker does not fetch (ftp:, file:...).
 
 A report calls everything but ``ok`` and ``dead`` "other" (``OTHER_OUTCOMES``).
+
+Every result also says how it was decided (``CheckMethod``): a GET, a HEAD (with or without the GET
+that followed a refused HEAD), a verdict on the whole host (its name does not resolve, its port
+refuses connections: the crawl's other links to it are decided without requests), or no request.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "error")
 
 class Outcome(StrEnum):
     OK = "ok"
+    WARNING = "warning"
     DEAD = "dead"
     BLOCKED = "blocked"
     RATE_LIMITED = "rate_limited"
@@ -53,6 +61,7 @@ class Outcome(StrEnum):
 
 _OUTCOME_TEXT = {
     Outcome.OK: ("OK", "answered with a success status (2xx), after redirects"),
+    Outcome.WARNING: ("Warning", "alive, but larger than the crawl's size cap: only the first part was read"),
     Outcome.DEAD: ("Dead", "not there: an error status or a failure such as an unknown host or a timeout"),
     Outcome.BLOCKED: ("Blocked", "the server refused us (401, 403, 999): a visitor may well see it"),
     Outcome.RATE_LIMITED: ("Rate-limited", "the server asked us to slow down (429, 503 with Retry-After) "
@@ -60,9 +69,9 @@ _OUTCOME_TEXT = {
     Outcome.EXCLUDED: ("Excluded", "not fetched on purpose: robots.txt, or an address this server does not check"),
     Outcome.UNSUPPORTED: ("Unsupported", "a scheme linkpatrol does not fetch (ftp:, file:...)"),
 }
-OTHER_OUTCOMES: tuple[Outcome, ...] = (Outcome.BLOCKED, Outcome.RATE_LIMITED, Outcome.EXCLUDED,
+OTHER_OUTCOMES: tuple[Outcome, ...] = (Outcome.WARNING, Outcome.BLOCKED, Outcome.RATE_LIMITED, Outcome.EXCLUDED,
                                        Outcome.UNSUPPORTED)
-OTHER_LABEL = "Blocked, rate-limited or unknown"
+OTHER_LABEL = "Warnings, blocked, rate-limited or not checked"
 PROBLEM_OUTCOMES: tuple[Outcome, ...] = tuple(o for o in Outcome if o.is_problem)
 
 
@@ -81,6 +90,7 @@ class ErrorKind(StrEnum):
     REDIRECT_LOOP = "redirect-loop"
     ADDRESS_NOT_ALLOWED = "address-not-allowed"
     ROBOTS = "robots"
+    EXCLUDED_BY_RULE = "excluded-by-rule"
     INVALID_URL = "invalid-url"
     UNSUPPORTED_SCHEME = "unsupported-scheme"
 
@@ -91,8 +101,10 @@ class ErrorKind(StrEnum):
     @property
     def outcome(self) -> Outcome:
         """The outcome of a link that failed this way."""
-        if self in (ErrorKind.ROBOTS, ErrorKind.ADDRESS_NOT_ALLOWED):
+        if self in (ErrorKind.ROBOTS, ErrorKind.ADDRESS_NOT_ALLOWED, ErrorKind.EXCLUDED_BY_RULE):
             return Outcome.EXCLUDED
+        if self is ErrorKind.TOO_LARGE:
+            return Outcome.WARNING
         if self is ErrorKind.UNSUPPORTED_SCHEME:
             return Outcome.UNSUPPORTED
         return Outcome.DEAD
@@ -105,15 +117,26 @@ _ERROR_TEXT = {
     ErrorKind.TLS: "the TLS handshake failed or the certificate is not valid",
     ErrorKind.CONNECTION_RESET: "the connection was closed before an answer",
     ErrorKind.INCOMPLETE_RESPONSE: "the answer was cut short",
-    ErrorKind.TOO_LARGE: "the answer is larger than the size limit",
+    ErrorKind.TOO_LARGE: "the page is larger than the crawl's size cap: the part that arrived was parsed",
     ErrorKind.CONNECTION_FAILED: "the connection failed",
     ErrorKind.TOO_MANY_REDIRECTS: "more redirects than a browser follows",
     ErrorKind.REDIRECT_LOOP: "the redirects lead back to a URL already visited",
     ErrorKind.ADDRESS_NOT_ALLOWED: "the host is on a private or local network, which this server does not check",
     ErrorKind.ROBOTS: "robots.txt forbids the check",
+    ErrorKind.EXCLUDED_BY_RULE: "the crawl's exclude patterns match it: neither checked nor followed",
     ErrorKind.INVALID_URL: "the URL is malformed",
     ErrorKind.UNSUPPORTED_SCHEME: "linkpatrol checks only http and https URLs",
 }
+
+
+class CheckMethod(StrEnum):
+    """How a result was decided (counted in the crawl record as ``checked_<value>``)."""
+
+    GET = "get"  # a GET: the page parsed, or headers and the first bytes of anything else
+    HEAD = "head"  # a HEAD was believed (the crawl's head_first option)
+    HEAD_GET = "head_get"  # a HEAD was refused or mishandled, then a GET decided
+    HOST = "host"  # the host's name does not resolve or its port refuses: decided without a request
+    NONE = "none"  # no request at all: invalid URL, unsupported scheme, excluded by a rule
 
 
 def outcome_for_status(status: int, retry_after: bool = False) -> Outcome:

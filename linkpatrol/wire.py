@@ -19,7 +19,7 @@ from typing import Any
 
 from linkpatrol.records import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.urls import InvalidURL, normalize_url
-from linkpatrol.verdicts import Outcome, describe, status_class
+from linkpatrol.verdicts import CheckMethod, Outcome, describe, status_class
 
 # json.dumps(obj, separators=...) builds a new encoder at every call; these are called per link.
 compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -157,12 +157,23 @@ class FoundLink:
 
 @dataclass
 class Completion:
-    """One checked frontier message: its result and, for a parsed page, the links it holds."""
+    """One checked frontier message: its result and, for a parsed page, the links it holds.
+    ``promoted``: parsed although it was queued as a check (an in-scope target found by a ``<link>``,
+    ``<img>``... that answered HTML); it takes its place in the page budget when recorded."""
 
     crawl_id: str
     result: LinkResult
     is_page: bool = False
     links: list[FoundLink] = field(default_factory=list)
+    promoted: bool = False
+    method: CheckMethod = CheckMethod.GET
+    retries: int = 0
+
+    @property
+    def page_flag(self) -> str:
+        if not self.is_page:
+            return "0"
+        return "p" if self.promoted else "1"
 
 
 class BadStartMessage(ValueError):
@@ -181,7 +192,23 @@ class StartMessage:
     def encode(self) -> str:
         if self.crawl_id:
             return compact_json({"crawl_id": self.crawl_id})
-        return compact_json({"url": self.url, **self.options.to_dict()})
+        return compact_json({"url": self.url, **self.options.to_input()})
+
+    @staticmethod
+    def loggable(raw: str | bytes) -> str:
+        """``raw`` as a log line may show it: the values of its request headers (secrets) masked."""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if not text.lstrip().startswith("{"):
+            return text
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return "(malformed JSON naming headers, not shown)" if "headers" in text.lower() else text
+        if not isinstance(data, Mapping) or data.get("headers") is None:
+            return text
+        headers = data["headers"]
+        masked = dict.fromkeys(map(str, headers), "***") if isinstance(headers, Mapping) else "***"
+        return compact_json({**data, "headers": masked})
 
     @classmethod
     def decode(cls, raw: str | bytes) -> StartMessage:

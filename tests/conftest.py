@@ -104,6 +104,21 @@ def client(app: Flask) -> Iterator[FlaskClient]:
 
 
 @pytest.fixture
+def outbox_client(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[FlaskClient, Path]:
+    """The app's test client with mail going to a folder, for tests that run a mail job in-process
+    (the job reads its settings from the environment). Returns the client and the outbox folder."""
+    from tests.support.mail import FAST_ENV
+    from tests.support.webapp import make_app
+    from web.mail.settings import MailSettings
+
+    outbox = tmp_path / "outbox"
+    for name, value in {**FAST_ENV, "REDIS_URL": redis_url, "LINKPATROL_MAIL_DIR": str(outbox),
+                        "LINKPATROL_SMTP_HOST": ""}.items():
+        monkeypatch.setenv(name, value)
+    return make_app(redis_url, MAIL_SETTINGS=MailSettings.from_env()).test_client(), outbox
+
+
+@pytest.fixture
 def rq_conn(redis_url: str) -> Iterator[redis.Redis]:
     """A client for RQ (it stores pickles: replies are not decoded)."""
     conn = redis.Redis.from_url(redis_url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import Any
 
 from flask import url_for
@@ -27,10 +26,13 @@ def crawl_json(crawl: Crawl) -> dict[str, Any]:
         "started_at": iso(crawl.started_at),
         "finished_at": iso(crawl.finished_at),
         "duration_seconds": round(duration, 3) if duration is not None else None,
-        "options": asdict(crawl.options),
+        "options": crawl.options.to_dict(),  # header names, never their values
         "outcomes": crawl.outcome_counts,
         "status_classes": crawl.status_class_counts,
         "redirected": crawl.redirected,
+        "checks": crawl.check_counts,
+        "retries": crawl.retries,
+        "errors": crawl.error_counts,
         "links": {
             "self": url_for("api.get_crawl", crawl_id=crawl.id),
             "broken": url_for("api.broken", crawl_id=crawl.id),

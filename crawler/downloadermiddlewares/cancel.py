@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Self
-
 from scrapy import Request
-from scrapy.crawler import Crawler
 
-from crawler.extensions.frontier import FrontierExtension, frontier_of
+from crawler.downloadermiddlewares import FrontierMiddleware
+from crawler.extensions.frontier import FrontierExtension
 from crawler.failures import CancelledCrawl
 
 
@@ -19,14 +17,7 @@ def cancelled_crawl(request: Request, frontier: FrontierExtension) -> str | None
     return None
 
 
-class CancelledCrawlMiddleware:
-    def __init__(self, frontier: FrontierExtension) -> None:
-        self.frontier = frontier
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(frontier_of(crawler))
-
+class CancelledCrawlMiddleware(FrontierMiddleware):
     def process_request(self, request: Request) -> None:
         crawl_id = cancelled_crawl(request, self.frontier)
         if crawl_id is not None:

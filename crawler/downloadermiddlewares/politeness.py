@@ -23,9 +23,9 @@ from linkpatrol.urls import host_of
 META = "lp_host_slot"
 
 
-def limits_for(host: str, lp: dict[str, Any], options: CrawlOptions | None, site: Limits, external: Limits) -> Limits:
-    """The limits a request of a crawl (its ``lp`` meta) gets towards ``host``."""
-    if host != lp.get("scope"):
+def limits_for(in_site: bool, options: CrawlOptions | None, site: Limits, external: Limits) -> Limits:
+    """The limits a request of a crawl gets: the crawl's own towards its site, else the shared ones."""
+    if not in_site:
         return external
     conc = options.site_concurrency if options else None
     rate = options.site_rate if options else None
@@ -67,7 +67,8 @@ class PolitenessMiddleware:
         lp = request.meta.get("lp")
         if not lp:  # robots.txt and the like: whatever applied to the host last
             return self._known.get(host, self.external)
-        limits = limits_for(host, lp, self.frontier.options(lp["crawl"]), self.site, self.external)
+        limits = limits_for(self.frontier.in_scope(lp["crawl"], host), self.frontier.options(lp["crawl"]),
+                            self.site, self.external)
         if len(self._known) > 10_000:
             self._known.clear()
         self._known[host] = limits

@@ -20,7 +20,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 from scrapy import signals
@@ -29,23 +29,57 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 from scrapy_redis import connection
 
+from crawler.logs import quiet_robots_failures
 from linkpatrol.connection import REDIS_DOWN, AsyncClient, retrying
 from linkpatrol.frontier import Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
 from linkpatrol.registry import Heartbeats
+from linkpatrol.rules import CrawlRules
 from linkpatrol.urls import host_of
+from linkpatrol.verdicts import ErrorKind
 from linkpatrol.wire import Completion, FrontierMessage, MessageKind
 
 logger = logging.getLogger(__name__)
 
 
+# A refused port gets one more chance this many seconds after the first refusal before the whole
+# host is decided; a name that does not resolve is decided at the first failure.
+REFUSED_PAUSE = 1.0
+MB = 1024 * 1024
+
+
 @dataclass
 class CrawlContext:
+    """What this process knows of a crawl it holds work of: its options and rules."""
+
     id: str
     url: str
     host: str
     options: CrawlOptions
+    rules: CrawlRules
+    headers: dict[str, str] = field(default_factory=dict)
+    default_page_mb: int = 32
+
+    def in_scope(self, host: str) -> bool:
+        return self.rules.in_scope(host)
+
+    def excluded(self, url: str) -> bool:
+        return self.rules.excluded(url)
+
+    def accepted(self, status: int, host: str) -> bool:
+        return self.rules.accepted(status, host)
+
+    def depth_allows(self, depth: int) -> bool:
+        return self.options.max_depth is None or depth <= self.options.max_depth
+
+    @property
+    def head_first(self) -> bool:
+        return bool(self.options.head_first)
+
+    @property
+    def max_page_bytes(self) -> int:
+        return (self.options.max_page_size or self.default_page_mb) * MB
 
 
 def redis_from_settings(settings: BaseSettings) -> Any:
@@ -75,7 +109,8 @@ def new_worker_id() -> str:
 
 class FrontierExtension:
     def __init__(self, client: Any, keys: Keys, *, capacity: int, host_cap: int, worker_ttl: float,
-                 reap_interval: float, max_referrers: int, redis_location: str = "") -> None:
+                 reap_interval: float, max_referrers: int, redis_location: str = "",
+                 default_page_mb: int = 32) -> None:
         self.r: Any = client  # decode_responses=True: every reply is str
         self.keys = keys
         self.scripts = Scripts(client, keys)
@@ -88,6 +123,12 @@ class FrontierExtension:
         self.reap_interval = reap_interval
         self.max_referrers = max_referrers
         self.redis_location = redis_location
+        self.default_page_mb = default_page_mb
+        # Host-level verdicts per crawl (host -> kind), shared through Redis, read every second.
+        self.host_verdicts: dict[str, dict[str, ErrorKind]] = {}
+        self._verdicts_read = 0.0
+        self._refused: dict[tuple[str, str], float] = {}  # (crawl, host) -> first refusal
+        self._background: set[asyncio.Task[Any]] = set()
         self.worker_id = new_worker_id()
         self.heartbeats = Heartbeats(client, keys, self.worker_id, worker_ttl)
         self.held_by_host: Counter[str] = Counter()
@@ -121,8 +162,10 @@ class FrontierExtension:
             reap_interval=s.getfloat("LINKPATROL_REAP_INTERVAL"),
             max_referrers=s.getint("LINKPATROL_MAX_REFERRERS"),
             redis_location=str(s.get("REDIS_URL") or "").split("@")[-1],
+            default_page_mb=s.getint("LINKPATROL_MAX_PAGE_SIZE", 32),
         )
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        quiet_robots_failures()
         return ext
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -264,6 +307,9 @@ class FrontierExtension:
         if now - self._refreshed > 0.25 or not self._had_work:
             self.active = set(await self.r.smembers(self.keys.active))
             self._refreshed = now
+        if now - self._verdicts_read > 1.0:
+            await self._read_host_verdicts()
+            self._verdicts_read = now
         crawls = list(self.active)
         random.shuffle(crawls)
         batch: list[tuple[CrawlContext, FrontierMessage]] = []
@@ -279,8 +325,8 @@ class FrontierExtension:
             for raw in raws:
                 msg = FrontierMessage.decode(raw)
                 host = host_of(msg.url)
-                if self.host_cap and msg.kind is MessageKind.CHECK and host != ctx.host and \
-                        self.held_by_host[host] >= self.host_cap:
+                if self.host_cap and msg.kind is MessageKind.CHECK and not ctx.in_scope(host) and \
+                        self.held_by_host[host] >= self.host_cap and self.host_verdict(crawl_id, host) is None:
                     put_off.append(msg.url)
                     continue
                 self.held_by_host[host] += 1
@@ -292,20 +338,78 @@ class FrontierExtension:
         self._had_work = bool(batch)
         return batch
 
+    def context(self, crawl_id: str) -> CrawlContext | None:
+        """The context of a crawl this process holds work of."""
+        return self.contexts.get(crawl_id)
+
+    def in_scope(self, crawl_id: str, host: str) -> bool:
+        """Whether ``host`` is part of the crawl's site (its host, www. twin and same-site rules)."""
+        ctx = self.contexts.get(crawl_id)
+        return ctx is not None and ctx.in_scope(host)
+
     async def _context(self, crawl_id: str) -> CrawlContext:
         ctx = self.contexts.get(crawl_id)
         if ctx is None:
-            rec = await self.r.hgetall(self.keys.crawl(crawl_id))
+            pipe = self.r.pipeline(transaction=False)
+            pipe.hgetall(self.keys.crawl(crawl_id))
+            pipe.hgetall(self.keys.crawl_headers(crawl_id))
+            rec, headers = await pipe.execute()
+            options = CrawlOptions.from_json(rec.get("options"))
             ctx = CrawlContext(
                 id=crawl_id,
                 url=rec.get("url", ""),
                 host=rec.get("host", ""),
-                options=CrawlOptions.from_json(rec.get("options")),
+                options=options,
+                rules=CrawlRules.from_options(options, rec.get("host", "")),
+                headers=headers,
+                default_page_mb=self.default_page_mb,
             )
             if len(self.contexts) > 1000:
                 self.contexts.clear()
             self.contexts[crawl_id] = ctx
         return ctx
+
+    # -- host-level verdicts ----------------------------------------------------------------------
+    def host_verdict(self, crawl_id: str, host: str) -> ErrorKind | None:
+        """How every link of the crawl to ``host`` ends without a request, if the host is known dead."""
+        verdicts = self.host_verdicts.get(crawl_id)
+        return verdicts.get(host) if verdicts else None
+
+    def note_host_failure(self, crawl_id: str, host: str, kind: ErrorKind) -> None:
+        """A request to ``host`` failed with a host-level kind: decide the host for the whole crawl
+        (a refused port at its second refusal, at least REFUSED_PAUSE after the first)."""
+        if not host or self.host_verdict(crawl_id, host) is not None:
+            return
+        if kind is ErrorKind.REFUSED:
+            now = time.monotonic()
+            first = self._refused.setdefault((crawl_id, host), now)
+            if now - first < REFUSED_PAUSE:
+                return
+        self.host_verdicts.setdefault(crawl_id, {})[host] = kind
+        logger.info("crawl %s: %s answers %s; its other links there are decided without requests",
+                    crawl_id, host, kind)
+        task = asyncio.ensure_future(retrying("recording a host verdict", lambda: self.r.hset(
+            self.keys.host_verdicts(crawl_id), host, str(kind))))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _read_host_verdicts(self) -> None:
+        """Learn the verdicts peers recorded; forget those of crawls no longer running."""
+        for crawl_id in list(self.host_verdicts):
+            if crawl_id not in self.active:
+                del self.host_verdicts[crawl_id]
+        self._refused = {k: v for k, v in self._refused.items() if k[0] in self.active}
+        crawls = [c for c in self.active if c in self.contexts]
+        if not crawls:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for crawl_id in crawls:
+            pipe.hgetall(self.keys.host_verdicts(crawl_id))
+        for crawl_id, found in zip(crawls, await pipe.execute(), strict=True):
+            if found:
+                known = self.host_verdicts.setdefault(crawl_id, {})
+                for host, kind in found.items():
+                    known.setdefault(host, ErrorKind(kind))
 
     # -- results -----------------------------------------------------------------------------------
     async def record(self, done: Completion) -> int:

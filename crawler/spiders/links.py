@@ -22,12 +22,12 @@ from twisted.python.failure import Failure
 
 from crawler.extensions.frontier import CrawlContext, FrontierExtension, redis_from_settings
 from crawler.extract import extract_links
-from crawler.failures import CancelledCrawl, error_kind
+from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
 from linkpatrol.connection import REDIS_DOWN, retrying
 from linkpatrol.start_queue import StartQueue
 from linkpatrol.urls import InvalidURL, host_of, normalize_url
-from linkpatrol.verdicts import ErrorKind, Outcome, outcome_for_status
+from linkpatrol.verdicts import CheckMethod, ErrorKind, Outcome, outcome_for_status
 from linkpatrol.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class LinksSpider(RedisSpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> LinksSpider:
         spider: LinksSpider = super().from_crawler(crawler, *args, **kwargs)  # scrapy-redis: setup_redis()
         crawler.signals.connect(spider.on_headers, signal=signals.headers_received)
+        crawler.signals.connect(spider.on_bytes, signal=signals.bytes_received)
         return spider
 
     def setup_redis(self, crawler: Any = None) -> None:
@@ -104,39 +105,51 @@ class LinksSpider(RedisSpider):
 
     # -- building requests -------------------------------------------------------------------------
     def request_for(self, ctx: CrawlContext, msg: FrontierMessage) -> Request | CheckedLink:
-        url, external = msg.url, host_of(msg.url) != ctx.host
+        url = msg.url
+        host = host_of(url)
+        external = not ctx.in_scope(host)
         if msg.kind is MessageKind.INVALID_URL:
-            return self._failed(ctx.id, url, ErrorKind.INVALID_URL, external)
+            return self._decided(ctx.id, url, ErrorKind.INVALID_URL, external)
         if msg.kind is MessageKind.UNSUPPORTED:
-            return self._failed(ctx.id, url, ErrorKind.UNSUPPORTED_SCHEME, external)
+            return self._decided(ctx.id, url, ErrorKind.UNSUPPORTED_SCHEME, external)
+        if ctx.excluded(url):
+            return self._decided(ctx.id, url, ErrorKind.EXCLUDED_BY_RULE, external)
+        verdict = self.frontier.host_verdict(ctx.id, host)
+        if verdict is not None:
+            return self._decided(ctx.id, url, verdict, external, CheckMethod.HOST)
+        # Every in-scope target may be a page: whichever element found it first (a <link rel=next> in
+        # a head often comes before the body's anchors), an HTML answer is parsed. A check is only
+        # parsed within the crawl's depth; it takes its place in the page budget when recorded.
         page = msg.kind is MessageKind.PAGE and not external
+        parse = not external and (page or ctx.depth_allows(msg.depth))
+        head = external and ctx.head_first
         meta: dict[str, Any] = {
-            "lp": {"crawl": ctx.id, "url": url, "depth": msg.depth, "page": page, "scope": ctx.host,
-                   "external": external},
+            "lp": {"crawl": ctx.id, "url": url, "depth": msg.depth, "page": page, "parse": parse,
+                   "external": external, "cap": ctx.max_page_bytes},
         }
         if not ctx.options.respect_robots:
             meta["dont_obey_robotstxt"] = True
         try:
             return Request(
                 url,
-                method="GET" if page else "HEAD",
-                callback=self.parse_page if page else self.on_checked,
+                method="HEAD" if head else "GET",
+                callback=self.parse_page if parse else self.on_checked,
                 errback=self.on_error,
                 meta=meta,
                 dont_filter=True,
             )
         except ValueError:
-            return self._failed(ctx.id, url, ErrorKind.INVALID_URL, external)
+            return self._decided(ctx.id, url, ErrorKind.INVALID_URL, external)
 
     @staticmethod
-    def _failed(crawl_id: str, url: str, kind: ErrorKind, external: bool, final: str | None = None,
-                hops: list[list[Any]] | None = None) -> CheckedLink:
-        result = LinkResult(url, kind.outcome, error=kind, external=external, final_url=final, redirects=hops or [])
-        return CheckedLink(crawl_id, result)
+    def _decided(crawl_id: str, url: str, kind: ErrorKind, external: bool, method: CheckMethod = CheckMethod.NONE,
+                 ) -> CheckedLink:
+        """A link decided without a request."""
+        return CheckedLink(crawl_id, LinkResult(url, kind.outcome, error=kind, external=external), method=method)
 
     def on_headers(self, headers: Any, body_length: int, request: Request, spider: Any) -> None:
-        """Cut every download short that we will not parse: checks (HEAD refused, GET tried) and
-        pages that turn out not to be HTML or to live outside the crawl's scope."""
+        """Cut every download short that we will not parse: checks, and parse candidates that turn
+        out not to be HTML or to live outside the crawl's site (after a redirect)."""
         lp = request.meta.get("lp")
         if not lp or request.method != "GET":
             return
@@ -145,19 +158,51 @@ class LinksSpider(RedisSpider):
             # a connection Twisted has just put back in its pool as reusable: the next request on it
             # fails and is silently sent again (seen as two GETs of one link in the tests).
             return
-        if not lp["page"] or not _is_html(headers.get(b"Content-Type")) or host_of(request.url) != lp["scope"]:
+        if not lp["parse"] or not _is_html(headers.get(b"Content-Type")) or \
+                not self.frontier.in_scope(lp["crawl"], host_of(request.url)):
+            raise StopDownload(fail=False)
+
+    def on_bytes(self, data: bytes, request: Request, spider: Any) -> None:
+        """Stop reading a page at the crawl's size cap: what arrived is parsed, the page is a warning."""
+        lp = request.meta.get("lp")
+        if not lp or not lp["parse"]:
+            return
+        lp["bytes"] = lp.get("bytes", 0) + len(data)
+        if lp["bytes"] > lp["cap"]:
+            lp["truncated"] = True
             raise StopDownload(fail=False)
 
     # -- results -----------------------------------------------------------------------------------
+    @staticmethod
+    def _method(request: Request) -> CheckMethod:
+        if request.meta.get("lp_head_status") is not None:
+            return CheckMethod.HEAD_GET
+        return CheckMethod.HEAD if request.method == "HEAD" else CheckMethod.GET
+
+    @staticmethod
+    def _retries(meta: dict[str, Any]) -> int:
+        return int(meta.get("retry_times", 0)) + int(meta.get("lp_rate_retries", 0))
+
+    def _item(self, lp: dict[str, Any], result: LinkResult, request: Request) -> CheckedLink:
+        return CheckedLink(lp["crawl"], result, method=self._method(request), retries=self._retries(request.meta))
+
     def _result(self, response: Response) -> LinkResult:
         meta = response.meta
         lp = meta["lp"]
         hops = [[u, s] for u, s in zip(meta.get("redirect_urls", []), meta.get("redirect_reasons", []), strict=False)]
         ctype = response.headers.get(b"Content-Type")
+        ctx = self.frontier.context(lp["crawl"])
+        outcome = outcome_for_status(response.status, bool(meta.get("lp_retry_after")))
+        if outcome is not Outcome.OK and ctx is not None and ctx.accepted(response.status, host_of(response.url)):
+            outcome = Outcome.OK
+        error = None
+        if outcome is Outcome.OK and lp.get("truncated"):
+            outcome, error = ErrorKind.TOO_LARGE.outcome, ErrorKind.TOO_LARGE
         return LinkResult(
             url=lp["url"],
-            outcome=outcome_for_status(response.status, bool(meta.get("lp_retry_after"))),
+            outcome=outcome,
             status=response.status,
+            error=error,
             final_url=response.url if hops else None,
             redirects=hops,
             content_type=ctype.decode("latin-1").split(";", 1)[0].strip() if ctype else None,
@@ -165,15 +210,15 @@ class LinksSpider(RedisSpider):
         )
 
     def on_checked(self, response: Response) -> CheckedLink:
-        return CheckedLink(response.meta["lp"]["crawl"], self._result(response))
+        return self._item(response.meta["lp"], self._result(response), response.request or Request(response.url))
 
     def parse_page(self, response: Response) -> CheckedLink:
         lp = response.meta["lp"]
-        item = CheckedLink(lp["crawl"], self._result(response))
+        item = self._item(lp, self._result(response), response.request or Request(response.url))
         if (
-            item.result.outcome == Outcome.OK
+            item.result.outcome in (Outcome.OK, Outcome.WARNING)
             and isinstance(response, HtmlResponse)
-            and host_of(response.url) == lp["scope"]
+            and self.frontier.in_scope(lp["crawl"], host_of(response.url))
         ):
             if item.result.redirects:
                 # A redirect inside the site: the page is known by its final url, queue that one
@@ -182,9 +227,11 @@ class LinksSpider(RedisSpider):
                     final = normalize_url(response.url)[0]
                 except InvalidURL:
                     return item
-                item.links = [FoundLink(final, FrontierMessage(final, MessageKind.PAGE, lp["depth"]))]
+                kind = MessageKind.PAGE if lp["page"] else MessageKind.CHECK
+                item.links = [FoundLink(final, FrontierMessage(final, kind, lp["depth"]))]
                 return item
             item.is_page = True
+            item.promoted = not lp["page"]
             try:
                 item.links = self._links(response, lp)
             except Exception:  # hostile HTML must not cost the lease: record the page, log the cause
@@ -192,14 +239,15 @@ class LinksSpider(RedisSpider):
         return item
 
     def _links(self, response: HtmlResponse, lp: dict[str, Any]) -> list[FoundLink]:
-        options = self.frontier.options(lp["crawl"])
+        ctx = self.frontier.context(lp["crawl"])
+        options = ctx.options if ctx else None
         depth = lp["depth"] + 1
-        may_follow = options is None or options.max_depth is None or depth <= options.max_depth
+        may_follow = ctx is None or ctx.depth_allows(depth)
         check_external = options is None or options.check_external
         page_url = response.url.split("#", 1)[0]
         out: list[FoundLink] = []
         for link in extract_links(response):
-            external = host_of(link.target) != lp["scope"]
+            external = not (ctx.in_scope(host_of(link.target)) if ctx else False)
             if link.problem:
                 if external and not check_external and link.problem != MessageKind.INVALID_URL:
                     continue
@@ -225,6 +273,10 @@ class LinksSpider(RedisSpider):
         if isinstance(exc, CancelledCrawl):
             return CheckedLink(lp["crawl"], LinkResult(lp["url"], Outcome.EXCLUDED), release_only=True)
         kind = error_kind(exc) if isinstance(exc, BaseException) else ErrorKind.CONNECTION_FAILED
-        if kind.outcome is Outcome.DEAD:
-            logger.debug("%s failed: %s (%r)", lp["url"], kind, exc)
-        return self._failed(lp["crawl"], lp["url"], kind, lp["external"], request.url if hops else None, hops)
+        method = CheckMethod.HOST if isinstance(exc, HostFailed) else self._method(request)
+        if kind in HOST_KINDS and method is not CheckMethod.HOST:
+            self.frontier.note_host_failure(lp["crawl"], host_of(request.url), kind)
+        logger.debug("%s failed: %s (%s)", lp["url"], kind, exc)
+        result = LinkResult(lp["url"], kind.outcome, error=kind, external=lp["external"],
+                            final_url=request.url if hops else None, redirects=hops)
+        return CheckedLink(lp["crawl"], result, method=method, retries=self._retries(request.meta))

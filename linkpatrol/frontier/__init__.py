@@ -61,12 +61,15 @@ class Scripts:
             res.to_json(),
             str(res.outcome),
             res.status_class,
-            "1" if done.is_page else "0",
+            done.page_flag,
             "1" if res.redirects else "0",
             repr(now),
             k.refs_prefix(crawl_id),
             max_referrers,
             crawl_id,
+            str(done.method),
+            done.retries,
+            str(res.error or ""),
         ]
         for link in done.links:
             args.extend(link.args())

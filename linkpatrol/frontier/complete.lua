@@ -3,8 +3,12 @@
 -- url that already has a result is neither counted nor expanded again.
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 in-flight, 5 active crawls,
 --       6 problems, 7 redirects, 8 ended-crawl events
--- ARGV: 1 url, 2 result (wire format), 3 outcome, 4 status class, 5 "1" when a parsed page,
---       6 "1" when redirected, 7 now, 8 referrer key prefix, 9 referrers kept per url, 10 crawl id,
+-- ARGV: 1 url, 2 result (wire format), 3 outcome, 4 status class, 5 "1" when a parsed page, "p" when
+--       parsed although it was queued as a check (an in-scope target found by a <link>, <img>...
+--       that answered HTML: it takes a place in the page budget now, or is not expanded when the
+--       budget is spent), "0" otherwise, 6 "1" when redirected, 7 now, 8 referrer key prefix,
+--       9 referrers kept per url, 10 crawl id, 11 how it was checked (verdicts.CheckMethod),
+--       12 retries spent, 13 error kind or "",
 --       then 4 per link found: target, message, message to queue instead once over the page budget
 --       (or ""), referrer (or "")
 -- Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl is gone.
@@ -13,10 +17,26 @@ local state = redis.call('HGET', KEYS[1], 'state')
 local url = ARGV[1]
 local prefix = ARGV[8]
 local prev = redis.call('HGET', KEYS[2], url)
+local function page_budget()
+  local budget = redis.call('HGET', KEYS[1], 'max_pages')
+  if budget == false then  -- a record written before the field existed: the options hold it
+    local options = redis.call('HGET', KEYS[1], 'options')
+    if options then budget = cjson.decode(options)['max_pages'] end
+  end
+  return tonumber(budget) or 0
+end
 if prev == false or prev == '' then
+  local max_pages = page_budget()
+  local is_page = ARGV[5] == '1'
+  if ARGV[5] == 'p' then
+    is_page = max_pages == 0 or redis.call('HINCRBY', KEYS[1], 'pages_queued', 1) <= max_pages
+  end
   redis.call('HSET', KEYS[2], url, ARGV[2])
   redis.call('HINCRBY', KEYS[1], 'links_checked', 1)
-  if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[1], 'pages_crawled', 1) end
+  redis.call('HINCRBY', KEYS[1], 'checked_' .. ARGV[11], 1)
+  if ARGV[12] ~= '0' then redis.call('HINCRBY', KEYS[1], 'retries', tonumber(ARGV[12])) end
+  if ARGV[13] ~= '' then redis.call('HINCRBY', KEYS[1], 'error_' .. ARGV[13], 1) end
+  if is_page then redis.call('HINCRBY', KEYS[1], 'pages_crawled', 1) end
   redis.call('HINCRBY', KEYS[1], 'outcome_' .. ARGV[3], 1)
   redis.call('HINCRBY', KEYS[1], 'status_' .. ARGV[4], 1)
   if ARGV[3] == 'dead' then redis.call('HINCRBY', KEYS[1], 'broken', 1) end
@@ -25,15 +45,9 @@ if prev == false or prev == '' then
     redis.call('HINCRBY', KEYS[1], 'redirected', 1)
   end
   if ARGV[3] == 'ok' then redis.call('DEL', prefix .. url) else redis.call('SADD', KEYS[6], url) end
-  if state == 'running' then
-    local budget = redis.call('HGET', KEYS[1], 'max_pages')
-    if budget == false then  -- a record written before the field existed: the options hold it
-      local options = redis.call('HGET', KEYS[1], 'options')
-      if options then budget = cjson.decode(options)['max_pages'] end
-    end
-    local max_pages = tonumber(budget) or 0
+  if state == 'running' and (is_page or ARGV[5] == '0') then
     local max_refs = tonumber(ARGV[9])
-    for i = 11, #ARGV, 4 do
+    for i = 14, #ARGV, 4 do
       local target = ARGV[i]
       local seen = redis.call('HGET', KEYS[2], target)
       if seen == false then

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import Outcome
 from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
-from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
-
-
-def cli(redis_url: str, *args: str, module: str = "linkpatrol") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-                          env={"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}, timeout=120)
+from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import linkpatrol_cli as cli
 
 
 def test_enqueue_status_report_delete(redis_url: str, store: CrawlStore, crawlers: Callable[..., CrawlerProcess],
@@ -96,3 +90,39 @@ def test_report_include_and_more_bad_input(redis_url: str, store: CrawlStore) ->
         assert out.returncode == 1 and "no crawl nosuchcrawl" in out.stderr
     assert json.loads(cli(redis_url, "crawlers").stdout) == []
     assert store.count() == 1
+
+
+def test_enqueue_with_rules(redis_url: str, store: CrawlStore) -> None:
+    out = cli(redis_url, "enqueue", "https://staging.example.org/", "--exclude", "/calendar/", "--exclude", "[?&]sort=",
+              "--same-site", "Docs.Example.org", "--subdomains", "--accept", "403@github.com", "--accept", "500-599",
+              "--header", "Authorization: Bearer s3cret", "--header", "X-Staging: yes", "--head-first",
+              "--max-page-size", "8")
+    assert out.returncode == 0, out.stderr
+    crawl_id = out.stdout.strip()
+    options = store.require(crawl_id).options
+    assert options.exclude == ["/calendar/", "[?&]sort="] and options.same_site == ["docs.example.org"]
+    assert options.subdomains and options.head_first and options.max_page_size == 8
+    assert options.accept == ["403@github.com", "500-599"]
+    assert store.crawl_headers(crawl_id) == {"Authorization": "Bearer s3cret", "X-Staging": "yes"}
+    status = cli(redis_url, "status", crawl_id)
+    assert "s3cret" not in status.stdout and "s3cret" not in status.stderr
+    assert json.loads(status.stdout)["options"]["header_names"] == ["Authorization", "X-Staging"]
+    assert "s3cret" not in cli(redis_url, "list").stdout
+    plain = json.loads(cli(redis_url, "status", cli(redis_url, "enqueue", "https://example.org/").stdout.strip()).stdout)
+    assert plain["options"]["exclude"] == [] and plain["options"]["head_first"] is False
+
+
+def test_bad_rules_name_the_flag(redis_url: str, store: CrawlStore) -> None:
+    for args, flag, message in [
+        (["--exclude", "(unclosed"], "--exclude", "not a regular expression"),
+        (["--same-site", "https://docs.example.org/"], "--same-site", "not a host name"),
+        (["--accept", "40x"], "--accept", "not a status code"),
+        (["--header", "Bearer s3cret"], "--header", 'not "Name: value"'),
+        (["--header", "Host: s3cret.example"], "--header", "set by the HTTP client"),
+        (["--max-page-size", "2048"], "--max-page-size", "from 1 to 1024"),
+    ]:
+        out = cli(redis_url, "enqueue", "https://example.org/", *args)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stderr.startswith(f"error: {flag}: ") and message in out.stderr, out.stderr
+        assert "s3cret" not in out.stderr
+    assert store.count() == 0

@@ -114,7 +114,9 @@ def test_error_kinds_have_a_message_and_an_outcome(kind: ErrorKind) -> None:
     expected = {
         ErrorKind.ROBOTS: Outcome.EXCLUDED,
         ErrorKind.ADDRESS_NOT_ALLOWED: Outcome.EXCLUDED,
+        ErrorKind.EXCLUDED_BY_RULE: Outcome.EXCLUDED,
         ErrorKind.UNSUPPORTED_SCHEME: Outcome.UNSUPPORTED,
+        ErrorKind.TOO_LARGE: Outcome.WARNING,
     }.get(kind, Outcome.DEAD)
     assert kind.outcome is expected
 

@@ -13,6 +13,7 @@ import pytest
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
+from linkpatrol.verdicts import OTHER_LABEL
 from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.processes import CrawlerProcess, SiteServer
 from tests.support.webapp import make_app
@@ -76,7 +77,7 @@ def test_submit_watch_and_read_the_report(web_url: str, site: SiteServer, crawle
     shot = SCREENSHOT if os.environ.get("LINKPATROL_UPDATE_SCREENSHOT") else tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 10_000
-    page.get_by_role("link", name="Blocked, rate-limited or unknown").click()
+    page.get_by_role("link", name=OTHER_LABEL).click()
     expect(page.locator(f'td.target a[href="{ext}/forbidden"]')).to_have_count(1)
     expect(page.locator(f'td.target a[href="{ext}/ratelimited"]')).to_have_count(1)
 

@@ -126,3 +126,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+def linkpatrol_cli(redis_url: str, *args: str, module: str = "linkpatrol") -> subprocess.CompletedProcess[str]:
+    """``python -m linkpatrol ARGS`` (or ``module``) against ``redis_url``; what it printed and its exit code."""
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          env={"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}, timeout=120)

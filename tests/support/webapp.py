@@ -38,12 +38,14 @@ def csrf_token(client: FlaskClient, path: str = "/") -> str:
 def finished_crawl(store: CrawlStore, extra_ok: int = 0, every_outcome: bool = False) -> Crawl:
     """A finished crawl of SITE: a home page and an about page whose links are ok, dead (by status
     and by failure kind), blocked, rate-limited and redirected; ``every_outcome`` adds an excluded
-    (robots.txt) and an unsupported (ftp:) link."""
+    (robots.txt), an unsupported (ftp:) link and a page over the size cap (a warning)."""
     home, about = f"{SITE}/", f"{SITE}/about"
     more = {
         f"{SITE}/private": (LinkResult(f"{SITE}/private", Outcome.EXCLUDED, error=ErrorKind.ROBOTS), "Private"),
         "ftp://files.example/a.zip": (LinkResult("ftp://files.example/a.zip", Outcome.UNSUPPORTED,
                                                  error=ErrorKind.UNSUPPORTED_SCHEME, external=True), "Archive"),
+        f"{SITE}/huge.html": (LinkResult(f"{SITE}/huge.html", Outcome.WARNING, 200, error=ErrorKind.TOO_LARGE),
+                              "Huge page"),
     } if every_outcome else {}
     targets = {
         about: (LinkResult(about, "ok", 200), "About us"),

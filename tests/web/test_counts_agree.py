@@ -9,22 +9,20 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
+from flask.testing import FlaskClient
 from rq import SimpleWorker
 
 from linkpatrol.keys import Keys
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import OTHER_LABEL, OTHER_OUTCOMES, Outcome
-from tests.support.mail import FAST_ENV
 from tests.support.smtp import body
-from tests.support.webapp import finished_crawl, make_app
+from tests.support.webapp import finished_crawl
 from web.mail.queue import mail_queue
-from web.mail.settings import MailSettings
 
-# What finished_crawl(every_outcome=True) holds: 5 dead links (4 by status, 1 dns), 4 "other" (403,
-# 429, robots.txt, ftp:), 1 redirect.
-DEAD, OTHER, REDIRECTED = 5, 4, 1
+# What finished_crawl(every_outcome=True) holds: 5 dead links (4 by status, 1 dns), 5 "other" (403,
+# 429, robots.txt, ftp:, a page over the size cap), 1 redirect.
+DEAD, OTHER, REDIRECTED = 5, 5, 1
 
 
 def numbers(text: str) -> int:
@@ -37,13 +35,9 @@ def api_counts(crawl: dict[str, Any]) -> dict[str, int]:
             "other": sum(outcomes[o] for o in OTHER_OUTCOMES), "redirected": crawl["redirected"]}
 
 
-def test_pages_api_and_mail_show_the_same_counts(redis_url: str, store: CrawlStore, rq_conn: redis.Redis,
-                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    outbox = tmp_path / "outbox"
-    for name, value in {**FAST_ENV, "REDIS_URL": redis_url, "LINKPATROL_MAIL_DIR": str(outbox),
-                        "LINKPATROL_SMTP_HOST": ""}.items():
-        monkeypatch.setenv(name, value)  # what the mail job reads
-    client = make_app(redis_url, MAIL_SETTINGS=MailSettings.from_env()).test_client()
+def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: redis.Redis,
+        outbox_client: tuple[FlaskClient, Path]) -> None:
+    client, outbox = outbox_client
     crawl = finished_crawl(store, every_outcome=True)
     assert all(crawl.outcome_count(o) for o in Outcome), crawl.outcome_counts
     expected = {"pages": crawl.pages_crawled, "checked": crawl.links_checked, "dead": DEAD, "other": OTHER,

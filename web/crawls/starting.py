@@ -66,5 +66,6 @@ def create(store: CrawlStore, data: Mapping[str, Any], *, form: bool = False) ->
 
 
 def rerun(store: CrawlStore, crawl: Crawl) -> Crawl:
+    """The same crawl again, with the same options and request headers."""
     check_rate_limit(store)
-    return store.create(crawl.url, crawl.options)
+    return store.create(crawl.url, crawl.options.with_headers(store.crawl_headers(crawl.id)))

@@ -15,7 +15,12 @@ from web.serializers import crawl_json
 bp = Blueprint("crawls", __name__, template_folder="templates")
 PER_PAGE = 20
 FORM_DEFAULTS = {"url": "", "max_pages": "", "max_depth": "", "respect_robots": True, "check_external": True,
-                 "notify": "", "site_concurrency": "", "site_rate": ""}
+                 "notify": "", "site_concurrency": "", "site_rate": "", "exclude": "", "same_site": "",
+                 "subdomains": False, "accept": "", "headers": "", "head_first": False, "max_page_size": ""}
+CHECKBOXES = ("respect_robots", "check_external", "subdomains", "head_first")
+# The fields in the form's "Advanced" section: it opens when one of them is set or wrong.
+ADVANCED = ("exclude", "same_site", "subdomains", "accept", "headers", "head_first", "max_page_size",
+            "site_concurrency", "site_rate")
 SLOW_DOWN = "You have started many crawls in a short time; try again in {} seconds."
 
 
@@ -24,14 +29,17 @@ def _page_number() -> int:
     return int(page) if page.isdigit() and int(page) > 0 else 1
 
 
-def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200) -> Any:
+def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200,
+          headers_cleared: bool = False) -> Any:
     page_no = _page_number()
     s = store()
     total = s.count()
     crawls = s.list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+    form, errors = {**FORM_DEFAULTS, **(form or {})}, errors or {}
     return render_template(
         "crawls/home.html", crawls=crawls, total=total, page=page_no, pages=max(1, -(-total // PER_PAGE)),
-        form=form or FORM_DEFAULTS, errors=errors or {},
+        form=form, errors=errors, headers_cleared=headers_cleared,
+        advanced_open=headers_cleared or any(errors.get(k) or form.get(k) for k in ADVANCED),
         private_allowed=not current_app.config["ADDRESS_POLICY"].enabled,
     ), status
 
@@ -47,8 +55,9 @@ def enqueue() -> Any:
     try:
         crawl = create(store(), form, form=True)
     except InvalidOption as exc:
-        shown = {**form, "respect_robots": "respect_robots" in form, "check_external": "check_external" in form}
-        return _home(shown, {exc.field: exc.message}, 400)
+        # The request headers are secrets: never shown back, not even to the person who typed them.
+        shown = {**form, **{name: name in form for name in CHECKBOXES}, "headers": ""}
+        return _home(shown, {exc.field: exc.message}, 400, headers_cleared=bool(form.get("headers", "").strip()))
     except RateLimited as exc:
         flash(SLOW_DOWN.format(exc.retry_after), "error")
         return redirect(url_for("crawls.home")), 303

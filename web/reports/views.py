@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 
 from linkpatrol.records import Crawl
-from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, Outcome
+from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
 from web.reports.query import VIEWS, Query, Row, run
 from web.resources import get_crawl_or_404, store
 
@@ -32,7 +32,7 @@ def report(crawl_id: str) -> Any:
     page = run(store(), crawl, q)
     return render_template("reports/report.html", crawl=crawl, page=page, q=q, views=VIEWS,
                            classes=STATUS_CLASSES, counts=view_counts(crawl), outcomes=list(Outcome),
-                           other_label=OTHER_LABEL)
+                           other_label=OTHER_LABEL, error_messages={str(k): k.message for k in ErrorKind})
 
 
 @bp.get("/crawls/<crawl_id>/link")

@@ -93,7 +93,7 @@ def build(closed: str = "") -> dict[str, object]:
 <div><p><a href="/about.html">unclosed <b>tags <i>everywhere</a>
 <a href='/about.html' onclick="x">\x00nul</a> <a href="   /blog/   ">spaces</a>
 """)
-    chain = {f"/chain/{i}": Route(status=302, headers={"Location": f"/chain/{i + 1}"}) for i in range(15)}
+    chain = {f"/chain/{i}": Route(status=302, headers={"Location": f"/chain/{i + 1}"}) for i in range(25)}
     main = {
         "/": index,
         "/robots.txt": Route(body="User-agent: *\nDisallow: /private/\n", content_type="text/plain"),

@@ -30,11 +30,14 @@ def _page(i: int, n: int, delay: float) -> Route:
     return Route(body=body.replace("{", "{{").replace("}", "}}"), delay=delay)
 
 
-def build(pages: str = "200", delay: str = "0") -> dict[str, object]:
+def build(pages: str = "200", delay: str = "0", dead_host_links: str = "0") -> dict[str, object]:
+    """``dead_host_links``: that many links to a host that does not resolve, on the contact page."""
     n, d = int(pages), float(delay)
     routes: dict[str, Route] = {page_path(i): _page(i, n, d) for i in range(n)}
     routes["/about.html"] = Route(body="<html><body><a href='/'>Home</a></body></html>", delay=d)
-    routes["/contact.html"] = Route(body="<html><body><a href='/missing-form'>Form</a></body></html>", delay=d)
+    dead_host = "".join(f"<a href='http://nowhere.invalid/{k}'>{k}</a>" for k in range(int(dead_host_links)))
+    routes["/contact.html"] = Route(body=f"<html><body><a href='/missing-form'>Form</a>{dead_host}</body></html>",
+                                    delay=d)
     for k in range(50):
         routes[f"/img/{k}.png"] = Route(body="png", content_type="image/png", delay=d)
     return {"main": routes}
