@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint bench bench-large clean
+.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ bench: $(STAMP)
 
 bench-large: $(STAMP)
 	$(PY) -m bench.crawl --pages 20000
+
+## bench-verdicts: GET vs HEAD-first on links to another host; 1,000 links to a host that does not resolve
+bench-verdicts: $(STAMP)
+	$(PY) -m bench.verdicts
+
+## bench-check: linkpatrol check on the 2000-page site, alone and through a running service: start-up cost
+bench-check: $(STAMP)
+	$(PY) -m bench.check
 
 clean:
 	rm -rf $(VENV) state

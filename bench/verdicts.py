@@ -19,9 +19,11 @@ from typing import Any
 
 import redis
 
+from linkpatrol.frontier import Scripts
 from linkpatrol.records import CrawlOptions
 from linkpatrol.redis_server import RedisServer
 from linkpatrol.store import CrawlStore
+from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 
 ENV = {"LINKPATROL_LOG_LEVEL": "INFO", "LINKPATROL_TIMEOUT": "10", "LINKPATROL_ALLOW_PRIVATE": "1",
@@ -55,6 +57,35 @@ def crawl_once(url: str, options: CrawlOptions, workdir: Path, env: dict[str, st
             "bytes": stats.get("downloader/response_bytes", 0), "checks": done.check_counts}
 
 
+def anchors_cost(workdir: Path, pages: int = 10_000, ids: int = 30) -> dict[str, float]:
+    """Redis bytes per page read for anchors: the same fake crawl (every page linking the next,
+    through the frontier's own COMPLETE) with and without each page's ``ids`` anchors of 8-24 chars."""
+    out: dict[str, float] = {}
+    for with_anchors in (False, True):
+        server = RedisServer(workdir / f"anchors-{with_anchors}").start()
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        try:
+            store = CrawlStore(client)
+            crawl = store.create("https://bench.example/", CrawlOptions())
+            client.lpop(store.keys.start)
+            scripts = Scripts(client, store.keys)
+            scripts.seed(crawl.id, crawl.url, time.time())
+            before = int(client.info("memory")["used_memory"])
+            for i in range(pages):
+                url = "https://bench.example/" if i == 0 else f"https://bench.example/docs/page-{i}.html"
+                nxt = f"https://bench.example/docs/page-{i + 1}.html"
+                anchors = {f"section-{i}-{k}-{'x' * (k % 16)}" for k in range(ids)} if with_anchors else None
+                link = FoundLink(nxt, FrontierMessage(nxt, MessageKind.PAGE, 1), Referrer(url, "Next", "a", ""))
+                scripts.pop(crawl.id, 10, "bench")
+                scripts.complete(Completion(crawl.id, LinkResult(url, "ok", 200), True, [link], anchors=anchors),
+                                 now=time.time(), max_referrers=1000)
+            out["with" if with_anchors else "without"] = (int(client.info("memory")["used_memory"]) - before) / pages
+        finally:
+            client.close()
+            server.stop()
+    return out
+
+
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     row = dict(sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2])
     row["spread"] = (min(r["seconds"] for r in runs), max(r["seconds"] for r in runs))
@@ -67,7 +98,14 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=200, help="pages of the site linking to another host")
     parser.add_argument("--site-pages", type=int, default=2000, help="pages of the generated site")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--anchors-only", action="store_true", help="only measure what anchors cost in Redis")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lp-bench-anchors-") as tmp:
+        cost = anchors_cost(Path(tmp))
+    print(f"\nAnchors: {cost['with'] - cost['without']:.0f} Redis bytes per page with 30 ids "
+          f"({cost['without']:.0f} B/page without, {cost['with']:.0f} with)")
+    if args.anchors_only:
+        return
     with tempfile.TemporaryDirectory(prefix="lp-bench-verdicts-") as tmp:
         ext_site = SiteServer("external", str(args.pages))
         try:

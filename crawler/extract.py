@@ -1,14 +1,27 @@
-"""Link extraction from an HTML page: every element that points at something a visitor needs."""
+"""What a page points at and what it offers: its links (every element that points at something a
+visitor needs, with the line it stands on) and its anchors (the ids and ``<a name>`` a fragment may
+name).
+
+One lxml parse per page. libxml2 gives up past a nesting depth of 256 (2048 with huge_tree): links
+after 100,000 nested ``<div>``s would silently vanish, so when the parser reports that limit the
+page is read again with the standard library's tokenizer, which keeps no tree and has no depth.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+import functools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import unquote, urljoin, urlsplit
 
-from scrapy.http import HtmlResponse
+import lxml.etree
+import lxml.html
+from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.response import get_base_url
 
+from crawler.css import declaration_urls, stylesheet_urls
 from linkpatrol.urls import IGNORED_SCHEMES, InvalidURL, normalize_url
 
 # (element, attribute) pairs that hold one url, and the ones that hold a srcset.
@@ -20,16 +33,25 @@ URL_ATTRS: dict[str, tuple[str, ...]] = {
     "link": ("href",),
     "script": ("src",),
     "iframe": ("src",),
+    "frame": ("src",),
     "video": ("src", "poster"),
     "audio": ("src",),
+    "track": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "input": ("src",),  # type=image only
 }
 SRCSET_TAGS = frozenset({"img", "source"})
-# Elements whose in-scope targets are pages to crawl; the others are resources to check.
-FOLLOW_TAGS = frozenset({"a", "area", "iframe"})
+# Elements whose in-scope targets are pages to crawl; the others are resources to check (an in-scope
+# resource that answers HTML is parsed all the same: see the spider).
+FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "meta-refresh"})
 # <link rel=...> values that name an origin to warm up, not a resource that must exist.
 HINT_RELS = frozenset({"preconnect", "dns-prefetch"})
+# <meta> tags whose content is an image shown when the page is shared.
+IMAGE_METAS = frozenset({"og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"})
 MAX_TEXT = 200
-XPATH = "|".join(f"//{tag}" for tag in URL_ATTRS)
+XPATH = "|".join(f"//{tag}" for tag in URL_ATTRS) + "|//meta|//style|//*[@style]"
+REFRESH = re.compile(r"^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(?P<url>.*?)\s*$", re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,15 @@ class Link:
     text: str
     follow: bool  # an anchor-like element: in scope, the target is a page to parse
     problem: str | None = None  # "invalid-url" or "unsupported": nothing to fetch
+    line: int = 0  # the line of the element in the page's source (0: unknown)
+    same_page: bool = False  # a fragment-only link (href="#install"): only its anchor is checked
+
+
+@dataclass
+class PageScan:
+    links: list[Link] = field(default_factory=list)
+    anchors: set[str] = field(default_factory=set)  # ids and <a name>s a fragment may name
+    tokenized: bool = False  # too deep for the tree parser: read with the tokenizer instead
 
 
 def parse_srcset(value: str) -> Iterator[str]:
@@ -62,31 +93,26 @@ def parse_srcset(value: str) -> Iterator[str]:
             yield url
 
 
-def _text(el: object, tag: str) -> str:
-    if tag in ("a", "area"):
-        raw = el.text_content() if tag == "a" else (el.get("alt") or "")  # type: ignore[attr-defined]
-        if not raw.strip() and tag == "a":
-            # An image link: its alt text is what a reader sees.
-            alts = [img.get("alt") or "" for img in el.iter("img")]  # type: ignore[attr-defined]
-            raw = " ".join(a for a in alts if a) or (el.get("title") or "")  # type: ignore[attr-defined]
-    elif tag == "img":
-        raw = el.get("alt") or ""  # type: ignore[attr-defined]
-    else:
-        raw = el.get("title") or ""  # type: ignore[attr-defined]
+def _clean(raw: str) -> str:
     return " ".join(raw.split())[:MAX_TEXT]
 
 
-def make_link(base: str, raw: str, element: str, text: str, follow: bool) -> Link | None:
+def make_link(base: str, raw: str, element: str, text: str, follow: bool, line: int = 0,
+              page: str = "") -> Link | None:
+    """A link from an attribute's raw value. ``page`` (the page's own url) turns a fragment-only
+    link (``#install``) into a link to the page itself, so its anchor is checked."""
     raw = raw.strip()
-    if not raw or raw.startswith("#"):
+    if not raw:
         return None
+    if raw.startswith("#"):
+        return Link(page, raw[1:], element, text, False, None, line, True) if page and raw != "#" else None
     scheme = raw.split(":", 1)[0].lower() if ":" in raw else ""
     if scheme in IGNORED_SCHEMES:
         return None
     try:
         joined = urljoin(base, raw)
     except ValueError:
-        return Link(raw, "", element, text, False, "invalid-url")
+        return Link(raw, "", element, text, False, "invalid-url", line)
     joined_scheme = urlsplit(joined).scheme.lower() if ":" in joined else ""
     if joined_scheme in IGNORED_SCHEMES:
         return None
@@ -94,27 +120,181 @@ def make_link(base: str, raw: str, element: str, text: str, follow: bool) -> Lin
         url, fragment = normalize_url(joined)
     except InvalidURL:
         problem = "unsupported" if joined_scheme and joined_scheme not in ("http", "https") else "invalid-url"
-        return Link(joined, "", element, text, False, problem)
-    return Link(url, fragment, element, text, follow)
+        return Link(joined, "", element, text, False, problem, line)
+    return Link(url, fragment, element, text, follow, None, line)
+
+
+class _Collector:
+    """Turns elements (tag, attributes, text, line) into links, whichever parser found them."""
+
+    def __init__(self, base: str, page: str) -> None:
+        self.base = base
+        self.page = page
+        self.scan = PageScan()
+
+    def add(self, raw: str | None, element: str, text: str, follow: bool, line: int) -> None:
+        if raw:
+            link = make_link(self.base, raw, element, text, follow, line, self.page)
+            if link is not None:
+                self.scan.links.append(link)
+
+    def anchors(self, tag: str, get: Callable[[str], str | None]) -> None:
+        for name in (get("id"), get("name") if tag == "a" else None):
+            if name:
+                self.scan.anchors.add(name)
+
+    def element(self, tag: str, get: Callable[[str], str | None], text: Callable[[], str], line: int) -> None:
+        style = get("style")
+        if style:
+            for found in declaration_urls(style, line):
+                self.add(found.url, "style", "", False, found.line)
+        if tag == "meta":
+            self._meta(get, line)
+            return
+        attrs = URL_ATTRS.get(tag)
+        if attrs is None:
+            return
+        if tag == "link" and HINT_RELS.intersection((get("rel") or "").lower().split()):
+            return
+        if tag == "input" and (get("type") or "").lower() != "image":
+            return
+        label = _clean(text())
+        for attr in attrs:
+            self.add(get(attr), tag, label, tag in FOLLOW_TAGS, line)
+        srcset = get("srcset") if tag in SRCSET_TAGS else None
+        if srcset:
+            for raw in parse_srcset(srcset):
+                self.add(raw, tag, label, False, line)
+
+    def _meta(self, get: Callable[[str], str | None], line: int) -> None:
+        content = get("content") or ""
+        if (get("http-equiv") or "").lower() == "refresh":
+            found = REFRESH.match(content)
+            target = found.group("url").strip("'\"") if found else ""
+            if target:
+                self.add(target, "meta-refresh", "", True, line)
+        elif (get("property") or get("name") or "").lower() in IMAGE_METAS:
+            self.add(content, "meta", (get("property") or get("name") or "").lower(), False, line)
+
+    def style_block(self, css: str, line: int) -> None:
+        for found in stylesheet_urls(css, line):
+            self.add(found.url, "style", "", False, found.line)
+
+
+def _label(el: lxml.etree._Element, tag: str) -> str:
+    if tag in ("a", "area"):
+        raw = el.text_content() if tag == "a" else (el.get("alt") or "")  # type: ignore[attr-defined]
+        if not raw.strip() and tag == "a":
+            # An image link: its alt text is what a reader sees.
+            alts = [img.get("alt") or "" for img in el.iter("img")]
+            raw = " ".join(a for a in alts if a) or (el.get("title") or "")
+        return raw
+    if tag in ("img", "input"):
+        return el.get("alt") or ""
+    return el.get("title") or ""
+
+
+def _scan_tree(body: bytes, encoding: str, collector: _Collector) -> bool:
+    """Read the page with lxml; False when libxml2 stopped at its nesting limit."""
+    parser = lxml.html.HTMLParser(encoding=encoding, huge_tree=True, recover=True)
+    root = lxml.etree.fromstring(body or b"<html></html>", parser=parser)
+    if any("depth" in str(e.message).lower() for e in parser.error_log):
+        return False
+    if root is None:
+        return True
+    for el in root.xpath(XPATH):
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag == "style":
+            collector.style_block(el.text or "", el.sourceline or 0)
+            if el.get("style") is None:
+                continue
+        collector.element(tag, el.get, functools.partial(_label, el, tag), el.sourceline or 0)
+    collector.scan.anchors.update(str(name) for name in root.xpath("//@id|//a/@name"))
+    return True
+
+
+class _Tokenizer(HTMLParser):
+    """The fallback: the standard library's tokenizer, no tree, no depth limit."""
+
+    def __init__(self, collector: _Collector) -> None:
+        super().__init__(convert_charrefs=True)
+        self.collector = collector
+        self._open: list[tuple[dict[str, str | None], int, list[str], list[str]]] = []  # <a>s being read
+        self._style: list[str] | None = None
+        self._style_line = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        line = self.getpos()[0]
+        self.collector.anchors(tag, values.get)
+        if tag == "a":
+            self._emit_open()  # an <a> inside an <a> closes it, as HTML parsers do
+            self._open.append((values, line, [], []))
+            return
+        if tag == "style":
+            self._style, self._style_line = [], line
+        if tag == "img" and self._open and values.get("alt"):
+            self._open[-1][3].append(values.get("alt") or "")
+        self.collector.element(tag, values.get, lambda: values.get("alt") or values.get("title") or "", line)
+
+    def _emit_open(self) -> None:
+        while self._open:
+            values, line, text, alts = self._open.pop()
+            # As the tree path reads it: the text, else the alt of an image inside, else the title.
+            label = "".join(text).strip() or " ".join(alts) or values.get("title") or ""
+            self.collector.element("a", values.get, lambda label=label: label, line)  # type: ignore[misc]
+
+    def close(self) -> None:
+        super().close()
+        self._emit_open()  # <a>s never closed still point somewhere
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open:
+            self._emit_open()
+        elif tag == "style" and self._style is not None:
+            self.collector.style_block("".join(self._style), self._style_line)
+            self._style = None
+
+    def handle_data(self, data: str) -> None:
+        if self._style is not None:
+            self._style.append(data)
+        for _, _, text, _ in self._open:
+            text.append(data)
+
+
+def scan_page(response: TextResponse) -> PageScan:
+    """The links and anchors of an HTML page."""
+    page = response.url.split("#", 1)[0]
+    collector = _Collector(get_base_url(response), page)
+    if not _scan_tree(response.body, response.encoding, collector):
+        collector = _Collector(collector.base, page)
+        tokenizer = _Tokenizer(collector)
+        tokenizer.feed(response.text)
+        tokenizer.close()
+        collector.scan.tokenized = True
+    return collector.scan
+
+
+def scan_stylesheet(response: TextResponse) -> PageScan:
+    """The links of a stylesheet (``url()`` and ``@import``), with the stylesheet as their page."""
+    collector = _Collector(response.url, "")
+    for found in stylesheet_urls(response.text):
+        collector.add(found.url, "@import" if found.is_import else "css", "", False, found.line)
+    return collector.scan
 
 
 def extract_links(response: HtmlResponse) -> list[Link]:
-    base = get_base_url(response)
-    links: list[Link] = []
-    for sel in response.xpath(XPATH):
-        el = sel.root
-        tag = el.tag.lower() if isinstance(el.tag, str) else ""
-        if tag == "link" and HINT_RELS.intersection((el.get("rel") or "").lower().split()):
-            continue
-        text = _text(el, tag)
-        follow = tag in FOLLOW_TAGS
-        values = [el.get(attr) for attr in URL_ATTRS.get(tag, ())]
-        if tag in SRCSET_TAGS and el.get("srcset"):
-            values.extend(parse_srcset(el.get("srcset")))
-        for raw in values:
-            if raw is None:
-                continue
-            link = make_link(base, raw, tag, text, follow)
-            if link is not None:
-                links.append(link)
-    return links
+    """The links of a page (without same-page fragment links)."""
+    return [link for link in scan_page(response).links if not link.same_page]
+
+
+def anchor_name(fragment: str) -> str | None:
+    """The id a fragment asks for, or None when a fragment names no anchor and is always fine: an
+    empty one and ``top`` (HTML's rules), text fragments (``:~:text=``) and single-page-app routes
+    (``#/...``, ``#!...``). Percent-escapes are decoded, as browsers do before matching."""
+    if not fragment or fragment.startswith(("/", "!", ":~:")):
+        return None
+    name = unquote(fragment.split(":~:", 1)[0])
+    if not name or name.lower() == "top":
+        return None
+    return name

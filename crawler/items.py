@@ -18,3 +18,5 @@ class CheckedLink:
     promoted: bool = False  # parsed although queued as a check (an in-scope HTML target of a <link>...)
     method: CheckMethod = CheckMethod.GET  # how the result was decided
     retries: int = 0
+    anchors: set[str] | None = None  # the page's ids and <a name>s, when the crawl checks fragments
+    from_sitemap: bool = False  # the links are a sitemap's listing

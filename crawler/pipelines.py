@@ -36,7 +36,8 @@ class FrontierPipeline:
         links = adapter.get("links") or []
         ended = await self.frontier.record(Completion(
             crawl_id, result, bool(adapter.get("is_page")), links, promoted=bool(adapter.get("promoted")),
-            method=adapter.get("method") or CheckMethod.GET, retries=int(adapter.get("retries") or 0)))
+            method=adapter.get("method") or CheckMethod.GET, retries=int(adapter.get("retries") or 0),
+            anchors=adapter.get("anchors"), from_sitemap=bool(adapter.get("from_sitemap"))))
         assert self.stats is not None
         self.stats.inc_value(f"linkpatrol/outcome/{result.outcome}")
         self.stats.inc_value("linkpatrol/links_found", len(links))

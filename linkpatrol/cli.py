@@ -11,6 +11,8 @@
     linkpatrol cancel ID
     linkpatrol delete ID
     linkpatrol workers            live crawler processes (also: crawlers)
+    linkpatrol check URL|DIR      one crawl for CI: starts what it needs, reports, exits 0/1/2/3
+                                  (``linkpatrol.check``; the same per-crawl flags as enqueue)
 
 Also ``python -m linkpatrol ...`` (and ``python -m crawler ...``, the old spelling). Redis and the key
 prefix come from the environment (``linkpatrol.config``). Exit codes: 0 done, 1 no such crawl or
@@ -31,7 +33,7 @@ from typing import Any
 from linkpatrol.config import Config
 from linkpatrol.connection import REDIS_DOWN, RedisError, client
 from linkpatrol.keys import Keys
-from linkpatrol.records import InvalidOption, parse_options
+from linkpatrol.records import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.registry import list_crawlers
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL
@@ -39,7 +41,7 @@ from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_REDIS = 0, 1, 2, 3
 WAIT_POLL = 0.5  # seconds between two looks at a crawl --wait is waiting for
-OPTION_FLAGS = {"headers": "--header"}  # where an option's flag is not its name with dashes
+OPTION_FLAGS = {"headers": "--header", "remap": "--site-url"}  # where an option's flag is not its name with dashes
 
 
 @dataclass(frozen=True)
@@ -75,31 +77,123 @@ def _outcomes(text: str) -> tuple[Outcome, ...]:
     return tuple(dict.fromkeys(Outcome(name) for name in names))
 
 
+def add_crawl_options(p: argparse.ArgumentParser) -> None:
+    """The per-crawl flags (``records.CrawlOptions``), one definition for ``enqueue`` and ``check``."""
+    p.add_argument("--max-pages", type=_positive)
+    p.add_argument("--max-depth", type=_depth)
+    p.add_argument("--no-robots", action="store_true", help="do not obey robots.txt")
+    p.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
+    p.add_argument("--notify", action="append", default=[], metavar="EMAIL", help="mail the report when it ends")
+    p.add_argument("--site-concurrency", type=_positive, help="requests under way to the site at once, all crawlers")
+    p.add_argument("--site-rate", type=float, help="requests per second to the site, all crawlers together")
+    p.add_argument("--exclude", action="append", default=[], metavar="REGEX",
+                   help="leave URLs this regular expression is found in alone: neither checked nor followed")
+    p.add_argument("--same-site", action="append", default=[], metavar="HOST",
+                   help="another host[:port] that is part of the site (www. and the bare domain always are)")
+    p.add_argument("--subdomains", action="store_true", help="subdomains of the seed's domain are part of the site")
+    p.add_argument("--accept", action="append", default=[], metavar="SPEC",
+                   help="status codes also taken as alive: 403, 200-299, 403@github.com")
+    p.add_argument("--header", action="append", default=[], metavar='"NAME: VALUE"',
+                   help="a request header for the site (Authorization, Cookie...); never shown again")
+    p.add_argument("--head-first", action="store_true", help="check links that are not parsed with HEAD first")
+    p.add_argument("--max-page-size", metavar="MB", help="megabytes of a page read and parsed (1-1024; default 32)")
+    p.add_argument("--check-fragments", metavar="MODE", help="#fragments checked against the page's ids: site "
+                   "(default), all, none")
+    p.add_argument("--no-sitemaps", action="store_true", help="do not read the sitemaps (no orphan pages)")
+
+
+def crawl_options(args: argparse.Namespace) -> CrawlOptions:
+    """The options the flags of ``add_crawl_options`` give. Raises InvalidOption (``flag_of`` names it)."""
+    return parse_options({
+        "max_pages": args.max_pages,
+        "max_depth": args.max_depth,
+        "respect_robots": not args.no_robots,
+        "check_external": not args.no_external,
+        "notify": args.notify,
+        "site_concurrency": args.site_concurrency,
+        "site_rate": args.site_rate,
+        "exclude": args.exclude,
+        "same_site": args.same_site,
+        "subdomains": args.subdomains,
+        "accept": args.accept,
+        "headers": args.header,
+        "head_first": args.head_first,
+        "max_page_size": args.max_page_size,
+        "check_fragments": args.check_fragments,
+        "sitemaps": not args.no_sitemaps,
+    })
+
+
+def flag_of(option: str) -> str:
+    """The command-line flag of a crawl option, for messages."""
+    return OPTION_FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
+    return value
+
+
+CHECK_EPILOG = """\
+exit codes:
+  0  nothing failed
+  1  links failed: a result whose outcome --fail-on names (default: dead)
+  2  bad input (the message names the option)
+  3  the run could not complete: Redis unreachable, the crawlers died, --timeout passed,
+     the start page was not fetched, or it was interrupted (Ctrl-C, SIGTERM)
+
+Without REDIS_URL, check starts a private Redis and --crawlers crawler processes (one per CPU) in a
+temporary folder and stops them when it ends, whatever happens. With REDIS_URL it runs the crawl on
+the shared crawlers and waits (local crawlers only with --crawlers). A folder is served on
+127.0.0.1 and crawled; --site-url https://example.org/docs/ makes links to that address links into
+the folder, and the reports show production URLs.
+
+examples:
+  linkpatrol check https://example.org/ --exclude '/calendar/'
+  linkpatrol check public/ --site-url https://example.org/docs/ --format junit --output links.xml
+  linkpatrol check site/ --format markdown --output "$GITHUB_STEP_SUMMARY" --fail-on dead,blocked
+"""
+
+
+def _add_check(sub: Any) -> None:
+    from linkpatrol.check.progress import PROGRESS_MODES
+    from linkpatrol.check.reports import FORMATS
+
+    c = sub.add_parser("check", help="crawl a site or a folder of built HTML once, report, exit 0/1/2/3 (for CI)",
+                       description="Crawl a site or a folder of built HTML once, print a report and exit with "
+                                   "a code a CI job can act on.",
+                       epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("target", metavar="URL|DIR", help="the site's address, or a folder of built HTML")
+    add_crawl_options(c)
+    g = c.add_argument_group("the check")
+    g.add_argument("--site-url", metavar="URL",
+                   help="the production address of what is checked (the folder's root): links to it are "
+                        "checked in the copy, and reports show it")
+    g.add_argument("--fail-on", type=_outcomes, default=(Outcome.DEAD,), metavar="OUTCOMES",
+                   help=f"comma-separated outcomes that fail the run ({', '.join(PROBLEM_OUTCOMES)}); default: dead")
+    g.add_argument("--format", choices=FORMATS, default="text", help="the report's format (default: text)")
+    g.add_argument("--output", metavar="FILE", help="write the report to FILE; the summary still goes to stdout")
+    g.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                   help="on stderr: a bar on a terminal, a line every few seconds otherwise (default: auto)")
+    g.add_argument("--crawlers", type=_positive, metavar="N",
+                   help="local crawler processes (default: one per CPU; none when REDIS_URL is set)")
+    g.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up (exit code 3) after SECONDS")
+    g.add_argument("--allow-private", action="store_true",
+                   help="local crawlers may check loopback and private addresses (always so for a folder)")
+    c.set_defaults(handler=_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="linkpatrol", description="linkpatrol crawl control")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     e = sub.add_parser("enqueue", help="start a crawl; prints its id")
     e.add_argument("url")
-    e.add_argument("--max-pages", type=_positive)
-    e.add_argument("--max-depth", type=_depth)
-    e.add_argument("--no-robots", action="store_true", help="do not obey robots.txt")
-    e.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
-    e.add_argument("--notify", action="append", default=[], metavar="EMAIL", help="mail the report when it ends")
-    e.add_argument("--site-concurrency", type=_positive, help="requests under way to the site at once, all crawlers")
-    e.add_argument("--site-rate", type=float, help="requests per second to the site, all crawlers together")
-    e.add_argument("--exclude", action="append", default=[], metavar="REGEX",
-                   help="leave URLs this regular expression is found in alone: neither checked nor followed")
-    e.add_argument("--same-site", action="append", default=[], metavar="HOST",
-                   help="another host[:port] that is part of the site (www. and the bare domain always are)")
-    e.add_argument("--subdomains", action="store_true", help="subdomains of the seed's domain are part of the site")
-    e.add_argument("--accept", action="append", default=[], metavar="SPEC",
-                   help="status codes also taken as alive: 403, 200-299, 403@github.com")
-    e.add_argument("--header", action="append", default=[], metavar='"NAME: VALUE"',
-                   help="a request header for the site (Authorization, Cookie...); never shown again")
-    e.add_argument("--head-first", action="store_true", help="check links that are not parsed with HEAD first")
-    e.add_argument("--max-page-size", metavar="MB", help="megabytes of a page read and parsed (1-1024; default 32)")
+    add_crawl_options(e)
     e.add_argument("--wait", action="store_true", help="wait until the crawl ends, then print its record")
     e.set_defaults(handler=_enqueue)
+    _add_check(sub)
     for name, handler, text in (("status", _status, "the crawl record as JSON"),
                                 ("cancel", _cancel, "stop a queued or running crawl"),
                                 ("delete", _delete, "remove a crawl and everything it found")):
@@ -155,25 +249,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        options = parse_options({
-            "max_pages": args.max_pages,
-            "max_depth": args.max_depth,
-            "respect_robots": not args.no_robots,
-            "check_external": not args.no_external,
-            "notify": args.notify,
-            "site_concurrency": args.site_concurrency,
-            "site_rate": args.site_rate,
-            "exclude": args.exclude,
-            "same_site": args.same_site,
-            "subdomains": args.subdomains,
-            "accept": args.accept,
-            "headers": args.header,
-            "head_first": args.head_first,
-            "max_page_size": args.max_page_size,
-        })
-        created = ctx.store.create(args.url, options)
+        created = ctx.store.create(args.url, crawl_options(args))
     except InvalidOption as exc:
-        _error(f"{OPTION_FLAGS.get(exc.field, '--' + exc.field.replace('_', '-'))}: {exc.message}")
+        _error(f"{flag_of(exc.field)}: {exc.message}")
         return EXIT_BAD_INPUT
     except InvalidURL as exc:
         _error(str(exc))
@@ -186,6 +264,21 @@ def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
             current = ctx.store.require(created.id)
         _print(current.to_dict())
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace, ctx: Context) -> int:
+    from linkpatrol.check import CheckRequest, run
+
+    try:
+        options = crawl_options(args)
+    except InvalidOption as exc:
+        _error(f"{flag_of(exc.field)}: {exc.message}")
+        return EXIT_BAD_INPUT
+    return run(CheckRequest(
+        target=args.target, options=options, fail_on=args.fail_on, fmt=args.format, output=args.output,
+        progress=args.progress, crawlers=args.crawlers, timeout=args.timeout, allow_private=args.allow_private,
+        site_url=args.site_url,
+    ))
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:

@@ -118,6 +118,22 @@ class Keys:
         refuses connections: the crawl's other links to them are decided without requests."""
         return f"{self.prefix}:crawl:{crawl_id}:hosts"
 
+    def anchors(self, crawl_id: str) -> str:
+        """Hash: page url -> its ids and <a name>s, ``"\\nid1\\nid2\\n"`` (pages read for anchors)."""
+        return f"{self.prefix}:crawl:{crawl_id}:anchors"
+
+    def wanted_prefix(self, crawl_id: str) -> str:
+        return f"{self.prefix}:crawl:{crawl_id}:want:"
+
+    def wanted(self, crawl_id: str, url: str) -> str:
+        """Set of the anchors links asked of a page not read yet; checked when it is."""
+        return f"{self.prefix}:crawl:{crawl_id}:want:{url}"
+
+    def orphan_candidates(self, crawl_id: str) -> str:
+        """Set of urls a sitemap listed before any page linked to them; a page's link takes one out.
+        What is left, alive and HTML, when the crawl ends are its orphan pages."""
+        return f"{self.prefix}:crawl:{crawl_id}:orphans"
+
     def report_index(self, crawl_id: str) -> str:
         """String: every checked url of an ended crawl in one compact, url-sorted blob, written by the
         web app on first use so report pages of 100k links stay fast (rebuilt when the count changes)."""

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from linkpatrol.rules import AcceptRule, compile_pattern, site_host
+from linkpatrol.rules import AcceptRule, compile_pattern, remap_prefix, site_host
 from linkpatrol.verdicts import STATUS_CLASSES, CheckMethod, ErrorKind, Outcome
 
 MAX_NOTIFY = 10
@@ -23,10 +23,13 @@ MAX_SAME_SITE = 50
 MAX_ACCEPT = 50
 MAX_HEADERS, MAX_HEADER_NAME, MAX_HEADER_VALUE = 20, 100, 4096
 MAX_PAGE_SIZE = 1024  # megabytes
+MAX_REMAP = 10
+REMAP_SHAPE = 'must be an object of URL prefixes: {"https://example.org/docs/": "http://127.0.0.1:8000/"}'
 # The option names of the API, the form and a JSON start message.
 OPTION_FIELDS = ("max_pages", "max_depth", "respect_robots", "check_external", "notify", "site_concurrency",
                  "site_rate", "exclude", "same_site", "subdomains", "accept", "headers", "head_first",
-                 "max_page_size")
+                 "max_page_size", "remap", "check_fragments", "sitemaps")
+FRAGMENT_MODES = ("site", "all", "none")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 7230 token
 # Headers that frame the message or concern one hop: the HTTP client owns them.
 FORBIDDEN_HEADERS = frozenset({
@@ -89,7 +92,17 @@ class CrawlOptions:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     header_names: list[str] = field(default_factory=list)
     head_first: bool = False  # check links that are not parsed with HEAD first (GET when refused)
+    # Which #fragments are checked against the target page's ids: "site" (pages of the crawled
+    # site), "all" (other hosts' HTML pages too, read to the end within the size cap) or "none".
+    check_fragments: str = "site"
+    # Read robots.txt's Sitemap: lines (else /sitemap.xml): every url listed is checked, and alive
+    # pages listed there that no crawled page links to are reported as orphans.
+    sitemaps: bool = True
     max_page_size: int | None = None  # megabytes of an in-scope page read and parsed; None: the crawler's
+    # URL prefix -> URL prefix: a found link starting with a key is checked at the value instead (a
+    # production address mapped to the copy being checked: ``linkpatrol check DIR --site-url``).
+    # Not on the web form: the API, a start message and the command line.
+    remap: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.headers:
@@ -120,6 +133,8 @@ class CrawlOptions:
             raise InvalidOption("max_pages", "must be at least 1")
         if len(self.notify) > MAX_NOTIFY:
             raise InvalidOption("notify", f"at most {MAX_NOTIFY} addresses")
+        if self.check_fragments not in FRAGMENT_MODES:
+            raise InvalidOption("check_fragments", f"must be one of {', '.join(FRAGMENT_MODES)}")
         if self.max_page_size is not None and (
             not isinstance(self.max_page_size, int) or isinstance(self.max_page_size, bool)
             or not 1 <= self.max_page_size <= MAX_PAGE_SIZE
@@ -144,6 +159,16 @@ class CrawlOptions:
         if len(self.accept) > MAX_ACCEPT:
             raise InvalidOption("accept", f"at most {MAX_ACCEPT} entries")
         self.accept = list(dict.fromkeys(str(_entry("accept", str(a), AcceptRule.parse)) for a in self.accept))
+        if not isinstance(self.remap, Mapping):
+            raise InvalidOption("remap", REMAP_SHAPE)
+        if len(self.remap) > MAX_REMAP:
+            raise InvalidOption("remap", f"at most {MAX_REMAP} prefixes")
+        remap: dict[str, str] = {}
+        for source, target in self.remap.items():
+            if not isinstance(source, str) or not isinstance(target, str):
+                raise InvalidOption("remap", "prefixes must be strings")
+            remap[_entry("remap", source, remap_prefix)] = _entry("remap", target, remap_prefix)
+        self.remap = remap
 
     def to_dict(self) -> dict[str, Any]:
         """The options as stored in the record and shown everywhere: header names, never values."""
@@ -301,6 +326,23 @@ def _headers(value: Any, form: bool) -> dict[str, str]:
     return headers
 
 
+def _choice(name: str, value: Any, choices: tuple[str, ...], default: str) -> str:
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str) or value.strip().lower() not in choices:
+        raise InvalidOption(name, f"must be one of {', '.join(choices)}")
+    return value.strip().lower()
+
+
+def _remap(value: Any) -> dict[str, str]:
+    """URL prefix -> URL prefix, a JSON object (checked by ``CrawlOptions.validate``); no form sends it."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidOption("remap", REMAP_SHAPE)
+    return dict(value)
+
+
 def parse_options(data: Mapping[str, Any], *, form: bool = False) -> CrawlOptions:
     """Crawl options from a JSON object or a form. Raises InvalidOption naming the field, also for
     an unknown one. A form sends unchecked checkboxes as absent: absent means false there."""
@@ -326,7 +368,10 @@ def parse_options(data: Mapping[str, Any], *, form: bool = False) -> CrawlOption
         accept=_entries("accept", data.get("accept"), form, "status codes or ranges"),
         headers=_headers(data.get("headers"), form),
         head_first=flag("head_first", False),
+        sitemaps=flag("sitemaps", True),
+        check_fragments=_choice("check_fragments", data.get("check_fragments"), FRAGMENT_MODES, "site"),
         max_page_size=_whole("max_page_size", data.get("max_page_size")),
+        remap=_remap(data.get("remap")),
     ).validate()
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 Record = list[str]
 URL, OUTCOME, STATUS, ERROR, EXTERNAL, HOPS, FINAL, REFS = range(8)
-SUBSETS = ("problems", "problems+refs", "redirects", "all")
+SUBSETS = ("problems", "problems+refs", "redirects", "orphans", "all")
 
 
 def _clean(text: str | None) -> str:
@@ -74,10 +74,12 @@ def load_all(store: CrawlStore, crawl: Crawl) -> list[Record]:
 
 
 def load_records(store: CrawlStore, crawl: Crawl, subset: str) -> list[Record]:
-    """The records of one subset: "all", "redirects", "problems", or "problems+refs" (problems with
-    their referrer counts, which only sorting by referrers needs)."""
+    """The records of one subset: "all", "redirects", "orphans", "problems", or "problems+refs"
+    (problems with their referrer counts, which only sorting by referrers needs)."""
     if subset == "all":
         return load_all(store, crawl)
+    if subset == "orphans":
+        return [to_record(res) for res in store.orphans(crawl.id)]
     r, k, crawl_id = store.r, store.keys, crawl.id
     members = sorted(r.smembers(k.redirects(crawl_id) if subset == "redirects" else k.problems(crawl_id)))
     if not members:

@@ -1,6 +1,7 @@
 """A crawl's rules as the crawler applies them: which URLs are left alone (``exclude``), which hosts
-are the crawled site (the seed's host, its www./bare twin, ``same_site``, ``subdomains``) and which
-statuses count as alive (``accept``).
+are the crawled site (the seed's host, its www./bare twin, ``same_site``, ``subdomains``), which
+statuses count as alive (``accept``) and where a found link is checked (``remap``: a production address
+mapped to the copy being checked).
 
 The grammar of each rule's entries is defined here once: ``records.CrawlOptions.validate`` calls the
 same parsers, so whatever validation lets through, the crawler can apply.
@@ -39,6 +40,18 @@ def site_host(entry: str) -> str:
     if not host or not (_HOST_NAME.fullmatch(host) or _is_ip(_split_port(host)[0])):
         raise ValueError(refusal)
     return host
+
+
+def remap_prefix(entry: str) -> str:
+    """A ``remap`` prefix (``https://example.org/docs/``) in the normal form found links have, so that
+    a plain string comparison finds it. Raises ValueError saying why it is not one."""
+    try:
+        url, fragment = normalize_url(entry)
+    except InvalidURL as exc:
+        raise ValueError(f"{entry[:80]!r} is not an http(s) URL prefix ({exc})") from None
+    if fragment or "#" in entry:
+        raise ValueError(f"{entry[:80]!r}: a URL prefix has no #fragment")
+    return url
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -110,13 +123,24 @@ class CrawlRules:
     site: frozenset[str] = frozenset()  # hosts that are the crawled site, as urls.host_of spells them
     subdomain_suffix: str = ""  # ".example.org" (with the seed's ":port"): any host ending so is in scope
     accept: tuple[AcceptRule, ...] = ()
+    remaps: tuple[tuple[str, str], ...] = ()  # (from, to) URL prefixes, the longest first
 
     @classmethod
     def from_options(cls, options: CrawlOptions, seed_host: str) -> CrawlRules:
         """The rules of ``options`` for a crawl whose seed is on ``seed_host`` (``urls.host_of``).
         Expects validated options (``CrawlOptions.validate``); raises ValueError otherwise."""
         return _compile(tuple(options.exclude), tuple(options.same_site), bool(options.subdomains),
-                        tuple(options.accept), seed_host.lower())
+                        tuple(options.accept), seed_host.lower(), tuple(options.remap.items()))
+
+    def remap(self, url: str) -> str:
+        """``url`` with the longest ``remap`` prefix it starts with replaced (a prefix ending in ``/``
+        also takes the same URL without it: ``https://example.org/docs``); else ``url`` itself."""
+        for source, target in self.remaps:
+            if url.startswith(source):
+                return target + url[len(source):]
+            if source.endswith("/") and url == source[:-1]:
+                return target
+        return url
 
     def excluded(self, url: str) -> bool:
         """Whether an ``exclude`` pattern is found in ``url`` (the full normalised URL): such a URL is
@@ -136,7 +160,7 @@ class CrawlRules:
 
 @functools.lru_cache(maxsize=256)
 def _compile(exclude: tuple[str, ...], same_site: tuple[str, ...], subdomains: bool, accept: tuple[str, ...],
-             seed_host: str) -> CrawlRules:
+             seed_host: str, remaps: tuple[tuple[str, str], ...] = ()) -> CrawlRules:
     site = {seed_host, *(site_host(h) for h in same_site)} if seed_host else {site_host(h) for h in same_site}
     suffix = ""
     name, port = _split_port(seed_host)
@@ -150,4 +174,5 @@ def _compile(exclude: tuple[str, ...], same_site: tuple[str, ...], subdomains: b
         site=frozenset(site),
         subdomain_suffix=suffix,
         accept=tuple(AcceptRule.parse(str(spec)) for spec in accept),
+        remaps=tuple(sorted(((remap_prefix(s), remap_prefix(t)) for s, t in remaps), key=lambda st: -len(st[0]))),
     )

@@ -197,6 +197,11 @@ class CrawlStore:
             for i in range(len(urls))
         ]
 
+    def orphans(self, crawl_id: str) -> builtins.list[LinkResult]:
+        """Alive HTML pages a sitemap lists that no crawled page links to, sorted by url."""
+        urls = sorted(self.r.smembers(self.keys.orphan_candidates(crawl_id)))
+        return [res for res in self._with_referrers(crawl_id, urls, (Outcome.OK,), 0) if res.is_html]
+
     def referrer_counts(self, crawl_id: str, urls: builtins.list[str]) -> builtins.list[int]:
         pipe = self.r.pipeline(transaction=False)
         for url in urls:

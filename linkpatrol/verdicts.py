@@ -8,6 +8,9 @@ they cannot disagree:
 - ``ok``: 2xx after redirects (or a status the crawl's ``accept`` rule takes as alive);
 - ``warning``: alive, but not all of it could be read: a page larger than the crawl's size cap
   (``too-large``; the part that arrived is still parsed);
+- ``missing_anchor``: ``page.html#install`` where the page is alive but has no element with
+  ``id="install"`` (or ``<a name="install">``): a broken link for the reader (the row's url is
+  the page with its fragment);
 - ``dead``: 4xx except the ones below, 5xx, 1xx and 3xx without a usable Location, and every failure
   kind that says the target is not there (dns, refused, timeout, tls...);
 - ``blocked``: 401, 403 and 999 (answers that say "not you", not "not here");
@@ -16,7 +19,7 @@ they cannot disagree:
   crawl's ``exclude`` patterns);
 - ``unsupported``: a scheme this checker does not fetch (ftp:, file:...).
 
-A report calls everything but ``ok`` and ``dead`` "other" (``OTHER_OUTCOMES``).
+A report calls everything but ``ok``, ``dead`` and ``missing_anchor`` "other" (``OTHER_OUTCOMES``).
 
 Every result also says how it was decided (``CheckMethod``): a GET, a HEAD (with or without the GET
 that followed a refused HEAD), a verdict on the whole host (its name does not resolve, its port
@@ -35,6 +38,7 @@ class Outcome(StrEnum):
     OK = "ok"
     WARNING = "warning"
     DEAD = "dead"
+    MISSING_ANCHOR = "missing_anchor"
     BLOCKED = "blocked"
     RATE_LIMITED = "rate_limited"
     EXCLUDED = "excluded"
@@ -63,6 +67,8 @@ _OUTCOME_TEXT = {
     Outcome.OK: ("OK", "answered with a success status (2xx), after redirects"),
     Outcome.WARNING: ("Warning", "alive, but larger than the crawl's size cap: only the first part was read"),
     Outcome.DEAD: ("Dead", "not there: an error status or a failure such as an unknown host or a timeout"),
+    Outcome.MISSING_ANCHOR: ("Missing anchor", "the page is there, but not the part the link points at: no "
+                                               "element has the id (or <a name>) its #fragment names"),
     Outcome.BLOCKED: ("Blocked", "the server refused us (401, 403, 999): a visitor may well see it"),
     Outcome.RATE_LIMITED: ("Rate-limited", "the server asked us to slow down (429, 503 with Retry-After) "
                                            "until we gave up"),
@@ -91,6 +97,7 @@ class ErrorKind(StrEnum):
     ADDRESS_NOT_ALLOWED = "address-not-allowed"
     ROBOTS = "robots"
     EXCLUDED_BY_RULE = "excluded-by-rule"
+    MISSING_ANCHOR = "missing-anchor"
     INVALID_URL = "invalid-url"
     UNSUPPORTED_SCHEME = "unsupported-scheme"
 
@@ -105,6 +112,8 @@ class ErrorKind(StrEnum):
             return Outcome.EXCLUDED
         if self is ErrorKind.TOO_LARGE:
             return Outcome.WARNING
+        if self is ErrorKind.MISSING_ANCHOR:
+            return Outcome.MISSING_ANCHOR
         if self is ErrorKind.UNSUPPORTED_SCHEME:
             return Outcome.UNSUPPORTED
         return Outcome.DEAD
@@ -124,6 +133,7 @@ _ERROR_TEXT = {
     ErrorKind.ADDRESS_NOT_ALLOWED: "the host is on a private or local network, which this server does not check",
     ErrorKind.ROBOTS: "robots.txt forbids the check",
     ErrorKind.EXCLUDED_BY_RULE: "the crawl's exclude patterns match it: neither checked nor followed",
+    ErrorKind.MISSING_ANCHOR: "the page has no element with the id (or <a name>) the fragment names",
     ErrorKind.INVALID_URL: "the URL is malformed",
     ErrorKind.UNSUPPORTED_SCHEME: "linkpatrol checks only http and https URLs",
 }

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,22 +26,33 @@ from linkpatrol.verdicts import CheckMethod, Outcome, describe, status_class
 compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+def anchor_hash(name: str) -> str:
+    """What the frontier keeps of an anchor: 8 hex digits of a hash, a quarter of a typical id's bytes.
+    Two ids of one page that share it would hide one missing anchor: about 1 in 100 million links."""
+    return hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+
+
 @dataclass
 class Referrer:
     page: str
     text: str
     element: str
     fragment: str
+    line: int = 0  # the line of the linking element in the page's source (0: unknown)
 
     def encode(self) -> str:
-        return compact_json([self.page, self.text, self.element, self.fragment])
+        fields: list[Any] = [self.page, self.text, self.element, self.fragment]
+        if self.line:
+            fields.append(self.line)
+        return compact_json(fields)
 
     @classmethod
     def decode(cls, raw: str) -> Referrer:
         return cls(*json.loads(raw))
 
-    def to_dict(self) -> dict[str, str]:
-        return {"page": self.page, "text": self.text, "element": self.element, "fragment": self.fragment}
+    def to_dict(self) -> dict[str, Any]:
+        return {"page": self.page, "text": self.text, "element": self.element, "fragment": self.fragment,
+                "line": self.line or None}
 
 
 @dataclass
@@ -65,6 +77,10 @@ class LinkResult:
     @property
     def verdict(self) -> Outcome:
         return Outcome(self.outcome)
+
+    @property
+    def is_html(self) -> bool:
+        return (self.content_type or "").lower() in ("text/html", "application/xhtml+xml")
 
     @property
     def description(self) -> str:
@@ -121,6 +137,7 @@ class MessageKind(StrEnum):
     CHECK = "check"  # only checked
     INVALID_URL = "invalid-url"  # nothing to fetch: reported dead at once
     UNSUPPORTED = "unsupported"  # nothing to fetch: a scheme we do not check
+    SITEMAP = "sitemap"  # a sitemap (urlset or index, maybe gzipped): read for the urls it lists
 
 
 @dataclass(frozen=True)
@@ -146,13 +163,16 @@ class FoundLink:
     target: str
     message: FrontierMessage
     referrer: Referrer | None = None
+    anchor: str = ""  # the id the link's fragment names, when the crawl checks it ("" otherwise)
 
-    def args(self) -> tuple[str, str, str, str]:
-        """The four COMPLETE arguments of this link."""
+    def args(self) -> tuple[str, str, str, str, str]:
+        """The five COMPLETE arguments of this link."""
         over_budget = ""
         if self.message.kind is MessageKind.PAGE:
             over_budget = FrontierMessage(self.message.url, MessageKind.CHECK, self.message.depth).encode()
-        return (self.target, self.message.encode(), over_budget, self.referrer.encode() if self.referrer else "")
+        anchor = f"{anchor_hash(self.anchor)}\t{self.anchor}" if self.anchor else ""
+        return (self.target, self.message.encode(), over_budget, self.referrer.encode() if self.referrer else "",
+                anchor)
 
 
 @dataclass
@@ -168,6 +188,15 @@ class Completion:
     promoted: bool = False
     method: CheckMethod = CheckMethod.GET
     retries: int = 0
+    anchors: set[str] | None = None  # the page's ids and <a name>s; None when not read
+    from_sitemap: bool = False  # the links are a sitemap's listing, not a page's links
+
+    @property
+    def anchors_arg(self) -> str:
+        """The anchors as COMPLETE takes them: their hashes, ``"\nh1\nh2\n"`` ("" when not read)."""
+        if self.anchors is None:
+            return ""
+        return "\n" + "".join(f"{h}\n" for h in sorted({anchor_hash(name) for name in self.anchors}))
 
     @property
     def page_flag(self) -> str:

@@ -16,14 +16,15 @@ from typing import Any
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, StopDownload
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 from twisted.python.failure import Failure
 
 from crawler.extensions.frontier import CrawlContext, FrontierExtension, redis_from_settings
-from crawler.extract import extract_links
+from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
+from crawler.sitemaps import discover_sitemaps, read_sitemap
 from linkpatrol.connection import REDIS_DOWN, retrying
 from linkpatrol.start_queue import StartQueue
 from linkpatrol.urls import InvalidURL, host_of, normalize_url
@@ -32,12 +33,21 @@ from linkpatrol.wire import FoundLink, FrontierMessage, LinkResult, MessageKind,
 
 logger = logging.getLogger(__name__)
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+CSS_TYPES = (b"text/css",)
 SMALL_BODY = 64 * 1024
 START_POLL = 0.25  # seconds between looks at the start queue
 
 
+def _media_type(content_type: bytes | None) -> bytes:
+    return (content_type or b"").split(b";", 1)[0].strip().lower()
+
+
 def _is_html(content_type: bytes | None) -> bool:
-    return bool(content_type) and content_type.split(b";", 1)[0].strip().lower() in HTML_TYPES  # type: ignore[union-attr]
+    return _media_type(content_type) in HTML_TYPES
+
+
+def _is_css(content_type: bytes | None) -> bool:
+    return _media_type(content_type) in CSS_TYPES
 
 
 class LinksSpider(RedisSpider):
@@ -120,12 +130,15 @@ class LinksSpider(RedisSpider):
         # Every in-scope target may be a page: whichever element found it first (a <link rel=next> in
         # a head often comes before the body's anchors), an HTML answer is parsed. A check is only
         # parsed within the crawl's depth; it takes its place in the page budget when recorded.
+        sitemap = msg.kind is MessageKind.SITEMAP
         page = msg.kind is MessageKind.PAGE and not external
-        parse = not external and (page or ctx.depth_allows(msg.depth))
-        head = external and ctx.head_first
+        parse = not external and not sitemap and (page or ctx.depth_allows(msg.depth))
+        # Fragments checked everywhere: another host's HTML page is read to the end for its anchors.
+        anchors_only = external and not sitemap and ctx.options.check_fragments == "all"
+        head = external and ctx.head_first and not anchors_only and not sitemap
         meta: dict[str, Any] = {
             "lp": {"crawl": ctx.id, "url": url, "depth": msg.depth, "page": page, "parse": parse,
-                   "external": external, "cap": ctx.max_page_bytes},
+                   "anchors": anchors_only, "sitemap": sitemap, "external": external, "cap": ctx.max_page_bytes},
         }
         if not ctx.options.respect_robots:
             meta["dont_obey_robotstxt"] = True
@@ -133,13 +146,23 @@ class LinksSpider(RedisSpider):
             return Request(
                 url,
                 method="HEAD" if head else "GET",
-                callback=self.parse_page if parse else self.on_checked,
+                callback=self._callback(msg, parse, anchors_only, sitemap, ctx),
                 errback=self.on_error,
                 meta=meta,
                 dont_filter=True,
             )
         except ValueError:
             return self._decided(ctx.id, url, ErrorKind.INVALID_URL, external)
+
+    def _callback(self, msg: FrontierMessage, parse: bool, anchors_only: bool, sitemap: bool,
+                  ctx: CrawlContext) -> Any:
+        if sitemap:
+            return self.parse_sitemap
+        if parse and msg.depth == 0 and msg.kind is MessageKind.PAGE and ctx.options.sitemaps:
+            return self.parse_seed
+        if parse:
+            return self.parse_page
+        return self.read_anchors if anchors_only else self.on_checked
 
     @staticmethod
     def _decided(crawl_id: str, url: str, kind: ErrorKind, external: bool, method: CheckMethod = CheckMethod.NONE,
@@ -158,14 +181,17 @@ class LinksSpider(RedisSpider):
             # a connection Twisted has just put back in its pool as reusable: the next request on it
             # fails and is silently sent again (seen as two GETs of one link in the tests).
             return
-        if not lp["parse"] or not _is_html(headers.get(b"Content-Type")) or \
+        ctype = headers.get(b"Content-Type")
+        if lp["sitemap"] or (lp["anchors"] and _is_html(ctype)):
+            return
+        if not lp["parse"] or not (_is_html(ctype) or _is_css(ctype)) or \
                 not self.frontier.in_scope(lp["crawl"], host_of(request.url)):
             raise StopDownload(fail=False)
 
     def on_bytes(self, data: bytes, request: Request, spider: Any) -> None:
         """Stop reading a page at the crawl's size cap: what arrived is parsed, the page is a warning."""
         lp = request.meta.get("lp")
-        if not lp or not lp["parse"]:
+        if not lp or not (lp["parse"] or lp["anchors"] or lp["sitemap"]):
             return
         lp["bytes"] = lp.get("bytes", 0) + len(data)
         if lp["bytes"] > lp["cap"]:
@@ -215,39 +241,100 @@ class LinksSpider(RedisSpider):
     def parse_page(self, response: Response) -> CheckedLink:
         lp = response.meta["lp"]
         item = self._item(lp, self._result(response), response.request or Request(response.url))
-        if (
-            item.result.outcome in (Outcome.OK, Outcome.WARNING)
-            and isinstance(response, HtmlResponse)
-            and self.frontier.in_scope(lp["crawl"], host_of(response.url))
-        ):
-            if item.result.redirects:
-                # A redirect inside the site: the page is known by its final url, queue that one
-                # (deduplicated like any link) rather than parsing the same page under two names.
-                try:
-                    final = normalize_url(response.url)[0]
-                except InvalidURL:
-                    return item
-                kind = MessageKind.PAGE if lp["page"] else MessageKind.CHECK
-                item.links = [FoundLink(final, FrontierMessage(final, kind, lp["depth"]))]
+        if item.result.outcome not in (Outcome.OK, Outcome.WARNING) or \
+                not self.frontier.in_scope(lp["crawl"], host_of(response.url)):
+            return item
+        is_css = _is_css(response.headers.get(b"Content-Type"))
+        if not isinstance(response, HtmlResponse) and not is_css:
+            return item
+        if item.result.redirects:
+            # A redirect inside the site: the page is known by its final url, queue that one
+            # (deduplicated like any link) rather than parsing the same page under two names.
+            try:
+                final = normalize_url(response.url)[0]
+            except InvalidURL:
                 return item
+            kind = MessageKind.PAGE if lp["page"] else MessageKind.CHECK
+            item.links = [FoundLink(final, FrontierMessage(final, kind, lp["depth"]))]
+            return item
+        try:
+            if is_css:  # a stylesheet of the site: its url() and @import targets, not a page
+                item.links = self._links(scan_stylesheet(response), response, lp)  # type: ignore[arg-type]
+                return item
+            scan = scan_page(response)  # type: ignore[arg-type]
+            if scan.tokenized:
+                logger.info("%s nests elements too deep for the tree parser: read with the tokenizer", response.url)
             item.is_page = True
             item.promoted = not lp["page"]
-            try:
-                item.links = self._links(response, lp)
-            except Exception:  # hostile HTML must not cost the lease: record the page, log the cause
-                logger.exception("could not extract links from %s", response.url)
+            item.links = self._links(scan, response, lp)  # type: ignore[arg-type]
+            ctx = self.frontier.context(lp["crawl"])
+            if ctx is not None and ctx.options.check_fragments != "none":
+                item.anchors = scan.anchors
+        except Exception:  # hostile HTML must not cost the lease: record the page, log the cause
+            logger.exception("could not extract links from %s", response.url)
         return item
 
-    def _links(self, response: HtmlResponse, lp: dict[str, Any]) -> list[FoundLink]:
+    async def parse_seed(self, response: Response) -> CheckedLink:
+        """The first page of a crawl that reads sitemaps: parsed, plus the sitemaps robots.txt names
+        (else /sitemap.xml when there is one) queued to be read."""
+        item = self.parse_page(response)
+        lp = response.meta["lp"]
+        try:
+            found = await discover_sitemaps(self.crawler, response.url)
+        except Exception:  # a sitemap we cannot find is no reason to lose the seed page
+            logger.exception("could not look for the sitemaps of %s", response.url)
+            found = []
+        for url, referrer in found:
+            item.links.append(FoundLink(url, FrontierMessage(url, MessageKind.SITEMAP, lp["depth"] + 1),
+                                        Referrer(referrer, "", "sitemap", "")))
+        return item
+
+    def parse_sitemap(self, response: Response) -> CheckedLink:
+        """A sitemap: every url it lists is checked (in-scope ones crawled as pages); an index's
+        sitemaps are read in turn. Pages listed here that no page links to are the crawl's orphans."""
+        lp = response.meta["lp"]
+        item = self._item(lp, self._result(response), response.request or Request(response.url))
+        if item.result.outcome not in (Outcome.OK, Outcome.WARNING):
+            return item
+        ctx = self.frontier.context(lp["crawl"])
+        try:
+            listing = read_sitemap(response.body, response.url)
+        except Exception:
+            logger.info("%s is not a sitemap this crawler can read", response.url)
+            return item
+        item.from_sitemap = True
+        depth = lp["depth"] + 1
+        for url, is_sitemap in listing:
+            if is_sitemap:
+                kind = MessageKind.SITEMAP
+            else:
+                kind = MessageKind.PAGE if ctx is not None and ctx.in_scope(host_of(url)) else MessageKind.CHECK
+            item.links.append(FoundLink(url, FrontierMessage(url, kind, depth),
+                                        Referrer(response.url, "", "sitemap", "")))
+        return item
+
+    def read_anchors(self, response: Response) -> CheckedLink:
+        """A page of another host, read only for its anchors (the crawl checks fragments everywhere)."""
+        item = self.on_checked(response)
+        if item.result.outcome in (Outcome.OK, Outcome.WARNING) and isinstance(response, HtmlResponse):
+            try:
+                item.anchors = scan_page(response).anchors
+            except Exception:
+                logger.exception("could not read the anchors of %s", response.url)
+        return item
+
+    def _links(self, scan: PageScan, response: TextResponse, lp: dict[str, Any]) -> list[FoundLink]:
         ctx = self.frontier.context(lp["crawl"])
         options = ctx.options if ctx else None
         depth = lp["depth"] + 1
         may_follow = ctx is None or ctx.depth_allows(depth)
         check_external = options is None or options.check_external
+        fragments = options.check_fragments if options else "site"
         page_url = response.url.split("#", 1)[0]
         out: list[FoundLink] = []
-        for link in extract_links(response):
-            external = not (ctx.in_scope(host_of(link.target)) if ctx else False)
+        for link in scan.links:
+            target = ctx.rules.remap(link.target) if ctx else link.target  # the crawl's remap prefixes first
+            external = not (ctx.in_scope(host_of(target)) if ctx else False)
             if link.problem:
                 if external and not check_external and link.problem != MessageKind.INVALID_URL:
                     continue
@@ -260,8 +347,13 @@ class LinksSpider(RedisSpider):
                 kind = MessageKind.PAGE
             else:
                 kind = MessageKind.CHECK
-            out.append(FoundLink(link.target, FrontierMessage(link.target, kind, depth),
-                                 Referrer(page_url, link.text, link.element, link.fragment)))
+            anchor = ""
+            if link.fragment and not link.problem and (fragments == "all" or (fragments == "site" and not external)):
+                anchor = anchor_name(link.fragment) or ""
+            if link.same_page and not anchor:
+                continue  # "#top", "#", a route: nothing to check
+            out.append(FoundLink(target, FrontierMessage(target, kind, depth),
+                                 Referrer(page_url, link.text, link.element, link.fragment, link.line), anchor))
         return out
 
     def on_error(self, failure: Failure) -> CheckedLink:

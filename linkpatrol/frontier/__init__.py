@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from linkpatrol.keys import Keys
-from linkpatrol.wire import Completion, FrontierMessage, MessageKind
+from linkpatrol.verdicts import ErrorKind, Outcome
+from linkpatrol.wire import Completion, FrontierMessage, LinkResult, MessageKind
 
 HERE = Path(__file__).resolve().parent
+# The stored result of a missing anchor (its url is "page#name"): one constant, encoded by the wire format.
+MISSING_ANCHOR_RESULT = LinkResult("", Outcome.MISSING_ANCHOR, error=ErrorKind.MISSING_ANCHOR).to_json()
 
 
 def script(name: str) -> str:
@@ -70,6 +73,10 @@ class Scripts:
             str(done.method),
             done.retries,
             str(res.error or ""),
+            done.anchors_arg,
+            MISSING_ANCHOR_RESULT,
+            k.wanted_prefix(crawl_id),
+            "1" if done.from_sitemap else "0",
         ]
         for link in done.links:
             args.extend(link.args())
@@ -83,6 +90,8 @@ class Scripts:
                 k.problems(crawl_id),
                 k.redirects(crawl_id),
                 k.finished_events,
+                k.anchors(crawl_id),
+                k.orphan_candidates(crawl_id),
             ],
             args=args,
         )

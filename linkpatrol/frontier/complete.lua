@@ -8,15 +8,48 @@
 --       that answered HTML: it takes a place in the page budget now, or is not expanded when the
 --       budget is spent), "0" otherwise, 6 "1" when redirected, 7 now, 8 referrer key prefix,
 --       9 referrers kept per url, 10 crawl id, 11 how it was checked (verdicts.CheckMethod),
---       12 retries spent, 13 error kind or "",
---       then 4 per link found: target, message, message to queue instead once over the page budget
---       (or ""), referrer (or "")
+--       12 retries spent, 13 error kind or "", 14 the page's anchors as hashes "\nh1\nh2\n" ("" when
+--       it was not read for anchors; wire.anchor_hash), 15 the result stored for a missing anchor, 16 the prefix of the sets of
+--       anchors asked of pages not read yet, 17 "1" when the links are a sitemap's listing,
+--       then 5 per link found: target, message, message to queue instead once over the page budget
+--       (or ""), referrer (or ""), "hash\tname" of the anchor its fragment names when the crawl checks
+--       it (or "")
+-- KEYS (more): 9 anchors (page -> its anchors), 10 orphan candidates (listed by a sitemap before any
+--       page linked to them; a page's link takes one out)
+-- A missing anchor is a row of its own: url "page#name" in the urls hash and the problems set, with
+-- its referrers; the page's own row stays ok.
 -- Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local state = redis.call('HGET', KEYS[1], 'state')
 local url = ARGV[1]
 local prefix = ARGV[8]
 local prev = redis.call('HGET', KEYS[2], url)
+local max_refs = tonumber(ARGV[9])
+local function has_anchor(blob, asked)  -- asked: "hash\tname"
+  local hash = string.match(asked, '^(%x+)\t')
+  return string.find(blob, '\n' .. hash .. '\n', 1, true) ~= nil
+end
+local function anchor_name(asked) return string.match(asked, '^%x+\t(.*)$') end
+local function add_ref(key, ref)
+  if ref ~= '' and redis.call('LLEN', prefix .. key) < max_refs then redis.call('RPUSH', prefix .. key, ref) end
+end
+local function missing(target, asked, ref)
+  local key = target .. '#' .. anchor_name(asked)
+  if redis.call('HSETNX', KEYS[2], key, ARGV[15]) == 1 then
+    redis.call('SADD', KEYS[6], key)
+    redis.call('HINCRBY', KEYS[1], 'outcome_missing_anchor', 1)
+  end
+  add_ref(key, ref)
+end
+-- The anchors asked of this url before it was read: checked now, or dropped when it was not read.
+local function settle_wanted(blob)
+  local wk = ARGV[16] .. url
+  for _, asked in ipairs(redis.call('SMEMBERS', wk)) do
+    if blob ~= '' and not has_anchor(blob, asked) then missing(url, asked, '')
+    else redis.call('DEL', prefix .. url .. '#' .. anchor_name(asked)) end
+  end
+  redis.call('DEL', wk)
+end
 local function page_budget()
   local budget = redis.call('HGET', KEYS[1], 'max_pages')
   if budget == false then  -- a record written before the field existed: the options hold it
@@ -45,11 +78,20 @@ if prev == false or prev == '' then
     redis.call('HINCRBY', KEYS[1], 'redirected', 1)
   end
   if ARGV[3] == 'ok' then redis.call('DEL', prefix .. url) else redis.call('SADD', KEYS[6], url) end
+  local blob = ARGV[14]
+  if blob ~= '' then redis.call('HSET', KEYS[9], url, blob) end
+  settle_wanted(blob)
   if state == 'running' and (is_page or ARGV[5] == '0') then
-    local max_refs = tonumber(ARGV[9])
-    for i = 14, #ARGV, 4 do
+    local listing = ARGV[17] == '1'
+    local candidates = not listing and redis.call('EXISTS', KEYS[10]) == 1
+    for i = 18, #ARGV, 5 do
       local target = ARGV[i]
       local seen = redis.call('HGET', KEYS[2], target)
+      if listing then
+        if seen == false then redis.call('SADD', KEYS[10], target) end
+      elseif candidates then
+        redis.call('SREM', KEYS[10], target)
+      end
       if seen == false then
         redis.call('HSET', KEYS[2], target, '')
         local msg = ARGV[i + 1]
@@ -62,8 +104,17 @@ if prev == false or prev == '' then
       end
       -- Referrers are kept for urls not checked yet and for problems, not for what answered ok.
       if ARGV[i + 3] ~= '' and (seen == '' or redis.call('SISMEMBER', KEYS[6], target) == 1) then
-        local rk = prefix .. target
-        if redis.call('LLEN', rk) < max_refs then redis.call('RPUSH', rk, ARGV[i + 3]) end
+        add_ref(target, ARGV[i + 3])
+      end
+      local asked = ARGV[i + 4]
+      if asked ~= '' then
+        local anchors = (target == url and blob ~= '') and blob or redis.call('HGET', KEYS[9], target)
+        if anchors then
+          if not has_anchor(anchors, asked) then missing(target, asked, ARGV[i + 3]) end
+        elseif seen == '' then  -- not read yet: asked of it, checked when it is
+          redis.call('SADD', ARGV[16] .. target, asked)
+          add_ref(target .. '#' .. anchor_name(asked), ARGV[i + 3])
+        end
       end
     end
   end

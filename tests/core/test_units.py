@@ -26,6 +26,7 @@ from linkpatrol.wire import (
     MessageKind,
     Referrer,
     StartMessage,
+    anchor_hash,
 )
 
 
@@ -102,7 +103,7 @@ def test_every_outcome_has_words_for_people() -> None:
 
 
 def test_outcome_groups() -> None:
-    assert set(OTHER_OUTCOMES) == set(Outcome) - {Outcome.OK, Outcome.DEAD}
+    assert set(OTHER_OUTCOMES) == set(Outcome) - {Outcome.OK, Outcome.DEAD, Outcome.MISSING_ANCHOR}
     assert [o for o in Outcome if o.is_other] == list(OTHER_OUTCOMES)
     assert set(PROBLEM_OUTCOMES) == set(Outcome) - {Outcome.OK}
     assert not Outcome.OK.is_problem and Outcome.DEAD.is_problem and not Outcome.DEAD.is_other
@@ -117,6 +118,7 @@ def test_error_kinds_have_a_message_and_an_outcome(kind: ErrorKind) -> None:
         ErrorKind.EXCLUDED_BY_RULE: Outcome.EXCLUDED,
         ErrorKind.UNSUPPORTED_SCHEME: Outcome.UNSUPPORTED,
         ErrorKind.TOO_LARGE: Outcome.WARNING,
+        ErrorKind.MISSING_ANCHOR: Outcome.MISSING_ANCHOR,
     }.get(kind, Outcome.DEAD)
     assert kind.outcome is expected
 
@@ -206,13 +208,17 @@ def test_frontier_message_round_trip(kind: MessageKind) -> None:
 def test_found_link_args() -> None:
     ref = Referrer("http://a.example/", "Next", "a", "")
     page = FoundLink("http://a.example/2", FrontierMessage("http://a.example/2", MessageKind.PAGE, 2), ref)
-    target, message, over_budget, referrer = page.args()
+    target, message, over_budget, referrer, anchor = page.args()
+    assert anchor == ""
     assert target == "http://a.example/2"
     assert FrontierMessage.decode(message) == page.message
     assert FrontierMessage.decode(over_budget) == FrontierMessage("http://a.example/2", MessageKind.CHECK, 2)
     assert Referrer.decode(referrer) == ref
     check = FoundLink("http://b.example/i.png", FrontierMessage("http://b.example/i.png", MessageKind.CHECK, 2))
-    assert check.args()[2:] == ("", "")
+    assert check.args()[2:] == ("", "", "")
+    fragment = FoundLink("http://a.example/3", FrontierMessage("http://a.example/3", MessageKind.PAGE, 2), ref,
+                         "install")
+    assert fragment.args()[4] == f"{anchor_hash('install')}\tinstall"
 
 
 @pytest.mark.parametrize(

@@ -208,8 +208,10 @@ def test_ipv6_literals_are_fetched_with_their_real_status(
         v6.url("v6", "/teapot"): {(seed, "Teapot")},
     }
     hits = {k: v - before.get(k, 0) for k, v in v6.hits("v6").items() if v != before.get(k, 0)}
-    # "/ok" is linked three times ("[0:0::1]" is "[::1]", a fragment is no other page): one GET
-    assert hits == {"GET /robots.txt": 1, "GET /": 1, "GET /ok": 1, "GET /gone": 1, "GET /teapot": 1}, hits
+    # "/ok" is linked three times ("[0:0::1]" is "[::1]", a fragment is no other page): one GET. robots.txt
+    # is read once (for the rules and its Sitemap: lines); it names none, so /sitemap.xml is probed.
+    assert hits == {"GET /robots.txt": 1, "GET /sitemap.xml": 1, "GET /": 1, "GET /ok": 1, "GET /gone": 1,
+                    "GET /teapot": 1}, hits
 
     # An IPv4 page that links to the IPv6 site: each IPv6 link checked with its real status.
     linked = store.create(v4.url("v4"))

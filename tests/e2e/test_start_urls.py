@@ -50,7 +50,8 @@ def test_lpush_a_url_gives_the_same_report_as_the_web_form(
     _ended(store, pushed.id)
 
     client = make_app(redis_url, ADDRESS_POLICY=AddressPolicy(allow_private=True)).test_client()
-    resp = client.post("/crawls", data={"url": site.url("main"), "respect_robots": "on", "check_external": "on"})
+    resp = client.post("/crawls", data={"url": site.url("main"), "respect_robots": "on", "check_external": "on",
+                                        "sitemaps": "on"})
     assert resp.status_code == 303
     from_form = next(c for c in store.list() if c.id != pushed.id)
     _ended(store, from_form.id)

@@ -13,6 +13,7 @@ from rq.registry import FailedJobRegistry
 from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
+from linkpatrol.verdicts import Outcome
 from tests.support.mail import WorkerProcess, finish_crawl, mail_env, sent_markers
 from tests.support.processes import SiteServer, wait_for
 from tests.support.smtp import SMTPServer, body
@@ -182,7 +183,9 @@ def test_real_crawl_by_two_crawlers_mails_once(store: CrawlStore, smtp: SMTPServ
     (mail,) = smtp.deliveries
     done = store.require(crawl.id)
     assert done.state == "finished" and done.broken > 0
-    assert mail.message["Subject"] == f"{done.host}: {done.broken} dead links found"
+    # The fixture's about page links to its own #team, which no element has: one missing anchor.
+    assert done.outcome_count(Outcome.MISSING_ANCHOR) == 1
+    assert mail.message["Subject"] == f"{done.host}: {done.broken} dead links and 1 missing anchor found"
     text = body(mail.message, "plain")
     assert f"{site.url('main').rstrip('/')}/missing.html  (HTTP 404)" in text
     time.sleep(3)

@@ -17,8 +17,9 @@ class FakePage:
     """What checking one url gives: its result and, for a parsed page, its links (target, text)."""
 
     result: LinkResult
-    links: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (target, text); "target#id" checks the id
     is_page: bool = False
+    anchors: set[str] | None = None  # the page's ids, when it was read for them
 
 
 def run_crawl(store: CrawlStore, seed: str, pages: dict[str, FakePage], options: CrawlOptions | None = None,
@@ -33,8 +34,11 @@ def run_crawl(store: CrawlStore, seed: str, pages: dict[str, FakePage], options:
         for raw in popped:
             url = FrontierMessage.decode(raw).url
             page = pages.get(url) or FakePage(LinkResult(url, "ok", 200))
-            links = [FoundLink(target, FrontierMessage(target, MessageKind.CHECK, 1), Referrer(url, text, "a", ""))
-                     for target, text in page.links]
-            scripts.complete(Completion(crawl.id, page.result, page.is_page, links), now=time.time(),
-                             max_referrers=max_referrers)
+            links = []
+            for linked, text in page.links:
+                target, _, anchor = linked.partition("#")
+                links.append(FoundLink(target, FrontierMessage(target, MessageKind.CHECK, 1),
+                                       Referrer(url, text, "a", anchor), anchor))
+            scripts.complete(Completion(crawl.id, page.result, page.is_page, links, anchors=page.anchors),
+                             now=time.time(), max_referrers=max_referrers)
     return store.require(crawl.id)

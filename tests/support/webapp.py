@@ -38,7 +38,8 @@ def csrf_token(client: FlaskClient, path: str = "/") -> str:
 def finished_crawl(store: CrawlStore, extra_ok: int = 0, every_outcome: bool = False) -> Crawl:
     """A finished crawl of SITE: a home page and an about page whose links are ok, dead (by status
     and by failure kind), blocked, rate-limited and redirected; ``every_outcome`` adds an excluded
-    (robots.txt), an unsupported (ftp:) link and a page over the size cap (a warning)."""
+    (robots.txt), an unsupported (ftp:) link, a page over the size cap (a warning) and a link to a
+    missing anchor of the about page."""
     home, about = f"{SITE}/", f"{SITE}/about"
     more = {
         f"{SITE}/private": (LinkResult(f"{SITE}/private", Outcome.EXCLUDED, error=ErrorKind.ROBOTS), "Private"),
@@ -65,8 +66,11 @@ def finished_crawl(store: CrawlStore, extra_ok: int = 0, every_outcome: bool = F
         **more,
     }
     pages = {target: FakePage(result) for target, (result, _) in targets.items()}
-    pages[home] = FakePage(LinkResult(home, "ok", 200), [(t, text) for t, (_, text) in targets.items()], True)
-    pages[about] = FakePage(targets[about][0], [(f"{SITE}/missing", "Broken again")], True)
+    home_links = [(t, text) for t, (_, text) in targets.items()]
+    if every_outcome:
+        home_links.append((f"{about}#team", "Our team"))
+    pages[home] = FakePage(LinkResult(home, "ok", 200), home_links, True)
+    pages[about] = FakePage(targets[about][0], [(f"{SITE}/missing", "Broken again")], True, anchors={"history"})
     done = run_crawl(store, f"{SITE}/", pages)
     assert done.state == "finished", done.state
     return done

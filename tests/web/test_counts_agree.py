@@ -23,6 +23,7 @@ from web.mail.queue import mail_queue
 # What finished_crawl(every_outcome=True) holds: 5 dead links (4 by status, 1 dns), 5 "other" (403,
 # 429, robots.txt, ftp:, a page over the size cap), 1 redirect.
 DEAD, OTHER, REDIRECTED = 5, 5, 1
+ANCHORS = 1  # the link to the about page's missing #team
 
 
 def numbers(text: str) -> int:
@@ -32,7 +33,8 @@ def numbers(text: str) -> int:
 def api_counts(crawl: dict[str, Any]) -> dict[str, int]:
     outcomes = crawl["outcomes"]
     return {"pages": crawl["pages_crawled"], "checked": crawl["links_checked"], "dead": crawl["broken"],
-            "other": sum(outcomes[o] for o in OTHER_OUTCOMES), "redirected": crawl["redirected"]}
+            "anchors": outcomes["missing_anchor"], "other": sum(outcomes[o] for o in OTHER_OUTCOMES),
+            "redirected": crawl["redirected"]}
 
 
 def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: redis.Redis,
@@ -40,15 +42,15 @@ def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: red
     client, outbox = outbox_client
     crawl = finished_crawl(store, every_outcome=True)
     assert all(crawl.outcome_count(o) for o in Outcome), crawl.outcome_counts
-    expected = {"pages": crawl.pages_crawled, "checked": crawl.links_checked, "dead": DEAD, "other": OTHER,
-                "redirected": REDIRECTED}
+    expected = {"pages": crawl.pages_crawled, "checked": crawl.links_checked, "dead": DEAD, "anchors": ANCHORS,
+                "other": OTHER, "redirected": REDIRECTED}
 
     # The API: the crawl, the list, and its problem links by outcome.
     assert api_counts(client.get(f"/api/crawls/{crawl.id}").json) == expected
     (listed,) = client.get("/api/crawls").json["crawls"]
     assert api_counts(listed) == expected
     problems = client.get(f"/api/crawls/{crawl.id}/broken?outcome=all").json
-    assert len(problems) == DEAD + OTHER
+    assert len(problems) == DEAD + ANCHORS + OTHER
     assert len([p for p in problems if p["outcome"] in OTHER_OUTCOMES]) == OTHER
 
     # The pages' live progress (home page and report page).
@@ -70,14 +72,18 @@ def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: red
                      "other": OTHER, "redirected": REDIRECTED}
     assert f"<dt>{OTHER_LABEL}</dt>" in report
     tabs = {k: numbers(v) for k, v in re.findall(r'<span class="count" data-count="(\w+)">([\d,]+)</span>', report)}
-    assert tabs == {"dead": DEAD, "other": OTHER, "redirects": REDIRECTED, "all": expected["checked"]}
+    # "All checked links" lists every stored row: the links checked and the missing anchors.
+    assert tabs == {"dead": DEAD, "anchors": ANCHORS, "other": OTHER, "redirects": REDIRECTED, "orphans": 0,
+                    "all": expected["checked"]}
     bar = re.search(r'aria-label="Checked links by outcome: ([^"]+)"', report)
     assert bar is not None
-    shown = {label: int(n) for n, label in re.findall(r"(\d+) ([\w-]+)", bar.group(1))}
-    assert shown == {o.label.lower(): crawl.outcome_count(o) for o in Outcome}
+    shown = {label: int(n) for n, label in re.findall(r"(\d+) ([^,]+)", bar.group(1))}
+    # The bar is of checked links: a missing anchor is a row of its own, its page is counted as ok.
+    assert shown == {o.label.lower(): crawl.outcome_count(o) for o in Outcome if o is not Outcome.MISSING_ANCHOR}
     for view, count in tabs.items():
         html = client.get(f"/crawls/{crawl.id}?view={view}&per_page=500").get_data(as_text=True)
-        assert len(re.findall(r'<td class="target">', html)) == count, view
+        rows = len(re.findall(r'<td class="target">', html))
+        assert rows == (count + ANCHORS if view == "all" else count), view
 
     # The report mail, sent from the report page's form and run by the mail job.
     resp = client.post(f"/crawls/{crawl.id}/mail", data={"to": "owner@example.org"})
@@ -85,11 +91,12 @@ def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: red
     SimpleWorker([mail_queue(rq_conn, Keys())], connection=rq_conn).work(burst=True)
     (eml,) = outbox.glob("*.eml")
     msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
-    assert msg["Subject"] == f"site.example: {DEAD} dead links found"
+    assert msg["Subject"] == f"site.example: {DEAD} dead links and {ANCHORS} missing anchor found"
     text = body(msg, "plain")
     summary = {label: value for label, value in re.findall(r"(?m)^([A-Z][\w ,-]+): (\d+)$", text)}
     assert summary == {"Pages crawled": str(expected["pages"]), "Links checked": str(expected["checked"]),
-                       "Dead links": str(DEAD), OTHER_LABEL: str(OTHER), "Redirected": str(REDIRECTED)}
+                       "Dead links": str(DEAD), "Missing anchors": str(ANCHORS), OTHER_LABEL: str(OTHER),
+                       "Redirected": str(REDIRECTED), "Orphan pages": "0"}
     html = body(msg, "html")
     cells = dict(re.findall(r"<th[^>]*>([^<]+)</th><td>(\d+)</td>", html))
     assert cells == summary

@@ -100,7 +100,7 @@ def test_form_takes_the_rules(client: FlaskClient, store: CrawlStore) -> None:
         "url": "https://staging.example.org/", "respect_robots": "1", "check_external": "1",
         "exclude": "/calendar/\r\n[?&]sort=\r\n", "same_site": "Docs.Example.org", "subdomains": "1",
         "accept": "403@github.com, 500-599", "headers": f"Authorization: {SECRET}\r\nCookie: session=s3cret-cookie",
-        "head_first": "1", "max_page_size": "8"})
+        "head_first": "1", "max_page_size": "8", "sitemaps": "1"})
     assert resp.status_code == 303
     crawl = store.list()[0]
     assert crawl.options == CrawlOptions.from_json(parse_options(RULES).to_json())

@@ -84,6 +84,14 @@ def broken(crawl_id: str) -> Any:
     return resp
 
 
+@bp.get("/crawls/<crawl_id>/orphans")
+def orphans(crawl_id: str) -> Any:
+    """Alive pages a sitemap lists that no crawled page links to."""
+    crawl = get_crawl_or_404(crawl_id)
+    return jsonify([{"url": r.url, "status": r.status, "final_url": r.final_url}
+                    for r in store().orphans(crawl.id)])
+
+
 @bp.delete("/crawls/<crawl_id>")
 def delete_crawl(crawl_id: str) -> Any:
     crawl = get_crawl_or_404(crawl_id)

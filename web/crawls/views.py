@@ -16,11 +16,12 @@ bp = Blueprint("crawls", __name__, template_folder="templates")
 PER_PAGE = 20
 FORM_DEFAULTS = {"url": "", "max_pages": "", "max_depth": "", "respect_robots": True, "check_external": True,
                  "notify": "", "site_concurrency": "", "site_rate": "", "exclude": "", "same_site": "",
-                 "subdomains": False, "accept": "", "headers": "", "head_first": False, "max_page_size": ""}
-CHECKBOXES = ("respect_robots", "check_external", "subdomains", "head_first")
+                 "subdomains": False, "accept": "", "headers": "", "head_first": False, "max_page_size": "",
+                 "check_fragments": "site", "sitemaps": True}
+CHECKBOXES = ("respect_robots", "check_external", "subdomains", "head_first", "sitemaps")
 # The fields in the form's "Advanced" section: it opens when one of them is set or wrong.
 ADVANCED = ("exclude", "same_site", "subdomains", "accept", "headers", "head_first", "max_page_size",
-            "site_concurrency", "site_rate")
+            "site_concurrency", "site_rate")  # and check_fragments when it is not "site"
 SLOW_DOWN = "You have started many crawls in a short time; try again in {} seconds."
 
 
@@ -39,7 +40,8 @@ def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = No
     return render_template(
         "crawls/home.html", crawls=crawls, total=total, page=page_no, pages=max(1, -(-total // PER_PAGE)),
         form=form, errors=errors, headers_cleared=headers_cleared,
-        advanced_open=headers_cleared or any(errors.get(k) or form.get(k) for k in ADVANCED),
+        advanced_open=headers_cleared or any(errors.get(k) or form.get(k) for k in ADVANCED)
+        or form.get("check_fragments", "site") != "site" or not form.get("sitemaps", True),
         private_allowed=not current_app.config["ADDRESS_POLICY"].enabled,
     ), status
 

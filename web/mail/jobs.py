@@ -78,7 +78,8 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
         if not pending:
             _end_attempt(job, note="already sent")
             return "already sent to " + ", ".join(addresses) if addresses else "no addresses to notify"
-        dead = store.problems(crawl_id, (Outcome.DEAD,), referrers=settings.max_referrers)
+        dead = store.problems(crawl_id, (Outcome.DEAD, Outcome.MISSING_ANCHOR), referrers=settings.max_referrers)
+        orphans = store.orphans(crawl_id) if crawl.options.sitemaps else None
         links = ReportLinks(settings.base_url)
         delivered: list[str] = []
         failures: list[MailError] = []
@@ -93,7 +94,7 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
                         continue
                     msg = build_report(crawl, dead, sender=settings.sender, to=to, links=links,
                                        max_targets=settings.max_targets, max_referrers=settings.max_referrers,
-                                       key=f"{job_id} {address}")
+                                       key=f"{job_id} {address}", orphans=orphans)
                     try:
                         transport.send(msg, to)
                     except MailError as exc:

@@ -24,7 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from linkpatrol.records import Crawl, CrawlState
-from linkpatrol.verdicts import OTHER_LABEL
+from linkpatrol.verdicts import OTHER_LABEL, Outcome
 from linkpatrol.wire import LinkResult, Referrer
 
 MAX_ADDRESS_LENGTH = 254
@@ -143,16 +143,21 @@ def _duration(crawl: Crawl) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-def summary(crawl: Crawl) -> list[tuple[str, Any]]:
-    """The mail's summary lines: every count from the crawl record, as on the report page and in the API."""
-    return [
+def summary(crawl: Crawl, orphans: int | None = None) -> list[tuple[str, Any]]:
+    """The mail's summary lines: every count from the crawl record, as on the report page and in the API
+    (and the orphan pages, when the crawl read sitemaps)."""
+    lines = [
         ("Pages crawled", crawl.pages_crawled),
         ("Links checked", crawl.links_checked),
         ("Dead links", crawl.broken),
+        ("Missing anchors", crawl.outcome_count(Outcome.MISSING_ANCHOR)),
         (OTHER_LABEL, crawl.other_count),
         ("Redirected", crawl.redirected),
         ("Duration", _duration(crawl)),
     ]
+    if orphans is not None:
+        lines.insert(-1, ("Orphan pages", orphans))
+    return lines
 
 
 def message_id(key: str, sender: str) -> str:
@@ -185,13 +190,18 @@ def build_report(
     max_targets: int = 50,
     max_referrers: int = 5,
     key: str = "",
+    orphans: list[LinkResult] | None = None,
 ) -> EmailMessage:
-    """The report mail of one crawl to one address. ``dead`` carries the referrers to show (the
-    store's ``problems(..., referrers=max_referrers)``); ``key`` makes the Message-ID stable."""
+    """The report mail of one crawl to one address. ``dead`` carries the broken links (dead and missing
+    anchors) with the referrers to show (the store's ``problems(..., referrers=max_referrers)``);
+    ``key`` makes the Message-ID stable."""
     to = validate_address(to)
     count = len(dead)
     host = _plain(crawl.host)
-    subject = f"{host}: {count} dead link{'s' if count != 1 else ''} found" if count else f"{host}: no dead links found"
+    anchors = sum(1 for res in dead if res.outcome == Outcome.MISSING_ANCHOR)
+    found = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((count - anchors, "dead link"),
+                                                                   (anchors, "missing anchor")) if n]
+    subject = f"{host}: {' and '.join(found)} found" if count else f"{host}: no dead links found"
     if crawl.state == CrawlState.CANCELLED:
         subject += " (crawl cancelled)"
     ended = ENDED.get(crawl.state, "is running")
@@ -199,7 +209,8 @@ def build_report(
         "crawl": crawl,
         "subject": subject,
         "ended": ended,
-        "summary": summary(crawl),
+        "summary": summary(crawl, None if orphans is None else len(orphans)),
+        "orphans": [res.url for res in (orphans or [])[:max_targets]],
         "report_url": links.report_url(crawl.id),
         "count": count,
         "targets": [Target.of(res, max_referrers) for res in dead[:max_targets]],

@@ -10,7 +10,7 @@ from typing import Any
 from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
 from linkpatrol.wire import LinkResult, Referrer
 
-CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element")
+CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element", "line")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 
 
@@ -43,7 +43,8 @@ def broken_json(results: list[LinkResult]) -> list[dict[str, Any]]:
             "external": r.external,
             "final_url": r.final_url,
             "referrer_count": r.referrer_count,
-            "referrers": [{"page": ref.page, "text": ref.text, "element": ref.element} for ref in r.referrers],
+            "referrers": [{"page": ref.page, "text": ref.text, "element": ref.element, "line": ref.line or None}
+                          for ref in r.referrers],
         }
         for r in results
     ]
@@ -67,6 +68,6 @@ def broken_csv(results: list[LinkResult]) -> Iterator[str]:
                 "yes" if r.external else "no"]
         refs: list[Referrer | None] = [*r.referrers] or [None]
         for ref in refs:
-            extra = [cell(ref.page), cell(ref.text), cell(ref.element)] if ref else ["", "", ""]
+            extra = [cell(ref.page), cell(ref.text), cell(ref.element), ref.line or ""] if ref else ["", "", "", ""]
             writer.writerow(base + extra)
         yield flush()

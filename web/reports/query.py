@@ -23,13 +23,16 @@ from linkpatrol.wire import LinkResult, Referrer
 
 VIEWS = {
     "dead": "Dead links",
+    "anchors": "Missing anchors",
     "other": OTHER_LABEL,
     "redirects": "Redirects",
+    "orphans": "Orphan pages",
     "all": "All checked links",
 }
 # The outcomes each view lists (None: any).
 VIEW_OUTCOMES: dict[str, tuple[str, ...] | None] = {
-    "dead": (Outcome.DEAD,), "other": OTHER_OUTCOMES, "redirects": None, "all": None,
+    "dead": (Outcome.DEAD,), "anchors": (Outcome.MISSING_ANCHOR,), "other": OTHER_OUTCOMES, "redirects": None,
+    "orphans": None, "all": None,
 }
 SCOPES = ("all", "internal", "external")
 SORTS = ("url", "status", "referrers")
@@ -171,7 +174,8 @@ def _sort_key(sort: str) -> Any:
 
 
 def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RecordCache = CACHE) -> Page:
-    subset = {"dead": "problems", "other": "problems", "redirects": "redirects", "all": "all"}[q.view]
+    subset = {"dead": "problems", "anchors": "problems", "other": "problems", "redirects": "redirects",
+              "orphans": "orphans", "all": "all"}[q.view]
     if subset == "problems" and q.sort == "referrers":
         subset = "problems+refs"
     found = _filter(cache.records(store, crawl, subset), q)
@@ -182,7 +186,7 @@ def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RecordCache = CACHE) -
         found.sort(key=_sort_key(q.sort), reverse=q.desc)
     start = (q.page - 1) * q.per_page
     shown = [Row.from_record(rec) for rec in found[start:start + q.per_page]]
-    if q.view in ("dead", "other"):
+    if q.view in ("dead", "anchors", "other"):
         attach_referrers(store, crawl.id, shown, INLINE_REFERRERS)
     return Page(shown, len(found), q)
 

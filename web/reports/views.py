@@ -19,8 +19,10 @@ def view_counts(crawl: Crawl) -> dict[str, int]:
     """The count on each view's tab, from the crawl record (as in the API and the mail)."""
     return {
         "dead": crawl.outcome_count(Outcome.DEAD),
+        "anchors": crawl.outcome_count(Outcome.MISSING_ANCHOR),
         "other": crawl.other_count,
         "redirects": crawl.redirected,
+        "orphans": len(store().orphans(crawl.id)) if crawl.options.sitemaps else 0,
         "all": crawl.links_checked,
     }
 
@@ -31,7 +33,8 @@ def report(crawl_id: str) -> Any:
     q = Query.from_args(request.args, current_app.config["PER_PAGE"])
     page = run(store(), crawl, q)
     return render_template("reports/report.html", crawl=crawl, page=page, q=q, views=VIEWS,
-                           classes=STATUS_CLASSES, counts=view_counts(crawl), outcomes=list(Outcome),
+                           classes=STATUS_CLASSES, counts=view_counts(crawl),
+                           outcomes=[o for o in Outcome if o is not Outcome.MISSING_ANCHOR],  # the bar: checked links
                            other_label=OTHER_LABEL, error_messages={str(k): k.message for k in ErrorKind})
 
 

@@ -18,7 +18,7 @@ def build(v6_port: str = "") -> dict[str, object]:
         home = page("IPv6 home", '<a href="/ok">Fine</a> <a href="/gone">Gone</a> <a href="/teapot">Teapot</a>'
                                  ' <a href="http://[::1]:{v6}/ok#again">Fine again</a>'
                                  ' <a href="http://[0:0::1]:{v6}/ok">Fine, long form</a>')
-        return {"v6": {"/": home, "/ok": page("Ok", "fine"), "/teapot": TEAPOT}}
+        return {"v6": {"/": home, "/ok": page("Ok", "<p id='again'>fine</p>"), "/teapot": TEAPOT}}
     v6 = f"http://[::1]:{int(v6_port)}"
     home = page("IPv4 home", f'<a href="{v6}/">IPv6 home</a> <a href="{v6}/ok">IPv6 fine</a>'
                              f' <a href="{v6}/gone">IPv6 gone</a> <a href="{v6}/teapot">IPv6 teapot</a>'

@@ -36,6 +36,7 @@ class Route:
     head_status: int | None = None  # answer HEAD with this status instead (a server that refuses HEAD)
     delay: float = 0.0  # seconds before answering
     reset: bool = False  # close the connection without an answer
+    raw: bytes | None = None  # a body sent as it is (binary: a gzipped sitemap), instead of ``body``
 
 
 def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application:
@@ -74,9 +75,8 @@ def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application
                     status, headers = 200, {}
                 answered.add(path)
             log.append([arrival, request.method, path, status, request.remote])
-            body = route.body.format(**ports) if route.body else ""
-            return web.Response(status=status, body=body.encode(), headers=headers,
-                                content_type=route.content_type)
+            data = route.raw if route.raw is not None else (route.body.format(**ports) if route.body else "").encode()
+            return web.Response(status=status, body=data, headers=headers, content_type=route.content_type)
         finally:
             state["now"] -= 1
 

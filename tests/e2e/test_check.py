@@ -1,0 +1,365 @@
+"""``linkpatrol check URL|DIR`` as a CI job runs it: a subprocess started outside the repository (the
+repository on PYTHONPATH, as for a copy that is not installed), against the fixture sites and the
+built site in ``tests/support/built_site``. Each exit code, each report format, ``--site-url``,
+Ctrl-C mid-crawl, two runs at once; every run leaves no process and no temporary folder behind."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from lxml import etree
+
+from linkpatrol.check.folder import FolderServer
+from linkpatrol.check.services import TEMP_PREFIX
+from linkpatrol.store import CrawlStore
+from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
+from tests.support.sites import fixture
+
+BUILT = ROOT / "tests" / "support" / "built_site"
+SITE_URL = "https://example.org/docs/"
+# tests/support/built_site checked with --site-url https://example.org/docs/: the dead links, in
+# production form, and the pages that link to them.
+BUILT_DEAD = {
+    f"{SITE_URL}removed.html": {(SITE_URL, "Removed page")},  # an absolute production link
+    f"{SITE_URL}old-page.html": {(SITE_URL, "Old page")},  # relative
+    f"{SITE_URL}img/missing.png": {(SITE_URL, "Missing picture")},  # root-relative
+    f"{SITE_URL}missing/": {(f"{SITE_URL}guide/", "Missing section")},  # ../ relative
+    f"{SITE_URL}guide/removed-too.html": {(f"{SITE_URL}guide/install.html", "Removed too")},
+}
+BUILT_URLS = 12  # targets checked: 4 pages, the redirect to guide/, the stylesheet, the logo, 5 dead
+# What a CI runner's environment would not have: the test suite's Redis and crawler settings.
+DROPPED = ("REDIS_URL", "LINKPATROL_ALLOW_PRIVATE", "SCRAPY_SETTINGS_MODULE", "LINKPATROL_PREFIX")
+QUICK = {"LINKPATROL_TIMEOUT": "2", "LINKPATROL_RETRY_AFTER_MAX": "1", "LINKPATROL_WORKER_TTL": "3"}
+
+
+def check_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED}
+    return {**env, "PYTHONPATH": str(ROOT), **QUICK, **extra}
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "linkpatrol", "check", *args]
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """A check that a failed test leaves running is stopped as a user would: SIGTERM, so that it stops
+    what it started (a SIGKILL would orphan them); SIGKILL only if that fails."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def temp_folders(pid: int | None = None) -> set[Path]:
+    """The temporary folders of the check run by process ``pid`` (of every run: None)."""
+    return set(Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}{'' if pid is None else f'{pid}-'}*"))
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """The command's working folder: not the repository, and still empty after the run."""
+    cwd = tmp_path / "ci"
+    cwd.mkdir()
+    return cwd
+
+
+@pytest.fixture
+def run_check(outside: Path) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    pids: list[int] = []
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        with subprocess.Popen(command(*args), cwd=outside, env=env or check_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) as proc:
+            pids.append(proc.pid)
+            try:
+                stdout, stderr = proc.communicate(timeout=timeout)
+            finally:
+                stop(proc)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+    yield run
+    assert [temp_folders(pid) for pid in pids if temp_folders(pid)] == [], "a check left its temporary folder"
+    assert [p.name for p in outside.iterdir() if p.name != "report"] == [], "a check wrote into its working folder"
+
+
+@pytest.fixture(scope="module")
+def slow_site() -> Iterator[SiteServer]:
+    """1,000 generated pages, each answered after 0.2 s: a crawl of 15 s or more, still under way when we act."""
+    server = SiteServer("generated", "1000", "0.2")
+    yield server
+    server.stop()
+
+
+def dead_in_text(stdout: str) -> dict[str, set[tuple[str, str]]]:
+    """The text report's targets with their referrers (``<- page "text"``)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    current = ""
+    for line in stdout.splitlines():
+        if line.startswith("  ") and not line.startswith("   ") and "://" in line:
+            current = line.strip()
+            found[current] = set()
+        elif match := re.fullmatch(r'    <- (\S+) "(.*)"(?: \(line [0-9]+\))?', line):
+            found[current].add((match[1], match[2]))
+    return found
+
+
+# -- exit codes ---------------------------------------------------------------------------------------
+def test_a_folder_with_dead_links_fails_with_production_urls(run_check: Callable[..., Any]) -> None:
+    out = run_check(str(BUILT), "--site-url", SITE_URL, "--crawlers", "1", "--progress", "plain")
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.startswith(f"linkpatrol: FAILED - 5 dead links on {SITE_URL}\n"), out.stdout
+    assert f"4 pages parsed, {BUILT_URLS} links checked" in out.stdout
+    assert dead_in_text(out.stdout) == BUILT_DEAD
+    # the absolute production link to a page the folder has is checked there, and alive
+    assert "install.html\n" not in out.stdout and "127.0.0.1" not in out.stdout
+    assert "started 1 crawler process on a private Redis" in out.stderr
+
+
+def test_a_clean_folder_passes(run_check: Callable[..., Any], tmp_path: Path) -> None:
+    site = tmp_path / "public"
+    (site / "blog").mkdir(parents=True)
+    (site / "index.html").write_text('<a href="blog/">Blog</a> <a href="about">About (pretty URL)</a>')
+    (site / "about.html").write_text('<a href="/">Home</a> <a href="/blog/#top">Blog top</a>')
+    (site / "blog" / "index.html").write_text('<h1 id="top">Blog</h1><a href="../about.html">About</a>')
+    out = run_check(str(site), "--progress", "bar", "--crawlers", "1")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.fullmatch(rf"linkpatrol: passed - no dead links on {re.escape(str(site))}\n"
+                        r"  4 pages parsed, 4 links checked in [0-9.]+ s: 4 ok\n", out.stdout), out.stdout
+    assert "checking" in out.stderr and "links/s" in out.stderr  # the tqdm bar, asked for on a pipe
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["--crawlers", "0"], "--crawlers"),
+    (["--fail-on", "dead,nonsense"], "--fail-on"),
+    (["--format", "yaml"], "--format"),
+    (["--max-pages", "0"], "--max-pages"),
+    (["--accept", "99"], "--accept"),
+    (["--site-url", "ftp://example.org/"], "--site-url"),
+    (["--output", "/nonexistent-folder/report.xml"], "--output"),
+    (["--timeout", "-1"], "--timeout"),
+    (["--notify", "ops@example.org"], "--notify"),
+])
+def test_bad_input_names_the_option(run_check: Callable[..., Any], args: list[str], flag: str) -> None:
+    out = run_check(str(BUILT), *args)
+    assert out.returncode == 2, out.stderr
+    assert flag in out.stderr and "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_a_target_that_is_neither_a_folder_nor_a_url(run_check: Callable[..., Any]) -> None:
+    out = run_check("no-such-folder")
+    assert out.returncode == 2 and "URL|DIR: 'no-such-folder' is neither a folder nor an http(s) URL" in out.stderr
+
+
+def test_redis_unreachable_is_exit_code_3(run_check: Callable[..., Any], refused_port: int) -> None:
+    out = run_check("http://127.0.0.1:9/", env=check_env(REDIS_URL=f"redis://127.0.0.1:{refused_port}/0"))
+    assert out.returncode == 3, out.stderr
+    assert f"cannot reach Redis at redis://127.0.0.1:{refused_port}/0" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_private_start_page_needs_allow_private(run_check: Callable[..., Any], site: SiteServer) -> None:
+    out = run_check(site.url("main"), "--crawlers", "1", "--no-external")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "was not fetched: address-not-allowed; pass --allow-private" in out.stderr
+
+
+def test_timeout_is_exit_code_3(run_check: Callable[..., Any], slow_site: SiteServer) -> None:
+    started = time.monotonic()
+    out = run_check(slow_site.url("main"), "--allow-private", "--crawlers", "1", "--timeout", "4")
+    assert out.returncode == 3 and "--timeout: the crawl did not end within 4 s" in out.stderr
+    assert time.monotonic() - started < 15
+
+
+# -- formats ------------------------------------------------------------------------------------------
+def run_format(run_check: Callable[..., Any], outside: Path, fmt: str) -> tuple[str, str]:
+    """The report written with --output, and what the terminal got."""
+    report = outside / "report"
+    out = run_check(str(BUILT), "--site-url", SITE_URL, "--format", fmt, "--output", str(report),
+                    "--crawlers", "1", "--progress", "none")
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.startswith(f"linkpatrol: FAILED - 5 dead links on {SITE_URL}\n")  # the summary
+    text = report.read_text()
+    report.unlink()
+    return text, out.stdout
+
+
+def test_json_report(run_check: Callable[..., Any], outside: Path) -> None:
+    data = json.loads(run_format(run_check, outside, "json")[0])
+    assert data["crawl"]["url"] == SITE_URL and data["crawl"]["state"] == "finished"
+    assert data["crawl"]["outcomes"]["dead"] == 5 and data["failed"] == 5 and data["fail_on"] == ["dead"]
+    assert {p["url"]: {(r["page"], r["text"]) for r in p["referrers"]} for p in data["problems"]} == BUILT_DEAD
+    assert all(p["status"] == 404 and p["outcome"] == "dead" and p["external"] is False for p in data["problems"])
+    removed = next(p for p in data["problems"] if p["url"] == f"{SITE_URL}removed.html")
+    assert removed["referrers"][0]["line"] == 10  # the line of index.html the link is on
+
+
+def test_csv_report(run_check: Callable[..., Any], outside: Path) -> None:
+    rows = list(csv.DictReader(run_format(run_check, outside, "csv")[0].splitlines()))
+    assert list(rows[0]) == ["url", "outcome", "status", "error", "external", "referring_page", "anchor_text",
+                             "element", "line"]
+    found: dict[str, set[tuple[str, str]]] = {}
+    for row in rows:
+        found.setdefault(row["url"], set()).add((row["referring_page"], row["anchor_text"]))
+    assert found == BUILT_DEAD
+    assert next(r for r in rows if r["url"].endswith("missing.png"))["element"] == "img"
+
+
+def test_markdown_report(run_check: Callable[..., Any], outside: Path) -> None:
+    from tests.core.test_check_reports import markdown_tables
+
+    text = run_format(run_check, outside, "markdown")[0]
+    counts, dead = markdown_tables(text)
+    assert dict(zip(counts[0], counts[1], strict=True))["Dead"] == "5"
+    assert {row[0]: re.sub(r" \(line [0-9]+\)", "", row[2]) for row in dead[1:]} == {
+        url: " ".join(f'{page} "{anchor}"' for page, anchor in refs) for url, refs in BUILT_DEAD.items()}
+
+
+def test_junit_report(run_check: Callable[..., Any], outside: Path) -> None:
+    doc = etree.fromstring(run_format(run_check, outside, "junit")[0].encode())
+    etree.XMLSchema(etree.parse(str(ROOT / "tests" / "support" / "junit.xsd"))).assertValid(doc)
+    cases = doc.findall("testsuite/testcase")
+    assert len(cases) == BUILT_URLS and doc.get("tests") == str(BUILT_URLS) and doc.get("failures") == "5"
+    failed = {c.get("name"): c.find("failure") for c in cases if c.find("failure") is not None}
+    assert set(failed) == set(BUILT_DEAD)
+    assert failed[f"{SITE_URL}removed.html"].get("message") == \
+        f'dead: HTTP 404; linked from {SITE_URL} "Removed page" (line 10)'
+
+
+def test_a_url_on_shared_crawlers(run_check: Callable[..., Any], redis_url: str, site: SiteServer,
+                                  refused_port: int, crawlers: Callable[..., CrawlerProcess]) -> None:
+    """With REDIS_URL the crawl runs on the crawlers already there, and check starts none."""
+    crawlers()
+    out = run_check(site.url("main"), "--format", "json", "--progress", "plain",
+                    env=check_env(REDIS_URL=redis_url))
+    assert out.returncode == 1, out.stderr
+    assert "crawler process" not in out.stderr and "linkpatrol: FAILED" in out.stderr
+    data = json.loads(out.stdout)
+    truth = fixture.truth(site.ports, refused_port)
+    got = {p["url"]: (p["status"] if p["status"] is not None else p["error"], p["outcome"],
+                      {(r["page"], r["text"]) for r in p["referrers"]}) for p in data["problems"]}
+    assert truth.items() <= got.items()
+    dead = {url for url, (_, outcome, _) in got.items() if outcome == "dead"}
+    assert dead == {url for url, (_, outcome, _) in truth.items() if outcome == "dead"}
+    assert data["failed"] == len(dead)
+
+
+def test_a_timeout_on_shared_crawlers_cancels_the_crawl(run_check: Callable[..., Any], redis_url: str,
+                                                       store: CrawlStore, slow_site: SiteServer,
+                                                       crawlers: Callable[..., CrawlerProcess]) -> None:
+    crawlers()
+    out = run_check(slow_site.url("main"), "--timeout", "3", env=check_env(REDIS_URL=redis_url))
+    assert out.returncode == 3 and "--timeout" in out.stderr, out.stderr
+    [crawl] = store.list()
+    assert crawl.state == "cancelled"
+
+
+def test_help_documents_the_exit_codes(run_check: Callable[..., Any]) -> None:
+    out = run_check("--help")
+    assert out.returncode == 0
+    codes = out.stdout.split("exit codes:", 1)[1]
+    for line in ("0  nothing failed", "1  links failed", "2  bad input", "3  the run could not complete"):
+        assert line in codes
+
+
+# -- stopping -----------------------------------------------------------------------------------------
+def test_ctrl_c_mid_crawl_leaves_nothing(outside: Path, slow_site: SiteServer) -> None:
+    hits_before = sum(slow_site.hits("main").values())
+    args = command(slow_site.url("main"), "--allow-private", "--crawlers", "2", "--progress", "plain")
+    with subprocess.Popen(args, cwd=outside, env=check_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        try:
+            me = psutil.Process(proc.pid)
+            wait_for(lambda: sum(slow_site.hits("main").values()) > hits_before + 20, 30,
+                     what="the crawl to be under way")
+            children = me.children(recursive=True)
+            redis = [c for c in children if "redis-server" in c.name()]
+            assert len(children) == 3 and len(redis) == 1, [c.cmdline() for c in children]
+            [port] = [c.laddr.port for c in redis[0].net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+            mine = temp_folders(proc.pid)
+            assert len(mine) == 1
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=30)
+        finally:
+            stop(proc)
+    assert proc.returncode == 3 and "interrupted (SIGINT)" in stderr, stderr
+    assert stdout == ""
+    assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "Redis still listens"
+    assert not any(p.exists() for p in mine)
+
+
+def test_two_runs_at_once_do_not_collide(outside: Path) -> None:
+    args = command(str(BUILT), "--site-url", SITE_URL, "--crawlers", "1", "--format", "json", "--progress", "none")
+    with (subprocess.Popen(args, cwd=outside, env=check_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True) as one,
+          subprocess.Popen(args, cwd=outside, env=check_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True) as two):
+        try:
+            results = [one.communicate(timeout=60), two.communicate(timeout=60)]
+        finally:
+            stop(one)
+            stop(two)
+    for proc, (stdout, stderr) in zip((one, two), results, strict=True):
+        assert proc.returncode == 1, stderr
+        assert {p["url"] for p in json.loads(stdout)["problems"]} == set(BUILT_DEAD)
+    ids = {json.loads(stdout)["crawl"]["id"] for stdout, _ in results}
+    remaps = {next(iter(json.loads(stdout)["crawl"]["options"]["remap"].values())) for stdout, _ in results}
+    assert len(ids) == 2 and len(remaps) == 2  # two crawls, two folder servers
+    assert temp_folders(one.pid) | temp_folders(two.pid) == set()
+
+
+# -- the folder server --------------------------------------------------------------------------------
+def test_the_folder_server_answers_as_a_static_host(tmp_path: Path) -> None:
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "index.html").write_text("home")
+    (tmp_path / "guide" / "index.html").write_text("guide")
+    (tmp_path / "pretty.html").write_text("pretty")
+    server = FolderServer(tmp_path, mount="/docs/", outside="https://example.org").start()
+
+    def get(path: str) -> tuple[int, str, str]:
+        request = urllib.request.Request(server.origin + path)
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=5) as resp:
+                return resp.status, resp.read().decode(), ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, "", exc.headers.get("Location", "")
+
+    try:
+        assert get("/docs/") == (200, "home", "")
+        assert get("/docs/guide/") == (200, "guide", "")
+        assert get("/docs/pretty") == (200, "pretty", "")
+        assert get("/docs/guide")[:1] == (301,) and get("/docs/guide")[2].endswith("/docs/guide/")
+        assert get("/docs") == (301, "", "/docs/")
+        assert get("/docs/empty/")[0] == 404  # no listing for a crawler to follow
+        assert get("/docs/missing.html")[0] == 404
+        assert get("/blog/?page=2") == (308, "", "https://example.org/blog/?page=2")
+        assert get("/robots.txt")[0] == get("/sitemap.xml")[0] == 404  # what the crawler asks for itself
+        assert get("/docs/../index.html")[0] in (200, 308)  # never a file outside the folder
+    finally:
+        server.stop()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
