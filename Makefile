@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# The project itself (editable, its dependencies are the pins above): the `linkpatrol` command.
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)

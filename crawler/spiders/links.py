@@ -304,7 +304,8 @@ class LinksSpider(RedisSpider):
             return item
         item.from_sitemap = True
         depth = lp["depth"] + 1
-        for url, is_sitemap in listing:
+        for listed, is_sitemap in listing:
+            url = ctx.rules.remap(listed) if ctx is not None else listed  # as for a page's links
             if is_sitemap:
                 kind = MessageKind.SITEMAP
             else:

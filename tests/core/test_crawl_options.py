@@ -50,8 +50,8 @@ def test_parse_rules_from_json() -> None:
 def test_parse_rules_from_a_form() -> None:
     form = {"exclude": "/calendar/\r\n\r\n[?&]sort=\r\n", "same_site": "Docs.Example.org, cdn.example.net:8443",
             "subdomains": "1", "accept": "403\n500-599@Legacy.Example.org",
-            "headers": f"Authorization: {SECRET}\r\nX-Staging:yes\r\n", "head_first": "on", "max_page_size": "8", "sitemaps": "on",
-            "respect_robots": "1", "check_external": "1", "csrf_token": "x"}
+            "headers": f"Authorization: {SECRET}\r\nX-Staging:yes\r\n", "head_first": "on", "max_page_size": "8",
+            "sitemaps": "on", "respect_robots": "1", "check_external": "1", "csrf_token": "x"}
     assert parse_options(form, form=True) == PARSED
     # Unchecked boxes are absent; empty text fields are no rules.
     empty = parse_options({"exclude": "", "same_site": "", "accept": "", "headers": "", "max_page_size": ""}, form=True)

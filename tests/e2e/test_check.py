@@ -1,5 +1,6 @@
-"""``linkpatrol check URL|DIR`` as a CI job runs it: a subprocess started outside the repository (the
-repository on PYTHONPATH, as for a copy that is not installed), against the fixture sites and the
+"""``linkpatrol check URL|DIR`` as a CI job runs it: the installed ``linkpatrol`` command (``make``
+installs the project into the venv; without it, ``python -m linkpatrol`` with the repository on
+PYTHONPATH), started outside the repository, against the fixture sites and the
 built site in ``tests/support/built_site``. Each exit code, each report format, ``--site-url``,
 Ctrl-C mid-crawl, two runs at once; every run leaves no process and no temporary folder behind."""
 
@@ -48,12 +49,19 @@ DROPPED = ("REDIS_URL", "LINKPATROL_ALLOW_PRIVATE", "SCRAPY_SETTINGS_MODULE", "L
 QUICK = {"LINKPATROL_TIMEOUT": "2", "LINKPATROL_RETRY_AFTER_MAX": "1", "LINKPATROL_WORKER_TTL": "3"}
 
 
+INSTALLED = Path(sys.executable).parent / "linkpatrol"
+
+
 def check_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in DROPPED}
-    return {**env, "PYTHONPATH": str(ROOT), **QUICK, **extra}
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED and k != "PYTHONPATH"}
+    if not INSTALLED.exists():
+        env["PYTHONPATH"] = str(ROOT)
+    return {**env, **QUICK, **extra}
 
 
 def command(*args: str) -> list[str]:
+    if INSTALLED.exists():
+        return [str(INSTALLED), "check", *args]
     return [sys.executable, "-m", "linkpatrol", "check", *args]
 
 

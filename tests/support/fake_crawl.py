@@ -17,9 +17,11 @@ class FakePage:
     """What checking one url gives: its result and, for a parsed page, its links (target, text)."""
 
     result: LinkResult
-    links: list[tuple[str, str]] = field(default_factory=list)  # (target, text); "target#id" checks the id
+    # (target, text) or (target, text, line); "target#id" checks the id
+    links: list[tuple[str, str] | tuple[str, str, int]] = field(default_factory=list)
     is_page: bool = False
     anchors: set[str] | None = None  # the page's ids, when it was read for them
+    sitemap: bool = False  # a sitemap: its links are a listing (orphan candidates)
 
 
 def run_crawl(store: CrawlStore, seed: str, pages: dict[str, FakePage], options: CrawlOptions | None = None,
@@ -35,10 +37,11 @@ def run_crawl(store: CrawlStore, seed: str, pages: dict[str, FakePage], options:
             url = FrontierMessage.decode(raw).url
             page = pages.get(url) or FakePage(LinkResult(url, "ok", 200))
             links = []
-            for linked, text in page.links:
+            for linked, text, *line in page.links:
                 target, _, anchor = linked.partition("#")
                 links.append(FoundLink(target, FrontierMessage(target, MessageKind.CHECK, 1),
-                                       Referrer(url, text, "a", anchor), anchor))
-            scripts.complete(Completion(crawl.id, page.result, page.is_page, links, anchors=page.anchors),
-                             now=time.time(), max_referrers=max_referrers)
+                                       Referrer(url, text, "sitemap" if page.sitemap else "a", anchor,
+                                                line[0] if line else 0), anchor))
+            scripts.complete(Completion(crawl.id, page.result, page.is_page, links, anchors=page.anchors,
+                                        from_sitemap=page.sitemap), now=time.time(), max_referrers=max_referrers)
     return store.require(crawl.id)
