@@ -52,6 +52,7 @@ LINKPATROL_PREFIX = _config.prefix
 LINKPATROL_WORKER_TTL = _config.worker_ttl
 LINKPATROL_REAP_INTERVAL = _config.reap_interval
 LINKPATROL_MAX_REFERRERS = _config.max_referrers
+LINKPATROL_KEEP_CRAWLS = _config.keep_crawls  # crawls kept per site when a start message creates one
 EXTENSIONS = {"crawler.extensions.frontier.FrontierExtension": 0}
 
 # -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------

@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config.from_env()
     keys = Keys.from_config(config)
     redis_client = client(config.redis_url)
-    ctx = Context(config, keys, redis_client, CrawlStore(redis_client, keys))
+    ctx = Context(config, keys, redis_client, CrawlStore(redis_client, keys, config.keep_crawls))
     handler: Callable[[argparse.Namespace, Context], int] = args.handler
     try:
         return handler(args, ctx)

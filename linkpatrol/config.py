@@ -31,6 +31,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise BadSetting(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise BadSetting(f"{name} must be a whole number, 0 or more, got {raw!r}")
+    return int(raw)
+
+
 def default_start_key(prefix: str) -> str:
     """Installs that share one Redis under different prefixes must not share a start queue."""
     return DEFAULT_START_KEY if prefix == DEFAULT_PREFIX else f"{prefix}:{DEFAULT_START_KEY}"
@@ -48,6 +57,9 @@ class Config:
     reap_interval: float = 5.0
     # Referrers kept per problem url (the count beyond that is reported, not the pages).
     max_referrers: int = 1000
+    # Crawls kept per site (LINKPATROL_KEEP_CRAWLS): creating one deletes the site's older ended
+    # crawls beyond this many; 0 keeps them all.
+    keep_crawls: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -60,6 +72,7 @@ class Config:
             worker_ttl=_float(env, "LINKPATROL_WORKER_TTL", 15.0),
             reap_interval=_float(env, "LINKPATROL_REAP_INTERVAL", 5.0),
             max_referrers=int(_float(env, "LINKPATROL_MAX_REFERRERS", 1000)),
+            keep_crawls=_whole(env, "LINKPATROL_KEEP_CRAWLS", 30),
         )
 
     @property

@@ -1,15 +1,22 @@
 """The Redis key layout: the only place that spells a key.
 
 Every key but the start queue starts with the prefix. Every key a crawl creates starts with
-``{prefix}:crawl:{id}``, so deleting a crawl is one SCAN over
-that pattern. The prefix (``LINKPATROL_PREFIX``, default ``lp``) lets several installs share a Redis.
+``{prefix}:crawl:{id}``, so deleting a crawl is one SCAN over that pattern; a site's keys (``sites``,
+``site_crawls``) are shared by its crawls and kept up to date by ``CrawlStore.create`` and ``delete``.
+The prefix (``LINKPATROL_PREFIX``, default ``lp``) lets several installs share a Redis.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from linkpatrol.config import Config, default_start_key
+
+
+def site_id(url: str) -> str:
+    """The short, stable name of a site (a crawl's normalised seed url) in keys and page addresses."""
+    return hashlib.sha1(url.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,17 @@ class Keys:
     def crawls(self) -> str:
         """Sorted set: crawl id -> creation time (the crawl history)."""
         return f"{self.prefix}:crawls"
+
+    @property
+    def sites(self) -> str:
+        """Sorted set: site url (a crawl's normalised seed, ``Crawl.url``) -> creation time of its newest
+        crawl. Written with the crawl record; a site leaves it with its last crawl."""
+        return f"{self.prefix}:sites"
+
+    def site_crawls(self, url: str) -> str:
+        """Sorted set: crawl id -> creation time, every crawl of one site (its history), written with
+        the crawl record and pruned to ``LINKPATROL_KEEP_CRAWLS``."""
+        return f"{self.prefix}:site:{site_id(url)}:crawls"
 
     @property
     def active(self) -> str:

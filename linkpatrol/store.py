@@ -12,12 +12,14 @@ import builtins
 import secrets
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 
+from linkpatrol.config import Config
 from linkpatrol.frontier import Scripts
-from linkpatrol.keys import Keys
+from linkpatrol.keys import Keys, site_id
 from linkpatrol.records import Crawl, CrawlOptions, CrawlState
 from linkpatrol.registry import list_crawlers
 from linkpatrol.report_index import Record, load_records
@@ -28,6 +30,30 @@ from linkpatrol.wire import LinkResult, Referrer, StartMessage
 
 class CrawlNotFound(LookupError):
     pass
+
+
+BATCH = 50  # crawl records read per round trip when walking a site's history
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """One site (a normalised seed url) as the home page lists it: how many crawls it has and its newest."""
+
+    url: str
+    crawls: int
+    last: Crawl | None
+
+    @property
+    def id(self) -> str:
+        return site_id(self.url)
+
+    @property
+    def state(self) -> str:
+        return self.last.state if self.last else ""
+
+    @property
+    def dead(self) -> int:
+        return self.last.broken if self.last else 0
 
 
 def new_record(url: str, options: CrawlOptions) -> dict[str, str]:
@@ -55,18 +81,40 @@ def write_record(pipe: Any, keys: Keys, record: dict[str, str], headers: Mapping
     pipe.hset(keys.crawl(record["id"]), mapping=record)
     if headers:
         pipe.hset(keys.crawl_headers(record["id"]), mapping=dict(headers))
-    pipe.zadd(keys.crawls, {record["id"]: float(record["created_at"])})
+    created = float(record["created_at"])
+    pipe.zadd(keys.crawls, {record["id"]: created})
+    pipe.zadd(keys.site_crawls(record["url"]), {record["id"]: created})
+    pipe.zadd(keys.sites, {record["url"]: created}, gt=True)
+
+
+def forget_crawl(pipe: Any, keys: Keys, crawl_id: str, url: str) -> None:
+    """Queue on ``pipe`` (sync or asyncio) the removal of a crawl from the history, the active set and
+    its site's history (its own keys go by ``Keys.crawl_pattern``)."""
+    pipe.zrem(keys.crawls, crawl_id)
+    pipe.srem(keys.active, crawl_id)
+    pipe.zrem(keys.site_crawls(url), crawl_id)
+
+
+def expired_crawls(older: list[tuple[str, str | None]]) -> list[str]:
+    """Of a site's crawls beyond the ones kept (id, state), the ones retention deletes: every ended
+    one; a queued or running crawl never."""
+    return [crawl_id for crawl_id, state in older if not (state and CrawlState(state).is_active)]
 
 
 class CrawlStore:
     """Create, read, cancel and delete crawls, read their results, and keep the small ledgers the web
     app and the mail jobs need (rate-limit counters, the web secret, mails sent)."""
 
-    def __init__(self, client: redis.Redis, keys: Keys | str = "lp") -> None:
+    def __init__(self, client: redis.Redis, keys: Keys | str = "lp", keep_crawls: int = 30) -> None:
         # The client must decode responses (linkpatrol.connection.client): every reply is a str.
         self.r: Any = client
         self.keys = keys if isinstance(keys, Keys) else Keys(keys)
         self.scripts = Scripts(client, self.keys)
+        self.keep_crawls = keep_crawls  # per site; 0 keeps every crawl (Config.keep_crawls)
+
+    @classmethod
+    def from_config(cls, client: redis.Redis, config: Config) -> CrawlStore:
+        return cls(client, Keys.from_config(config), config.keep_crawls)
 
     def ping(self) -> bool:
         return bool(self.r.ping())
@@ -83,6 +131,7 @@ class CrawlStore:
         write_record(pipe, self.keys, record, options.headers)
         pipe.rpush(self.keys.start, StartMessage(crawl_id=record["id"]).encode())
         pipe.execute()
+        self.prune(record["url"])
         return Crawl.from_record(record)
 
     def get(self, crawl_id: str) -> Crawl | None:
@@ -106,29 +155,109 @@ class CrawlStore:
 
     def list(self, offset: int = 0, limit: int = 50) -> builtins.list[Crawl]:
         """Newest first."""
-        ids = self.r.zrevrange(self.keys.crawls, offset, offset + limit - 1)
-        pipe = self.r.pipeline(transaction=False)
-        for crawl_id in ids:
-            pipe.hgetall(self.keys.crawl(crawl_id))
-        return [Crawl.from_record(rec) for rec in pipe.execute() if rec]
+        return self._records(self.r.zrevrange(self.keys.crawls, offset, offset + limit - 1))
 
     def cancel(self, crawl_id: str) -> bool:
         """Stop a queued or running crawl. Returns False when it had already ended."""
         return bool(self.scripts.cancel(crawl_id, time.time()))
 
     def delete(self, crawl_id: str) -> bool:
-        """Cancel the crawl if needed and remove every key it created."""
-        if not self.r.exists(self.keys.crawl(crawl_id)):
+        """Cancel the crawl if needed and remove every key it created, and the crawl from its site's
+        history (the site goes with its last crawl)."""
+        url = self.r.hget(self.keys.crawl(crawl_id), "url")
+        if url is None:
             return False
         self.cancel(crawl_id)
         pipe = self.r.pipeline(transaction=False)
         for key in self.r.scan_iter(match=self.keys.crawl_pattern(crawl_id), count=1000):
             pipe.unlink(key)
         pipe.unlink(self.keys.crawl(crawl_id))
-        pipe.zrem(self.keys.crawls, crawl_id)
-        pipe.srem(self.keys.active, crawl_id)
+        forget_crawl(pipe, self.keys, crawl_id, url)
         pipe.execute()
+        self._refresh_site(url)
         return True
+
+    def _refresh_site(self, url: str) -> None:
+        """The site's "last crawl" time from what is left of its history (gone with its last crawl)."""
+        history = self.keys.site_crawls(url)
+
+        def update(pipe: Any) -> None:
+            newest = pipe.zrevrange(history, 0, 0, withscores=True)
+            pipe.multi()
+            if newest:
+                pipe.zadd(self.keys.sites, {url: newest[0][1]})
+            else:
+                pipe.zrem(self.keys.sites, url)
+
+        self.r.transaction(update, history)
+
+    def prune(self, url: str) -> builtins.list[str]:
+        """Retention: delete the site's ended crawls beyond the newest ``keep_crawls`` (never a queued
+        or running one). Returns the ids deleted."""
+        if not self.keep_crawls:
+            return []
+        older = self.r.zrevrange(self.keys.site_crawls(url), self.keep_crawls, -1)
+        if not older:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for crawl_id in older:
+            pipe.hget(self.keys.crawl(crawl_id), "state")
+        expired = expired_crawls(list(zip(older, pipe.execute(), strict=True)))
+        for crawl_id in expired:
+            if not self.delete(crawl_id):  # its record was gone already: drop the stale entry
+                self.r.zrem(self.keys.site_crawls(url), crawl_id)
+        return expired
+
+    # -- sites -------------------------------------------------------------------------------------
+    def site_count(self) -> int:
+        return int(self.r.zcard(self.keys.sites))
+
+    def sites(self, offset: int = 0, limit: int = 50) -> builtins.list[SiteSummary]:
+        """Sites by their newest crawl, most recent first, each with its number of crawls."""
+        urls = self.r.zrevrange(self.keys.sites, offset, offset + limit - 1)
+        if not urls:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for url in urls:
+            pipe.zcard(self.keys.site_crawls(url))
+            pipe.zrevrange(self.keys.site_crawls(url), 0, 0)
+        replies = pipe.execute()
+        counts, newest = replies[0::2], [ids[0] if ids else None for ids in replies[1::2]]
+        pipe = self.r.pipeline(transaction=False)
+        for crawl_id in newest:
+            pipe.hgetall(self.keys.crawl(crawl_id or "-"))
+        records = pipe.execute()
+        return [SiteSummary(url, int(n), Crawl.from_record(rec) if rec else None)
+                for url, n, rec in zip(urls, counts, records, strict=True)]
+
+    def site_crawl_count(self, url: str) -> int:
+        return int(self.r.zcard(self.keys.site_crawls(url)))
+
+    def site_crawls(self, url: str, offset: int = 0, limit: int = 50) -> builtins.list[Crawl]:
+        """The crawls of one site (``Crawl.url``), newest first."""
+        ids = self.r.zrevrange(self.keys.site_crawls(url), offset, offset + limit - 1)
+        return self._records(ids)
+
+    def previous_ended(self, crawl: Crawl) -> Crawl | None:
+        """The newest finished crawl of the same site created before ``crawl`` (cancelled and active
+        crawls are skipped: they saw only part of the site)."""
+        history = self.keys.site_crawls(crawl.url)
+        start = 0
+        while ids := self.r.zrevrangebyscore(history, f"({crawl.created_at!r}", "-inf", start=start, num=BATCH):
+            pipe = self.r.pipeline(transaction=False)
+            for crawl_id in ids:
+                pipe.hget(self.keys.crawl(crawl_id), "state")
+            for crawl_id, state in zip(ids, pipe.execute(), strict=True):
+                if state == CrawlState.FINISHED:
+                    return self.get(crawl_id)
+            start += BATCH
+        return None
+
+    def _records(self, ids: builtins.list[str]) -> builtins.list[Crawl]:
+        pipe = self.r.pipeline(transaction=False)
+        for crawl_id in ids:
+            pipe.hgetall(self.keys.crawl(crawl_id))
+        return [Crawl.from_record(rec) for rec in pipe.execute() if rec]
 
     # -- results -----------------------------------------------------------------------------------
     def result(self, crawl_id: str, url: str) -> LinkResult | None:

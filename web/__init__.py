@@ -2,9 +2,10 @@
 
 Settings come from ``web.settings`` defaults, then the environment, then ``test_config``. The Redis
 resources are ``web.resources``. One blueprint per feature, each a package with its templates:
-``crawls`` (home, enqueue, cancel...), ``reports`` (report pages, exports), ``api`` (JSON), ``auth``
-(login), ``crawlers`` (the live crawler processes) and ``mail`` (the jobs page and the mail actions;
-the mail itself and its worker live there too). Nothing here connects to Redis before the first request.
+``crawls`` (home, enqueue, cancel...), ``reports`` (report pages, exports), ``sites`` (a site's crawls
+and their trend), ``api`` (JSON), ``auth`` (login), ``crawlers`` (the live crawler processes) and
+``mail`` (the jobs page and the mail actions; the mail itself and its worker live there too). Nothing
+here connects to Redis before the first request.
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
 
-    from web import api, auth, crawlers, crawls, mail, reports
+    from web import api, auth, crawlers, crawls, mail, reports, sites
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(crawls.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(sites.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API takes JSON bodies and bearer tokens, never form posts: see web/api
     app.register_blueprint(crawlers.bp)

@@ -35,7 +35,8 @@ def config_of(app: Flask) -> Config:
     environment variables as every other process)."""
     prefix = app.config["LINKPATROL_PREFIX"]
     return Config(redis_url=app.config["REDIS_URL"], prefix=prefix,
-                  start_key=app.config.get("START_KEY") or default_start_key(prefix))
+                  start_key=app.config.get("START_KEY") or default_start_key(prefix),
+                  keep_crawls=app.config["KEEP_CRAWLS"])
 
 
 def init_app(app: Flask) -> None:
@@ -44,7 +45,7 @@ def init_app(app: Flask) -> None:
     timeout = app.config["REDIS_TIMEOUT"]
     client = connection.client(config.redis_url, timeout=timeout)
     rq = connection.client(config.redis_url, decode=False, timeout=timeout)
-    app.extensions[EXTENSION] = Resources(keys, CrawlStore(client, keys), rq)
+    app.extensions[EXTENSION] = Resources(keys, CrawlStore.from_config(client, config), rq)
 
 
 def _resources(app: Flask | None = None) -> Resources:

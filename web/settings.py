@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "ADDRESS_POLICY": AddressPolicy(),
     "TRUSTED_PROXIES": 0,  # how many X-Forwarded-For hops to believe (behind a reverse proxy)
     "PER_PAGE": 50,
+    "KEEP_CRAWLS": 30,  # crawls kept per site (LINKPATROL_KEEP_CRAWLS; 0: all)
     "REDIS_TIMEOUT": 3.0,
     "MAIL_SETTINGS": None,  # None: web.mail.settings.MailSettings.from_env() on first use
     "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
@@ -61,6 +62,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REDIS_URL": config.redis_url,
         "LINKPATROL_PREFIX": config.prefix,
         "START_KEY": config.start_key,
+        "KEEP_CRAWLS": config.keep_crawls,
         "API_TOKEN": env.get("LINKPATROL_API_TOKEN", ""),
         "USERNAME": env.get("LINKPATROL_USERNAME", ""),
         "PASSWORD": env.get("LINKPATROL_PASSWORD", ""),

@@ -78,7 +78,8 @@ class LinksSpider(RedisSpider):
         assert frontier is not None, "EXTENSIONS must enable crawler.extensions.frontier.FrontierExtension"
         self.frontier = frontier
         await frontier.open()
-        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id)
+        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id,
+                                      self.crawler.settings.getint("LINKPATROL_KEEP_CRAWLS", 30))
         reader = asyncio.create_task(self._read_start_messages())
         try:
             while True:

@@ -199,7 +199,7 @@ class Check:
         redis_url = self._start_services()
         self.config = Config.from_env({**self.env, "REDIS_URL": redis_url})
         self.client, self.keys = client(self.config.redis_url), Keys.from_config(self.config)
-        self.store = CrawlStore(self.client, self.keys)
+        self.store = CrawlStore(self.client, self.keys, self.config.keep_crawls)
         self.crawl_id = self.store.create(seed, options).id
         crawl = self._wait(self.crawl_id)
         report = self._report(crawl, display)

@@ -150,8 +150,8 @@ def test_delete_cancels_then_deletes(client: FlaskClient, store: CrawlStore, rcl
 def test_openapi_describes_every_route(client: FlaskClient, app: Flask) -> None:
     spec = client.get("/api/openapi.json").json
     assert spec["openapi"].startswith("3.")
-    paths = {"/api/crawls", "/api/crawls/{id}", "/api/crawls/{id}/broken", "/api/crawls/{id}/orphans",
-             "/api/openapi.json"}
+    paths = {"/api/crawls", "/api/crawls/{id}", "/api/crawls/{id}/broken", "/api/crawls/{id}/diff",
+             "/api/crawls/{id}/orphans", "/api/openapi.json"}
     assert set(spec["paths"]) == paths
     routes = {r.rule.replace("<crawl_id>", "{id}") for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert routes == paths

@@ -12,10 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from linkpatrol.diff import diff
 from linkpatrol.records import InvalidOption
 from web.crawls.starting import RateLimited, create
 from web.errors import error_response
-from web.reports.exports import broken_csv, broken_json, parse_outcomes
+from web.reports.exports import broken_csv, broken_json, diff_csv, diff_json, parse_outcomes
 from web.resources import get_crawl_or_404, store
 from web.serializers import crawl_json
 
@@ -82,6 +83,21 @@ def broken(crawl_id: str) -> Any:
     if request.args.get("download"):
         resp.headers["Content-Disposition"] = f'attachment; filename="linkpatrol-{crawl.id}-broken.json"'
     return resp
+
+
+@bp.get("/crawls/<crawl_id>/diff")
+def crawl_diff(crawl_id: str) -> Any:
+    """What changed since the previous finished crawl of the same site: new, fixed, still."""
+    crawl = get_crawl_or_404(crawl_id)
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        return error_response(400, "format must be json or csv", field="format")
+    changes = diff(store(), crawl, referrers=None)
+    if fmt == "csv":
+        resp = Response(diff_csv(changes), mimetype="text/csv")
+        resp.headers["Content-Disposition"] = f'attachment; filename="linkpatrol-{crawl.id}-diff.csv"'
+        return resp
+    return jsonify(diff_json(changes))
 
 
 @bp.get("/crawls/<crawl_id>/orphans")

@@ -14,6 +14,7 @@ from web.serializers import crawl_json
 
 bp = Blueprint("crawls", __name__, template_folder="templates")
 PER_PAGE = 20
+SITES = 20  # sites listed on the home page, by their newest crawl
 FORM_DEFAULTS = {"url": "", "max_pages": "", "max_depth": "", "respect_robots": True, "check_external": True,
                  "notify": "", "site_concurrency": "", "site_rate": "", "exclude": "", "same_site": "",
                  "subdomains": False, "accept": "", "headers": "", "head_first": False, "max_page_size": "",
@@ -36,9 +37,11 @@ def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = No
     s = store()
     total = s.count()
     crawls = s.list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+    sites = s.sites(0, SITES) if page_no == 1 else []
     form, errors = {**FORM_DEFAULTS, **(form or {})}, errors or {}
     return render_template(
-        "crawls/home.html", crawls=crawls, total=total, page=page_no, pages=max(1, -(-total // PER_PAGE)),
+        "crawls/home.html", crawls=crawls, total=total, sites=sites, site_total=s.site_count() if sites else 0,
+        page=page_no, pages=max(1, -(-total // PER_PAGE)),
         form=form, errors=errors, headers_cleared=headers_cleared,
         advanced_open=headers_cleared or any(errors.get(k) or form.get(k) for k in ADVANCED)
         or form.get("check_fragments", "site") != "site" or not form.get("sitemaps", True),

@@ -21,7 +21,7 @@ from rq.job import Job, get_current_job
 
 from linkpatrol import connection
 from linkpatrol.config import Config
-from linkpatrol.keys import Keys
+from linkpatrol.diff import diff
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import Outcome
 from web.mail.message import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
@@ -53,7 +53,7 @@ def _end_attempt(job: Job | None, error: str | None = None, permanent: bool = Fa
 
 @contextmanager
 def _store(config: Config) -> Iterator[CrawlStore]:
-    store = CrawlStore(connection.client(config.redis_url), Keys.from_config(config))
+    store = CrawlStore.from_config(connection.client(config.redis_url), config)
     try:
         yield store
     finally:
@@ -80,6 +80,7 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
             return "already sent to " + ", ".join(addresses) if addresses else "no addresses to notify"
         dead = store.problems(crawl_id, (Outcome.DEAD, Outcome.MISSING_ANCHOR), referrers=settings.max_referrers)
         orphans = store.orphans(crawl_id) if crawl.options.sitemaps else None
+        changes = diff(store, crawl)  # what changed since the site's previous finished crawl
         links = ReportLinks(settings.base_url)
         delivered: list[str] = []
         failures: list[MailError] = []
@@ -94,7 +95,7 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
                         continue
                     msg = build_report(crawl, dead, sender=settings.sender, to=to, links=links,
                                        max_targets=settings.max_targets, max_referrers=settings.max_referrers,
-                                       key=f"{job_id} {address}", orphans=orphans)
+                                       key=f"{job_id} {address}", orphans=orphans, changes=changes)
                     try:
                         transport.send(msg, to)
                     except MailError as exc:

@@ -8,6 +8,7 @@ stripped of control characters (``_finalize``), so a crawled page cannot add lin
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import time
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
+from linkpatrol.diff import BROKEN, CrawlDiff
 from linkpatrol.records import Crawl, CrawlState
 from linkpatrol.verdicts import OTHER_LABEL, Outcome
 from linkpatrol.wire import LinkResult, Referrer
@@ -126,12 +128,17 @@ class Target:
     total: int
     referrers: list[Referrer]
     more: int
+    new: bool = False  # not there in the previous finished crawl of the site
 
     @classmethod
-    def of(cls, res: LinkResult, max_referrers: int) -> Target:
+    def of(cls, res: LinkResult, max_referrers: int, new: bool = False) -> Target:
         total = max(res.referrer_count, len(res.referrers))
         shown = res.referrers[:max_referrers]
-        return cls(res.url, res.description, total, shown, total - len(shown))
+        return cls(res.url, res.description, total, shown, total - len(shown), new)
+
+
+def _date(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _duration(crawl: Crawl) -> str:
@@ -143,10 +150,11 @@ def _duration(crawl: Crawl) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-def summary(crawl: Crawl, orphans: int | None = None) -> list[tuple[str, Any]]:
+def summary(crawl: Crawl, orphans: int | None = None, changes: CrawlDiff | None = None) -> list[tuple[str, Any]]:
     """The mail's summary lines: every count from the crawl record, as on the report page and in the API
-    (and the orphan pages, when the crawl read sitemaps)."""
-    lines = [
+    (and the orphan pages, when the crawl read sitemaps), led by what changed since the previous
+    finished crawl of the site when there is one (dead links and missing anchors)."""
+    lines: list[tuple[str, Any]] = [
         ("Pages crawled", crawl.pages_crawled),
         ("Links checked", crawl.links_checked),
         ("Dead links", crawl.broken),
@@ -157,6 +165,9 @@ def summary(crawl: Crawl, orphans: int | None = None) -> list[tuple[str, Any]]:
     ]
     if orphans is not None:
         lines.insert(-1, ("Orphan pages", orphans))
+    if changes is not None and changes.previous is not None:
+        lines.insert(0, (f"New since {_date(changes.previous.created_at)}",
+                         f"{changes.new_broken}; fixed: {changes.fixed_broken}"))
     return lines
 
 
@@ -191,10 +202,12 @@ def build_report(
     max_referrers: int = 5,
     key: str = "",
     orphans: list[LinkResult] | None = None,
+    changes: CrawlDiff | None = None,
 ) -> EmailMessage:
     """The report mail of one crawl to one address. ``dead`` carries the broken links (dead and missing
     anchors) with the referrers to show (the store's ``problems(..., referrers=max_referrers)``);
-    ``key`` makes the Message-ID stable."""
+    ``changes`` (``linkpatrol.diff``) puts the new ones first and says what changed since the previous
+    crawl of the site; ``key`` makes the Message-ID stable."""
     to = validate_address(to)
     count = len(dead)
     host = _plain(crawl.host)
@@ -202,6 +215,12 @@ def build_report(
     found = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((count - anchors, "dead link"),
                                                                    (anchors, "missing anchor")) if n]
     subject = f"{host}: {' and '.join(found)} found" if count else f"{host}: no dead links found"
+    new: set[tuple[str, str]] = set()
+    if changes is not None and changes.previous is not None:
+        n_new = changes.new_broken
+        subject = f"{host}: {n_new} new dead link{'s' if n_new != 1 else ''}, {changes.fixed_broken} fixed"
+        new = {(res.url, res.outcome) for res in changes.new if res.outcome in BROKEN}
+        dead = sorted(dead, key=lambda res: (res.url, res.outcome) not in new)  # stable: by url within
     if crawl.state == CrawlState.CANCELLED:
         subject += " (crawl cancelled)"
     ended = ENDED.get(crawl.state, "is running")
@@ -209,11 +228,11 @@ def build_report(
         "crawl": crawl,
         "subject": subject,
         "ended": ended,
-        "summary": summary(crawl, None if orphans is None else len(orphans)),
+        "summary": summary(crawl, None if orphans is None else len(orphans), changes),
         "orphans": [res.url for res in (orphans or [])[:max_targets]],
         "report_url": links.report_url(crawl.id),
         "count": count,
-        "targets": [Target.of(res, max_referrers) for res in dead[:max_targets]],
+        "targets": [Target.of(res, max_referrers, (res.url, res.outcome) in new) for res in dead[:max_targets]],
     }
     return _message(sender, to, subject, key or f"report {crawl.id} {to}",
                     render("report.txt", **context), render("report.html", **context))

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from linkpatrol.diff import CrawlDiff
 from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
 from linkpatrol.wire import LinkResult, Referrer
 
@@ -50,8 +51,24 @@ def broken_json(results: list[LinkResult]) -> list[dict[str, Any]]:
     ]
 
 
+def diff_json(changes: CrawlDiff) -> dict[str, Any]:
+    """``GET /api/crawls/<id>/diff``: the previous crawl's id (null: the site's first) and the new,
+    fixed and still-there problems, each as in ``broken_json``."""
+    return {"previous": changes.previous.id if changes.previous else None, "new": broken_json(changes.new),
+            "fixed": broken_json(changes.fixed), "still": broken_json(changes.still)}
+
+
+def diff_csv(changes: CrawlDiff) -> Iterator[str]:
+    """``broken_csv`` with a first column ``change``: new, fixed or still."""
+    return _csv(changes.entries(), ("change",))
+
+
 def broken_csv(results: list[LinkResult]) -> Iterator[str]:
     """One line per (broken url, referring page); a url without known referrers gets one line."""
+    return _csv([("", r) for r in results], ())
+
+
+def _csv(rows: list[tuple[str, LinkResult]], lead: tuple[str, ...]) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf)
 
@@ -61,10 +78,10 @@ def broken_csv(results: list[LinkResult]) -> Iterator[str]:
         buf.truncate()
         return out
 
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(lead + CSV_COLUMNS)
     yield flush()
-    for r in results:
-        base = [cell(r.url), r.outcome, r.status if r.status is not None else "", cell(r.error),
+    for change, r in rows:
+        base = [change] * len(lead) + [cell(r.url), r.outcome, r.status if r.status is not None else "", cell(r.error),
                 "yes" if r.external else "no"]
         refs: list[Referrer | None] = [*r.referrers] or [None]
         for ref in refs:

@@ -7,9 +7,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
+from linkpatrol.diff import BROKEN, diff
 from linkpatrol.records import Crawl
+from linkpatrol.report_index import OUTCOME
 from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
-from web.reports.query import VIEWS, Query, Row, run
+from web.reports import groups
+from web.reports.query import CACHE, VIEW_OUTCOMES, VIEWS, Query, Row, run
 from web.resources import get_crawl_or_404, store
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -32,7 +35,12 @@ def report(crawl_id: str) -> Any:
     crawl = get_crawl_or_404(crawl_id)
     q = Query.from_args(request.args, current_app.config["PER_PAGE"])
     page = run(store(), crawl, q)
+    # The groups count the problems of the view shown (dead links unless it is a problem view).
+    wanted = VIEW_OUTCOMES[q.view] if q.view in ("dead", "anchors", "other") else (Outcome.DEAD,)
+    problems = [rec for rec in CACHE.records(store(), crawl, "problems") if wanted and rec[OUTCOME] in wanted]
     return render_template("reports/report.html", crawl=crawl, page=page, q=q, views=VIEWS,
+                           changes=None if crawl.is_active else diff(store(), crawl), broken=BROKEN,
+                           by_host=groups.by_host(problems), by_kind=groups.by_kind(problems),
                            classes=STATUS_CLASSES, counts=view_counts(crawl),
                            outcomes=[o for o in Outcome if o is not Outcome.MISSING_ANCHOR],  # the bar: checked links
                            other_label=OTHER_LABEL, error_messages={str(k): k.message for k in ErrorKind})

@@ -1,0 +1,153 @@
+"""Sites (a seed url's crawl history), what changed between two crawls of a site, and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import redis
+
+from linkpatrol.config import Config
+from linkpatrol.connection import async_client
+from linkpatrol.diff import diff
+from linkpatrol.keys import Keys
+from linkpatrol.records import Crawl
+from linkpatrol.start_queue import StartQueue
+from linkpatrol.store import CrawlStore
+from linkpatrol.verdicts import ErrorKind, Outcome
+from linkpatrol.wire import LinkResult
+from tests.support.fake_crawl import FakePage, run_crawl
+
+SITE = "https://site.example/"
+OTHER = "https://other.example/"
+
+
+def pages(seed: str, results: dict[str, LinkResult]) -> dict[str, FakePage]:
+    """A home page linking to every url of ``results`` (each answering as given)."""
+    out = {url: FakePage(res) for url, res in results.items()}
+    out[seed] = FakePage(LinkResult(seed, "ok", 200), [(url, f"to {url}") for url in results], True)
+    return out
+
+
+def dead(url: str) -> LinkResult:
+    return LinkResult(url, Outcome.DEAD, 404)
+
+
+def crawl_of(store: CrawlStore, results: dict[str, LinkResult], seed: str = SITE) -> Crawl:
+    done = run_crawl(store, seed, pages(seed, results))
+    assert done.state == "finished"
+    return done
+
+
+def start_by_message(redis_url: str, url: str, keep: int = 30) -> str:
+    keys = Keys()
+
+    async def handle() -> str | None:
+        client = async_client(redis_url)
+        try:
+            queue = StartQueue(client, keys, "w1", keep_crawls=keep)
+            await client.delete(keys.start)  # the store's own start messages: not this test's
+            await client.rpush(keys.start, json.dumps({"url": url}))
+            (raw,) = await queue.claim(1)
+            return await queue.handle(raw)
+        finally:
+            await client.aclose()
+
+    crawl_id = asyncio.run(handle())
+    assert crawl_id is not None
+    return crawl_id
+
+
+def test_both_ways_of_creating_a_crawl_register_its_site(redis_url: str, store: CrawlStore) -> None:
+    first = store.create(SITE)
+    other = store.create("https://OTHER.example")  # normalised: the site is the seed as stored
+    by_message = start_by_message(redis_url, SITE)
+    sites = store.sites()
+    assert [s.url for s in sites] == [SITE, OTHER]
+    assert sites[0].crawls == 2 and sites[0].last is not None and sites[0].last.id == by_message
+    assert sites[0].state == "running" and sites[1].crawls == 1  # the message's crawl was seeded
+    assert [c.id for c in store.site_crawls(SITE)] == [by_message, first.id]
+    assert [c.id for c in store.site_crawls(OTHER)] == [other.id]
+    assert store.site_count() == 2 and store.site_crawl_count(SITE) == 2
+
+
+def test_delete_removes_the_crawl_from_its_site_and_the_site_with_its_last_crawl(store: CrawlStore,
+                                                                                 rclient: redis.Redis) -> None:
+    old = crawl_of(store, {f"{SITE}a": dead(f"{SITE}a")})
+    new = crawl_of(store, {})
+    assert store.delete(new.id)
+    [site] = store.sites()
+    assert site.crawls == 1 and site.last is not None and site.last.id == old.id
+    assert rclient.zscore(Keys().sites, SITE) == old.created_at  # the last crawl time went back
+    assert store.delete(old.id)
+    assert store.sites() == [] and store.site_crawls(SITE) == []
+    assert not rclient.exists(Keys().site_crawls(SITE))
+
+
+def test_previous_ended_skips_cancelled_running_and_other_sites(store: CrawlStore) -> None:
+    finished = crawl_of(store, {})
+    crawl_of(store, {}, seed=OTHER)
+    cancelled = store.create(SITE)
+    store.cancel(cancelled.id)
+    running = store.create(SITE)
+    latest = crawl_of(store, {})
+    assert store.previous_ended(latest) == finished
+    assert store.previous_ended(running) == finished
+    assert store.previous_ended(finished) is None
+
+
+def test_diff_new_fixed_and_still_across_outcomes(store: CrawlStore) -> None:
+    first = crawl_of(store, {
+        f"{SITE}gone": dead(f"{SITE}gone"),  # still dead
+        f"{SITE}fixed": dead(f"{SITE}fixed"),  # ok next time
+        "https://x.example/wall": LinkResult("https://x.example/wall", Outcome.BLOCKED, 403, external=True),
+    })
+    assert diff(store, first).previous is None
+    second = crawl_of(store, {
+        f"{SITE}gone": dead(f"{SITE}gone"),
+        f"{SITE}new": dead(f"{SITE}new"),
+        # blocked, now dead: new as dead, fixed as blocked
+        "https://x.example/wall": LinkResult("https://x.example/wall", Outcome.DEAD, error=ErrorKind.DNS,
+                                             external=True),
+        f"{SITE}slow": LinkResult(f"{SITE}slow", Outcome.RATE_LIMITED, 429),
+    })
+    changes = diff(store, second, referrers=None)
+    assert changes.previous == first
+    assert [(r.url, r.outcome) for r in changes.new] == [
+        (f"{SITE}new", "dead"), (f"{SITE}slow", "rate_limited"), ("https://x.example/wall", "dead")]
+    assert [(r.url, r.outcome) for r in changes.fixed] == [
+        (f"{SITE}fixed", "dead"), ("https://x.example/wall", "blocked")]
+    assert [(r.url, r.outcome) for r in changes.still] == [(f"{SITE}gone", "dead")]
+    assert changes.new_broken == 2 and changes.fixed_broken == 1
+    assert changes.by_outcome()[Outcome.BLOCKED] == {"new": 0, "fixed": 1, "still": 0}
+    # referrers: the new ones from this crawl, the fixed ones from the previous one
+    assert changes.new[0].referrers[0].page == SITE and changes.fixed[0].referrer_count == 1
+    assert diff(store, second).new[0].referrers == []  # not read unless asked for
+
+
+def test_retention_keeps_the_newest_n_and_never_an_active_crawl(redis_url: str, rclient: redis.Redis) -> None:
+    store = CrawlStore(rclient, keep_crawls=3)
+    oldest_running = store.create(SITE)  # queued forever: never deleted
+    ended = [crawl_of(store, {f"{SITE}{i}": dead(f"{SITE}{i}")}) for i in range(4)]
+    other = crawl_of(store, {}, seed=OTHER)
+    assert [c.id for c in store.site_crawls(SITE)] == [ended[3].id, ended[2].id, ended[1].id, oldest_running.id]
+    assert store.get(ended[0].id) is None  # the oldest ended crawl went with every key
+    assert not list(rclient.scan_iter(match=f"lp:crawl:{ended[0].id}*"))
+    assert store.get(other.id) is not None
+    by_message = start_by_message(redis_url, SITE, keep=3)  # the start queue's path prunes too
+    assert [c.id for c in store.site_crawls(SITE)] == [by_message, ended[3].id, ended[2].id, oldest_running.id]
+    assert store.get(ended[1].id) is None and store.get(oldest_running.id) is not None
+    assert not list(rclient.scan_iter(match=f"lp:crawl:{ended[1].id}*"))
+    assert ended[1].id not in rclient.zrange(Keys().crawls, 0, -1)
+
+
+def test_keep_zero_keeps_every_crawl(rclient: redis.Redis) -> None:
+    store = CrawlStore(rclient, keep_crawls=0)
+    for _ in range(3):
+        crawl_of(store, {})
+    assert store.site_crawl_count(SITE) == 3
+
+
+def test_keep_crawls_setting() -> None:
+    assert Config.from_env({}).keep_crawls == 30
+    assert Config.from_env({"LINKPATROL_KEEP_CRAWLS": "0"}).keep_crawls == 0
