@@ -33,18 +33,30 @@ def client(url: str, *, decode: bool = True, timeout: float | None = 5.0, **para
     return redis.Redis.from_url(url, decode_responses=decode, **params)
 
 
+def _crawler_params(params: dict[str, Any]) -> dict[str, Any]:
+    params.pop("encoding", None)  # scrapy-redis's default; utf-8 anyway
+    params["decode_responses"] = True
+    params.setdefault("socket_connect_timeout", 5)
+    params.setdefault("socket_timeout", 30)
+    params.setdefault("health_check_interval", 15)
+    return params
+
+
 class AsyncClient(aioredis.Redis):
     """The crawler's asyncio client, built by scrapy-redis from the Scrapy settings REDIS_URL and
     REDIS_PARAMS (``scrapy_redis.connection.get_redis_from_settings``)."""
 
     @classmethod
     def from_url(cls, url: str, **params: Any) -> AsyncClient:  # type: ignore[override]
-        params.pop("encoding", None)  # scrapy-redis's default; utf-8 anyway
-        params["decode_responses"] = True
-        params.setdefault("socket_connect_timeout", 5)
-        params.setdefault("socket_timeout", 30)
-        params.setdefault("health_check_interval", 15)
-        return super().from_url(url, **params)  # type: ignore[return-value]
+        return super().from_url(url, **_crawler_params(params))  # type: ignore[return-value]
+
+
+class SyncClient(redis.Redis):
+    """The same for the crawler's one synchronous need: the store's retention, run in a thread."""
+
+    @classmethod
+    def from_url(cls, url: str, **params: Any) -> SyncClient:  # type: ignore[override]
+        return super().from_url(url, **_crawler_params(params))  # type: ignore[return-value]
 
 
 def async_client(url: str, **params: Any) -> AsyncClient:

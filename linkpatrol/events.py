@@ -31,11 +31,3 @@ class EndedCrawlEvents:
     def leftovers(self) -> list[str]:
         """Events taken and never done (a worker died, or Redis went away in between)."""
         return [str(raw) for raw in self.r.lrange(self.keys.finished_events_processing, 0, -1)]
-
-    def pending(self) -> list[str]:
-        """Events not taken yet."""
-        return [str(raw) for raw in self.r.lrange(self.keys.finished_events, 0, -1)]
-
-    def push(self, crawl_id: str) -> None:
-        """Announce an ended crawl (the scripts do it themselves; this is for tools and tests)."""
-        self.r.rpush(self.keys.finished_events, crawl_id)

@@ -141,11 +141,10 @@ class Keys:
         return f"{self.prefix}:crawl:{crawl_id}:anchors"
 
     def wanted_prefix(self, crawl_id: str) -> str:
+        """Prefix of the sets ``<prefix><url>`` of the anchors links asked of a page not read yet;
+        checked (and deleted) when the page is."""
         return f"{self.prefix}:crawl:{crawl_id}:want:"
 
-    def wanted(self, crawl_id: str, url: str) -> str:
-        """Set of the anchors links asked of a page not read yet; checked when it is."""
-        return f"{self.prefix}:crawl:{crawl_id}:want:{url}"
 
     def orphan_candidates(self, crawl_id: str) -> str:
         """Set of urls a sitemap listed before any page linked to them; a page's link takes one out.

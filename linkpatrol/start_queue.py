@@ -10,6 +10,7 @@ in one line and dropped; the others are unaffected.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -17,17 +18,19 @@ from typing import Any
 from linkpatrol.frontier import Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.records import Crawl, CrawlState
-from linkpatrol.store import expired_crawls, forget_crawl, new_record, write_record
+from linkpatrol.store import CrawlStore, new_record, write_record
 from linkpatrol.wire import BadStartMessage, StartMessage
 
 logger = logging.getLogger(__name__)
 
 
 class StartQueue:
-    def __init__(self, client: Any, keys: Keys, worker_id: str, keep_crawls: int = 30) -> None:
+    def __init__(self, client: Any, keys: Keys, worker_id: str, store: CrawlStore | None = None) -> None:
         self.r = client
         self.keys = keys
-        self.keep_crawls = keep_crawls  # retention per site, as ``CrawlStore.prune``; 0 keeps all
+        # A synchronous store for retention (``CrawlStore.prune``, in a thread): one way to delete a
+        # crawl. None: this queue prunes nothing.
+        self.store = store
         self.scripts = Scripts(client, keys)
         self.claimed = keys.start_claimed(worker_id)
 
@@ -67,7 +70,10 @@ class StartQueue:
             pipe.rpush(self.claimed, named)
             await pipe.execute()
             logger.info("crawl %s created from a start message: %s", record["id"], record["url"])
-            await self._prune(record["url"])
+            if self.store is not None:
+                for old in await asyncio.to_thread(self.store.prune, record["url"]):
+                    logger.info("crawl %s deleted: more than %d crawls of %s", old, self.store.keep_crawls,
+                                record["url"])
             crawl_id, raw = record["id"], named
         else:
             crawl_id = msg.crawl_id
@@ -84,22 +90,3 @@ class StartQueue:
         elif await self.scripts.seed(crawl_id, Crawl.from_record(rec).url, time.time()):
             logger.info("crawl %s started: %s", crawl_id, rec["url"])
 
-    async def _prune(self, url: str) -> None:
-        """Retention, as ``CrawlStore.prune`` does it with a sync client: the site's ended crawls beyond
-        the newest ``keep_crawls`` go with every key they created."""
-        if not self.keep_crawls:
-            return
-        older = await self.r.zrevrange(self.keys.site_crawls(url), self.keep_crawls, -1)
-        if not older:
-            return
-        pipe = self.r.pipeline(transaction=False)
-        for crawl_id in older:
-            pipe.hget(self.keys.crawl(crawl_id), "state")
-        for crawl_id in expired_crawls(list(zip(older, await pipe.execute(), strict=True))):
-            pipe = self.r.pipeline(transaction=False)
-            async for key in self.r.scan_iter(match=self.keys.crawl_pattern(crawl_id), count=1000):
-                pipe.unlink(key)
-            pipe.unlink(self.keys.crawl(crawl_id))
-            forget_crawl(pipe, self.keys, crawl_id, url)
-            await pipe.execute()
-            logger.info("crawl %s deleted: more than %d crawls of %s", crawl_id, self.keep_crawls, url)

@@ -6,12 +6,7 @@ import datetime as dt
 
 from flask import Flask
 
-
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds -> ISO 8601 in UTC (``2026-11-28T05:49:46.123Z``)."""
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from linkpatrol.summary import iso
 
 
 def human_time(ts: float | None) -> str:

@@ -82,11 +82,12 @@ class CrawlContext:
         return (self.options.max_page_size or self.default_page_mb) * MB
 
 
-def redis_from_settings(settings: BaseSettings) -> Any:
-    """An asyncio client from the Scrapy settings REDIS_URL and REDIS_PARAMS, through scrapy-redis's
-    connection module; the client class is the core's whatever REDIS_PARAMS says."""
+def redis_from_settings(settings: BaseSettings, cls: type = AsyncClient) -> Any:
+    """A client (asyncio unless ``cls`` says otherwise) from the Scrapy settings REDIS_URL and
+    REDIS_PARAMS, through scrapy-redis's connection module; the client class is the core's whatever
+    REDIS_PARAMS says."""
     overridden = BaseSettings(settings.copy_to_dict(), priority="cmdline")
-    overridden.set("REDIS_PARAMS", {**settings.getdict("REDIS_PARAMS"), "redis_cls": AsyncClient}, "cmdline")
+    overridden.set("REDIS_PARAMS", {**settings.getdict("REDIS_PARAMS"), "redis_cls": cls}, "cmdline")
     return connection.get_redis_from_settings(overridden)
 
 

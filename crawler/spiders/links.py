@@ -25,8 +25,9 @@ from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
 from crawler.sitemaps import discover_sitemaps, read_sitemap
-from linkpatrol.connection import REDIS_DOWN, retrying
+from linkpatrol.connection import REDIS_DOWN, SyncClient, retrying
 from linkpatrol.start_queue import StartQueue
+from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL, host_of, normalize_url
 from linkpatrol.verdicts import CheckMethod, ErrorKind, Outcome, outcome_for_status
 from linkpatrol.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
@@ -78,8 +79,10 @@ class LinksSpider(RedisSpider):
         assert frontier is not None, "EXTENSIONS must enable crawler.extensions.frontier.FrontierExtension"
         self.frontier = frontier
         await frontier.open()
-        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id,
-                                      self.crawler.settings.getint("LINKPATROL_KEEP_CRAWLS", 30))
+        settings = self.crawler.settings
+        retention = CrawlStore(redis_from_settings(settings, SyncClient), frontier.keys,
+                               settings.getint("LINKPATROL_KEEP_CRAWLS", 30))
+        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id, retention)
         reader = asyncio.create_task(self._read_start_messages())
         try:
             while True:

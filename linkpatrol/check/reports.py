@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from linkpatrol.records import Crawl
+from linkpatrol.summary import crawl_summary
 from linkpatrol.urls import host_of
 from linkpatrol.verdicts import OTHER_LABEL, ErrorKind, Outcome
 from linkpatrol.wire import LinkResult, Referrer
@@ -153,40 +154,9 @@ def text_report(report: Report) -> str:
 
 
 # -- JSON ---------------------------------------------------------------------------------------------
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def crawl_json(crawl: Crawl) -> dict[str, Any]:
-    """The crawl as the API shows it (``web/serializers.crawl_json``), without the web app's links."""
-    duration = crawl.duration
-    return {
-        "id": crawl.id,
-        "url": crawl.url,
-        "state": crawl.state,
-        "pages_crawled": crawl.pages_crawled,
-        "links_checked": crawl.links_checked,
-        "broken": crawl.broken,
-        "created_at": iso(crawl.created_at),
-        "started_at": iso(crawl.started_at),
-        "finished_at": iso(crawl.finished_at),
-        "duration_seconds": round(duration, 3) if duration is not None else None,
-        "options": crawl.options.to_dict(),  # header names, never their values
-        "outcomes": crawl.outcome_counts,
-        "status_classes": crawl.status_class_counts,
-        "redirected": crawl.redirected,
-        "checks": crawl.check_counts,
-        "retries": crawl.retries,
-        "errors": crawl.error_counts,
-        "server_time": iso(time.time()),
-    }
-
-
 def json_report(report: Report) -> str:
     data = {
-        "crawl": crawl_json(report.crawl),
+        "crawl": crawl_summary(report.crawl),
         "fail_on": [str(o) for o in report.fail_on],
         "failed": len(report.failing),
         "passed": report.passed,

@@ -4,14 +4,12 @@ headers kept out of the record and written with it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
 import redis
 
-from linkpatrol.connection import async_client
 from linkpatrol.keys import Keys
 from linkpatrol.records import (
     MAX_ACCEPT,
@@ -25,9 +23,9 @@ from linkpatrol.records import (
     InvalidOption,
     parse_options,
 )
-from linkpatrol.start_queue import StartQueue
 from linkpatrol.store import CrawlStore
 from linkpatrol.wire import BadStartMessage, StartMessage
+from tests.support.start_messages import handle_start_message
 
 SECRET = "Bearer s3cret-t0ken-value"
 RULES = {"exclude": ["/calendar/", r"[?&]sort="], "same_site": ["Docs.Example.org", "cdn.example.net:8443"],
@@ -229,18 +227,7 @@ def test_delete_removes_the_headers(store: CrawlStore, rclient: redis.Redis) -> 
 def test_a_start_message_with_headers_writes_them_with_the_record(redis_url: str, store: CrawlStore,
                                                                    rclient: redis.Redis) -> None:
     keys = Keys()
-    rclient.rpush(keys.start, json.dumps({"url": "https://staging.example.org/", **RULES}))
-
-    async def handle() -> str | None:
-        client = async_client(redis_url)
-        try:
-            queue = StartQueue(client, keys, "w1")
-            (raw,) = await queue.claim(1)
-            return await queue.handle(raw)
-        finally:
-            await client.aclose()
-
-    crawl_id = asyncio.run(handle())
+    crawl_id = handle_start_message(redis_url, json.dumps({"url": "https://staging.example.org/", **RULES}))
     assert crawl_id is not None
     assert store.crawl_headers(crawl_id) == {"Authorization": SECRET, "X-Staging": "yes"}
     crawl = store.require(crawl_id)

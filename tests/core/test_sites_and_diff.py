@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import redis
 
 from linkpatrol.config import Config
-from linkpatrol.connection import async_client
 from linkpatrol.diff import diff
 from linkpatrol.keys import Keys
 from linkpatrol.records import Crawl
-from linkpatrol.start_queue import StartQueue
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import ErrorKind, Outcome
 from linkpatrol.wire import LinkResult
 from tests.support.fake_crawl import FakePage, run_crawl
+from tests.support.start_messages import handle_start_message
 
 SITE = "https://site.example/"
 OTHER = "https://other.example/"
@@ -40,20 +38,12 @@ def crawl_of(store: CrawlStore, results: dict[str, LinkResult], seed: str = SITE
 
 
 def start_by_message(redis_url: str, url: str, keep: int = 30) -> str:
-    keys = Keys()
-
-    async def handle() -> str | None:
-        client = async_client(redis_url)
-        try:
-            queue = StartQueue(client, keys, "w1", keep_crawls=keep)
-            await client.delete(keys.start)  # the store's own start messages: not this test's
-            await client.rpush(keys.start, json.dumps({"url": url}))
-            (raw,) = await queue.claim(1)
-            return await queue.handle(raw)
-        finally:
-            await client.aclose()
-
-    crawl_id = asyncio.run(handle())
+    """A crawl started from a start message by the crawler's start queue, with its retention."""
+    sync = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        crawl_id = handle_start_message(redis_url, json.dumps({"url": url}), CrawlStore(sync, keep_crawls=keep))
+    finally:
+        sync.close()
     assert crawl_id is not None
     return crawl_id
 

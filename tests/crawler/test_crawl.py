@@ -11,18 +11,12 @@ import redis
 from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
-from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
 from tests.support.sites import fixture, generated
 
 Factory = Callable[..., CrawlerProcess]
 
 
-def finished(store: CrawlStore, crawl_id: str, timeout: float = 60) -> None:
-    def done() -> bool:
-        crawl = store.require(crawl_id)
-        return crawl.state in ("finished", "cancelled")
-
-    wait_for(done, timeout, what=f"crawl {crawl_id} to end")
 
 
 def report(store: CrawlStore, crawl_id: str, outcomes: tuple[str, ...]) -> dict[str, tuple[object, str, set]]:
@@ -45,7 +39,7 @@ def test_fixture_site_every_dead_link_found_with_referrers(
 ) -> None:
     crawlers()
     crawl = store.create(site.url("main"))
-    finished(store, crawl.id)
+    wait_ended(store, crawl.id)
     truth = fixture.truth(site.ports, refused_port)
     found = report(store, crawl.id, ("dead", "blocked", "rate_limited", "excluded", "unsupported"))
     assert found == truth
@@ -69,7 +63,7 @@ def test_each_link_checked_once_and_external_pages_never_followed(
     crawlers()
     before_main, before_ext = site.hits("main"), site.hits("ext")
     crawl = store.create(site.url("main"))
-    finished(store, crawl.id)
+    wait_ended(store, crawl.id)
     main = {k: v - before_main.get(k, 0) for k, v in site.hits("main").items() if v > before_main.get(k, 0)}
     ext = {k: v - before_ext.get(k, 0) for k, v in site.hits("ext").items() if v > before_ext.get(k, 0)}
     # /missing.html and /blog/ are linked from two pages each: one request each.
@@ -88,8 +82,8 @@ def test_options_max_pages_depth_robots_external(store: CrawlStore, crawlers: Fa
     crawlers()
     shallow = store.create(site.url("main"), CrawlOptions(max_depth=0, check_external=False, respect_robots=False))
     capped = store.create(site.url("main"), CrawlOptions(max_pages=2))
-    finished(store, shallow.id)
-    finished(store, capped.id)
+    wait_ended(store, shallow.id)
+    wait_ended(store, capped.id)
     s = store.require(shallow.id)
     assert s.pages_crawled == 1  # only the home page is parsed; its links are checked
     results = {r.url: r for r in store.iter_results(shallow.id)}
@@ -105,7 +99,7 @@ def test_two_crawlers_share_a_crawl(store: CrawlStore, crawlers: Factory, slow_s
                                     rclient: redis.Redis) -> None:
     a, b = crawlers(), crawlers()
     crawl = store.create(slow_site.url("main"))
-    finished(store, crawl.id, timeout=120)
+    wait_ended(store, crawl.id, timeout=120)
     assert_generated_exact(store, crawl.id, slow_site)
     total = store.require(crawl.id).links_checked
 
@@ -136,7 +130,7 @@ def test_sigkill_mid_crawl_loses_nothing(store: CrawlStore, crawlers: Factory, s
     wait_for(lambda: store.require(crawl.id).links_checked > 60, 60, what="crawl under way")
     victim.kill()
     assert store.require(crawl.id).state == "running"
-    finished(store, crawl.id, timeout=120)
+    wait_ended(store, crawl.id, timeout=120)
     assert_generated_exact(store, crawl.id, slow_site)
 
 
@@ -146,8 +140,8 @@ def test_two_concurrent_crawls_of_one_site_are_isolated(
     crawlers()
     first = store.create(slow_site.url("main"))
     second = store.create(slow_site.url("main"))
-    finished(store, first.id, timeout=120)
-    finished(store, second.id, timeout=120)
+    wait_ended(store, first.id, timeout=120)
+    wait_ended(store, second.id, timeout=120)
     assert_generated_exact(store, first.id, slow_site)
     assert_generated_exact(store, second.id, slow_site)
 
@@ -161,7 +155,7 @@ def test_bad_start_messages_are_skipped(store: CrawlStore, crawlers: Factory, si
     rclient.lpush(keys.start, "not a url", json.dumps({"url": 3}), json.dumps([1, 2]),
                   json.dumps({"crawl_id": "nope"}), json.dumps({"url": "http://x.invalid/", "max_pages": -1}))
     rclient.rpush(keys.start, "{broken")
-    finished(store, good.id)
+    wait_ended(store, good.id)
     assert store.require(good.id).pages_crawled == 1
     wait_for(lambda: rclient.llen(keys.start) == 0, 10, what="start queue drained")
     log = proc.output()
@@ -192,8 +186,8 @@ def test_delete_removes_every_key(store: CrawlStore, crawlers: Factory, site: Si
     crawlers()
     keep = store.create(site.url("main"), CrawlOptions(max_depth=0))
     gone = store.create(site.url("main"), CrawlOptions(max_depth=0))
-    finished(store, keep.id)
-    finished(store, gone.id)
+    wait_ended(store, keep.id)
+    wait_ended(store, gone.id)
     assert rclient.keys(f"*{gone.id}*")
     assert store.delete(gone.id)
     assert rclient.keys(f"*{gone.id}*") == []
@@ -213,7 +207,7 @@ def test_redis_restart_mid_crawl(redis_server, store: CrawlStore, crawlers: Fact
 
     time.sleep(2)
     redis_server.start()
-    finished(store, crawl.id, timeout=120)
+    wait_ended(store, crawl.id, timeout=120)
     assert_generated_exact(store, crawl.id, slow_site)
     assert all(p.process.poll() is None for p in procs)  # waited and reconnected, did not crash
     assert any("Redis unreachable" in p.output() for p in procs)
@@ -231,7 +225,7 @@ def test_leases_whose_reply_was_lost_are_recovered(store: CrawlStore, crawlers: 
     worker = next(iter(rclient.hkeys(Keys().workers)))
     lost = Scripts(rclient, Keys()).pop(crawl.id, 5, worker)  # leased in Redis, unknown to the worker
     assert len(lost) == 5
-    finished(store, crawl.id, timeout=120)
+    wait_ended(store, crawl.id, timeout=120)
     assert_generated_exact(store, crawl.id, slow_site)
 
 
@@ -242,7 +236,7 @@ def test_scrapy_settings_choose_the_redis(store: CrawlStore, crawlers: Factory, 
     proc = crawlers(url=f"redis://127.0.0.1:{refused_port}/0",  # the environment points nowhere
                     args=["-s", f"REDIS_URL={redis_url}", "-s", 'REDIS_PARAMS={"client_name": "lp-crawler"}'])
     crawl = store.create(site.url("main"), CrawlOptions(max_depth=0))
-    finished(store, crawl.id)
+    wait_ended(store, crawl.id)
     assert store.require(crawl.id).pages_crawled == 1
     assert any(c.get("name") == "lp-crawler" for c in store.r.client_list())
     assert "Redis unreachable" not in proc.output()
@@ -253,7 +247,7 @@ def test_head_first_sends_head_then_get_to_a_server_that_refuses_it(store: Crawl
     crawlers()
     before = site.hits("ext")
     crawl = store.create(site.url("main"), CrawlOptions(head_first=True))
-    finished(store, crawl.id)
+    wait_ended(store, crawl.id)
     ext = {k: v - before.get(k, 0) for k, v in site.hits("ext").items() if v > before.get(k, 0)}
     assert ext.get("HEAD /page.html") == 1 and "GET /page.html" not in ext
     # A server that refuses HEAD gets exactly one HEAD and one GET.

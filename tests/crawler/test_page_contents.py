@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.records import Crawl, CrawlOptions
+from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
-from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import anchors
 
 Factory = Callable[..., CrawlerProcess]
@@ -22,15 +22,11 @@ def anchor_site() -> Iterator[SiteServer]:
     server.stop()
 
 
-def crawl_of(store: CrawlStore, url: str, options: CrawlOptions | None = None) -> Crawl:
-    crawl = store.create(url, options or CrawlOptions())
-    wait_for(lambda: store.require(crawl.id).state == "finished", 90, what=f"crawl {crawl.id} to finish")
-    return store.require(crawl.id)
 
 
 def test_missing_anchors_are_their_own_verdict(store: CrawlStore, crawlers: Factory, anchor_site: SiteServer) -> None:
     crawlers()
-    crawl = crawl_of(store, anchor_site.url("main"))
+    crawl = crawl_to_end(store, anchor_site.url("main"))
     m = anchor_site.url("main", "")
     found = {r.url: r for r in store.problems(crawl.id, ("missing_anchor",))}
     assert set(found) == {m + url for url in anchors.MISSING}
@@ -48,7 +44,7 @@ def test_missing_anchors_are_their_own_verdict(store: CrawlStore, crawlers: Fact
 def test_css_meta_refresh_more_elements_and_deep_nesting(store: CrawlStore, crawlers: Factory,
                                                          anchor_site: SiteServer) -> None:
     crawlers()
-    crawl = crawl_of(store, anchor_site.url("main"))
+    crawl = crawl_to_end(store, anchor_site.url("main"))
     m = anchor_site.url("main", "")
     dead = {r.url: r for r in store.problems(crawl.id)}
     for url, element in anchors.DEAD.items():
@@ -64,7 +60,7 @@ def test_css_meta_refresh_more_elements_and_deep_nesting(store: CrawlStore, craw
 
 def test_referrers_carry_their_source_line(store: CrawlStore, crawlers: Factory, anchor_site: SiteServer) -> None:
     crawlers()
-    crawl = crawl_of(store, anchor_site.url("main"))
+    crawl = crawl_to_end(store, anchor_site.url("main"))
     m = anchor_site.url("main", "")
     problems = {r.url: r for r in store.problems(crawl.id, ("dead", "missing_anchor"))}
     for (target, text), line in anchors.HOME_LINES.items():
@@ -76,6 +72,6 @@ def test_referrers_carry_their_source_line(store: CrawlStore, crawlers: Factory,
 def test_fragment_checking_is_a_per_crawl_choice(store: CrawlStore, crawlers: Factory, anchor_site: SiteServer,
                                                  mode: str, missing: int) -> None:
     crawlers()
-    crawl = crawl_of(store, anchor_site.url("main"), CrawlOptions(check_fragments=mode))
+    crawl = crawl_to_end(store, anchor_site.url("main"), CrawlOptions(check_fragments=mode))
     assert crawl.counters["outcome_missing_anchor"] == missing
     assert bool(store.r.hlen(f"lp:crawl:{crawl.id}:anchors")) is (mode != "none")

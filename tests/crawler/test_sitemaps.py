@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.records import Crawl, CrawlOptions
+from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
-from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import sitemaps
 
 Factory = Callable[..., CrawlerProcess]
@@ -22,15 +22,11 @@ def sitemap_site() -> Iterator[SiteServer]:
     server.stop()
 
 
-def crawl_of(store: CrawlStore, url: str, options: CrawlOptions | None = None) -> Crawl:
-    crawl = store.create(url, options or CrawlOptions())
-    wait_for(lambda: store.require(crawl.id).state == "finished", 60, what=f"crawl {crawl.id} to finish")
-    return store.require(crawl.id)
 
 
 def test_orphan_pages_and_dead_sitemap_urls(store: CrawlStore, crawlers: Factory, sitemap_site: SiteServer) -> None:
     crawlers()
-    crawl = crawl_of(store, sitemap_site.url("main"))
+    crawl = crawl_to_end(store, sitemap_site.url("main"))
     m = sitemap_site.url("main", "")
     assert [r.url for r in store.orphans(crawl.id)] == [m + path for path in sitemaps.ORPHANS]
     (dead,) = store.problems(crawl.id)
@@ -44,13 +40,13 @@ def test_orphan_pages_and_dead_sitemap_urls(store: CrawlStore, crawlers: Factory
 
 def test_sitemap_xml_when_robots_names_none(store: CrawlStore, crawlers: Factory, sitemap_site: SiteServer) -> None:
     crawlers()
-    crawl = crawl_of(store, sitemap_site.url("plain"))
+    crawl = crawl_to_end(store, sitemap_site.url("plain"))
     assert [r.url for r in store.orphans(crawl.id)] == [sitemap_site.url("plain", "/lonely.html")]
 
 
 def test_sitemaps_are_a_per_crawl_choice(store: CrawlStore, crawlers: Factory, sitemap_site: SiteServer) -> None:
     crawlers()
-    crawl = crawl_of(store, sitemap_site.url("main"), CrawlOptions(sitemaps=False))
+    crawl = crawl_to_end(store, sitemap_site.url("main"), CrawlOptions(sitemaps=False))
     assert store.orphans(crawl.id) == []
     checked = {r.url for r in store.iter_results(crawl.id)}
     assert sitemap_site.url("main", "/orphan.html") not in checked

@@ -8,7 +8,7 @@ import pytest
 
 from linkpatrol.addresses import AddressPolicy, BadNetworkList
 from linkpatrol.store import CrawlStore
-from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, wait_ended
 
 Factory = Callable[..., CrawlerProcess]
 GUARDED = {"LINKPATROL_ALLOW_PRIVATE": ""}
@@ -59,14 +59,12 @@ def ssrf_site() -> Iterator[SiteServer]:
     server.stop()
 
 
-def _finish(store: CrawlStore, crawl_id: str) -> None:
-    wait_for(lambda: store.require(crawl_id).state == "finished", 90, interval=0.2, what="the crawl to finish")
 
 
 def test_loopback_seed_is_not_fetched(store: CrawlStore, crawlers: Factory, ssrf_site: SiteServer) -> None:
     crawlers(GUARDED)
     crawl = store.create(ssrf_site.url("main"))  # the web app refuses this seed; the CLI or a script may not
-    _finish(store, crawl.id)
+    wait_ended(store, crawl.id)
     seed = store.result(crawl.id, ssrf_site.url("main"))
     assert seed is not None
     assert (seed.outcome, seed.error) == ("excluded", "address-not-allowed")
@@ -77,7 +75,7 @@ def test_redirect_to_a_refused_address_is_not_followed(store: CrawlStore, crawle
                                                        ssrf_site: SiteServer) -> None:
     crawlers({**GUARDED, "LINKPATROL_ALLOWED_NETWORKS": "127.0.0.1/32"})
     crawl = store.create(ssrf_site.url("main"))
-    _finish(store, crawl.id)
+    wait_ended(store, crawl.id)
     ok = store.result(crawl.id, ssrf_site.url("main", "/ok"))
     assert ok is not None and ok.outcome == "ok"
     bounce = store.result(crawl.id, ssrf_site.url("main", "/bounce"))

@@ -23,14 +23,12 @@ from crawler.failures import NotAllowedAddress
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import host_of
-from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, wait_ended
 from tests.support.sites import url_identity
 
 Factory = Callable[..., CrawlerProcess]
 
 
-def _finish(store: CrawlStore, crawl_id: str, timeout: float = 60) -> None:
-    wait_for(lambda: store.require(crawl_id).state == "finished", timeout, interval=0.2, what="the crawl to finish")
 
 
 def _ipv6_loopback() -> bool:
@@ -124,7 +122,7 @@ def test_one_resource_under_several_spellings_is_fetched_once_and_reported_once(
     crawlers()
     before = identity_site.hits("main")
     crawl = store.create(identity_site.url("main"))
-    _finish(store, crawl.id)
+    wait_ended(store, crawl.id)
     hits = {k: v - before.get(k, 0) for k, v in identity_site.hits("main").items() if v != before.get(k, 0)}
     base = identity_site.url("main", "")
 
@@ -198,7 +196,7 @@ def test_ipv6_literals_are_fetched_with_their_real_status(
     # A seed on the IPv6 site: crawled, its links followed.
     before = v6.hits("v6")
     direct = store.create(seed)
-    _finish(store, direct.id)
+    wait_ended(store, direct.id)
     assert _outcomes(store, direct.id) == expected
     crawl = store.require(direct.id)
     assert crawl.pages_crawled == 2  # the home page and /ok, in scope
@@ -215,7 +213,7 @@ def test_ipv6_literals_are_fetched_with_their_real_status(
 
     # An IPv4 page that links to the IPv6 site: each IPv6 link checked with its real status.
     linked = store.create(v4.url("v4"))
-    _finish(store, linked.id)
+    wait_ended(store, linked.id)
     found = _outcomes(store, linked.id)
     assert found == {v4.url("v4"): ("ok", 200, None), v4.url("v4", "/ok"): ("ok", 200, None), **expected}
     assert store.require(linked.id).pages_crawled == 2  # the IPv6 pages are another host: checked only
@@ -232,6 +230,6 @@ def test_guard_refuses_ipv6_loopback_seeds(
     seeds = [v6.url("v6", "/ok"), f"http://[::ffff:127.0.0.1]:{v4.ports['v4']}/ok"]
     crawls = [store.create(seed) for seed in seeds]
     for crawl, seed in zip(crawls, seeds, strict=True):
-        _finish(store, crawl.id)
+        wait_ended(store, crawl.id)
         assert _outcomes(store, crawl.id) == {seed: ("excluded", None, "address-not-allowed")}
     assert v6.hits("v6") == before_v6 and v4.hits("v4") == before_v4  # not a request reached them

@@ -10,7 +10,7 @@ import pytest
 from linkpatrol.records import Crawl, CrawlOptions
 from linkpatrol.store import CrawlStore
 from linkpatrol.wire import LinkResult
-from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import verdicts
 from tests.support.sites.fixture import closed_port
 
@@ -29,10 +29,6 @@ def hard_site(refused: int) -> Iterator[SiteServer]:
     server.stop()
 
 
-def crawl_of(store: CrawlStore, url: str, options: CrawlOptions | None = None, timeout: float = 120) -> Crawl:
-    crawl = store.create(url, options or CrawlOptions())
-    wait_for(lambda: store.require(crawl.id).state == "finished", timeout, what=f"crawl {crawl.id} to finish")
-    return store.require(crawl.id)
 
 
 def results(store: CrawlStore, crawl_id: str) -> dict[str, LinkResult]:
@@ -52,7 +48,7 @@ def finished(hard_site: SiteServer, redis_server, tmp_path_factory: pytest.TempP
     proc = CrawlerProcess(redis_server.url, tmp_path_factory.mktemp("verdicts") / "crawler.log")
     try:
         started = time.monotonic()
-        crawl = crawl_of(store, hard_site.url("main"))
+        crawl = crawl_to_end(store, hard_site.url("main"))
         yield store, crawl, proc, time.monotonic() - started
     finally:
         proc.stop()
@@ -138,7 +134,7 @@ def test_a_failed_link_is_a_line_not_a_traceback(finished) -> None:  # type: ign
 # Last: the ``store`` fixture empties Redis, and with it the shared crawl above.
 def test_head_first_is_a_per_crawl_choice(store: CrawlStore, crawlers: Factory, hard_site: SiteServer) -> None:
     crawlers()
-    crawl = crawl_of(store, hard_site.url("main", "/"), CrawlOptions(head_first=True, max_depth=0))
+    crawl = crawl_to_end(store, hard_site.url("main", "/"), CrawlOptions(head_first=True, max_depth=0))
     res = results(store, crawl.id)
     # The price of HEAD: a server that lies about it is believed for links to other hosts...
     assert res[hard_site.url("ext", "/head-lies")].outcome == "ok"

@@ -13,7 +13,7 @@ import redis
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.keys import Keys
 from linkpatrol.store import CrawlStore
-from tests.support.processes import CrawlerProcess, SiteServer, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
 from tests.support.sites import fixture
 from tests.support.webapp import make_app
 
@@ -21,8 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_CLI = ROOT / ".venv" / "bin" / "redis-cli"
 
 
-def _ended(store: CrawlStore, crawl_id: str) -> None:
-    wait_for(lambda: store.require(crawl_id).state == "finished", 90, what=f"crawl {crawl_id} to finish")
 
 
 def _report(store: CrawlStore, crawl_id: str) -> dict[str, tuple[object, str, set[tuple[str, str]]]]:
@@ -47,14 +45,14 @@ def test_lpush_a_url_gives_the_same_report_as_the_web_form(
     assert Keys().start == "links:start_urls"
     _lpush(redis_url, "links:start_urls", site.url("main"))
     pushed = wait_for(lambda: store.list(), 20, what="the crawl of the pushed URL to be listed")[0]
-    _ended(store, pushed.id)
+    wait_ended(store, pushed.id)
 
     client = make_app(redis_url, ADDRESS_POLICY=AddressPolicy(allow_private=True)).test_client()
     resp = client.post("/crawls", data={"url": site.url("main"), "respect_robots": "on", "check_external": "on",
                                         "sitemaps": "on"})
     assert resp.status_code == 303
     from_form = next(c for c in store.list() if c.id != pushed.id)
-    _ended(store, from_form.id)
+    wait_ended(store, from_form.id)
 
     truth = fixture.truth(site.ports, refused_port)
     assert _report(store, pushed.id) == _report(store, from_form.id) == truth
@@ -71,7 +69,7 @@ def test_a_json_start_message_carries_the_api_options(
     _lpush(redis_url, "links:start_urls",
            json.dumps({"url": site.url("main"), "max_depth": 0, "check_external": False, "notify": ["a@b.example"]}))
     crawl = wait_for(lambda: store.list(), 20, what="the crawl to be listed")[0]
-    _ended(store, crawl.id)
+    wait_ended(store, crawl.id)
     done = store.require(crawl.id)
     assert done.options.max_depth == 0 and done.options.check_external is False
     assert done.options.notify == ["a@b.example"]

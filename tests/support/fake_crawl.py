@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from linkpatrol.frontier import Scripts
 from linkpatrol.records import Crawl, CrawlOptions
@@ -18,7 +19,7 @@ class FakePage:
 
     result: LinkResult
     # (target, text) or (target, text, line); "target#id" checks the id
-    links: list[tuple[str, str] | tuple[str, str, int]] = field(default_factory=list)
+    links: list[tuple[Any, ...]] = field(default_factory=list)
     is_page: bool = False
     anchors: set[str] | None = None  # the page's ids, when it was read for them
     sitemap: bool = False  # a sitemap: its links are a listing (orphan candidates)

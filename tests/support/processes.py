@@ -13,6 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from linkpatrol.records import Crawl, CrawlOptions
+from linkpatrol.store import CrawlStore
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -132,3 +135,15 @@ def linkpatrol_cli(redis_url: str, *args: str, module: str = "linkpatrol") -> su
     """``python -m linkpatrol ARGS`` (or ``module``) against ``redis_url``; what it printed and its exit code."""
     return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
                           env={"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}, timeout=120)
+
+
+def wait_ended(store: CrawlStore, crawl_id: str, timeout: float = 90) -> Crawl:
+    """Wait until the crawl finished or was cancelled; its record then."""
+    wait_for(lambda: store.require(crawl_id).state in ("finished", "cancelled"), timeout, interval=0.1,
+             what=f"crawl {crawl_id} to end")
+    return store.require(crawl_id)
+
+
+def crawl_to_end(store: CrawlStore, url: str, options: CrawlOptions | None = None, timeout: float = 90) -> Crawl:
+    """Create a crawl of ``url`` and wait until it ends (crawler processes must be running)."""
+    return wait_ended(store, store.create(url, options or CrawlOptions()).id, timeout)

@@ -25,7 +25,8 @@ def view_counts(crawl: Crawl) -> dict[str, int]:
         "anchors": crawl.outcome_count(Outcome.MISSING_ANCHOR),
         "other": crawl.other_count,
         "redirects": crawl.redirected,
-        "orphans": len(store().orphans(crawl.id)) if crawl.options.sitemaps else 0,
+        # The orphans list is the tab's own records: read once, from the same per-process cache.
+        "orphans": len(CACHE.records(store(), crawl, "orphans")) if crawl.options.sitemaps else 0,
         "all": crawl.links_checked,
     }
 

@@ -1,0 +1,31 @@
+"""Playing a crawler's part with the start queue: one message pushed, claimed and handled by the real
+``linkpatrol.start_queue.StartQueue`` over an asyncio client, as the spider does it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from linkpatrol.connection import async_client
+from linkpatrol.keys import Keys
+from linkpatrol.start_queue import StartQueue
+from linkpatrol.store import CrawlStore
+
+
+def handle_start_message(redis_url: str, raw: str, store: CrawlStore | None = None, keys: Keys | None = None,
+                         worker: str = "w1") -> str | None:
+    """The crawl id the message started (None for a bad message). The queue is emptied first: the
+    store's own start messages are not the test's. ``store``: the retention the crawler applies."""
+    keys = keys or Keys()
+
+    async def handle() -> str | None:
+        client = async_client(redis_url)
+        try:
+            queue = StartQueue(client, keys, worker, store)
+            await client.delete(keys.start)
+            await client.rpush(keys.start, raw)
+            (claimed,) = await queue.claim(1)
+            return await queue.handle(claimed)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(handle())
