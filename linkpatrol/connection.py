@@ -22,6 +22,21 @@ T = TypeVar("T")
 # What "Redis is not reachable" looks like, for code that waits or answers 503.
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 RedisError = redis.RedisError
+# Error replies that mean "not now" rather than "wrong": the command was not run, so it is safe to
+# run again. BUSY (another client's script is past lua-time-limit) has no class of its own in
+# redis-py; LOADING is a ConnectionError subclass already, listed for the reader.
+TRANSIENT_REPLIES = ("BUSY", "LOADING", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says Redis cannot serve us right now (down, unreachable, busy running a
+    script, loading its data set, failing over, a read-only replica): wait and retry, or answer 503.
+    Any other Redis error is a bug or bad data and must not be retried forever."""
+    if isinstance(exc, REDIS_DOWN):
+        return True
+    if isinstance(exc, redis.ResponseError):
+        return str(exc).split(" ", 1)[0].upper() in TRANSIENT_REPLIES
+    return False
 Client = redis.Redis  # the type of what ``client()`` returns, for annotations outside this module
 
 
@@ -71,11 +86,11 @@ async def retrying(what: str, call: Callable[[], Awaitable[T]], stop: Callable[[
     while True:
         try:
             result = await call()
-        except REDIS_DOWN as exc:
-            if stop():
+        except (RedisError, OSError) as exc:
+            if not unavailable(exc) or stop():
                 raise
             if not warned:
-                logger.warning("Redis unreachable during %s (%s); waiting for it to come back", what, exc)
+                logger.warning("Redis unavailable during %s (%s); waiting for it to come back", what, exc)
                 warned = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
