@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check clean
+.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench-verdicts: $(STAMP)
 ## bench-check: linkpatrol check on the 2000-page site, alone and through a running service: start-up cost
 bench-check: $(STAMP)
 	$(PY) -m bench.check
+
+## bench-huge: one page of 560,000 links (16 MB), then 200,000: longest Redis command, crawler peak RSS
+bench-huge: $(STAMP)
+	$(PY) -m bench.huge_page --links 560000 --links 200000
 
 clean:
 	rm -rf $(VENV) state

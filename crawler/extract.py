@@ -50,7 +50,6 @@ HINT_RELS = frozenset({"preconnect", "dns-prefetch"})
 # <meta> tags whose content is an image shown when the page is shared.
 IMAGE_METAS = frozenset({"og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"})
 MAX_TEXT = 200
-XPATH = "|".join(f"//{tag}" for tag in URL_ATTRS) + "|//meta|//style|//*[@style]"
 REFRESH = re.compile(r"^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(?P<url>.*?)\s*$", re.I | re.S)
 
 
@@ -66,11 +65,18 @@ class Link:
     same_page: bool = False  # a fragment-only link (href="#install"): only its anchor is checked
 
 
+# Links and ids taken from one page unless the caller says otherwise (the crawler passes its setting
+# LINKPATROL_MAX_LINKS_PER_PAGE): memory and every Redis call stay bounded whatever a page holds.
+MAX_LINKS = 10_000
+
+
 @dataclass
 class PageScan:
     links: list[Link] = field(default_factory=list)
     anchors: set[str] = field(default_factory=set)  # ids and <a name>s a fragment may name
     tokenized: bool = False  # too deep for the tree parser: read with the tokenizer instead
+    overflow: int = 0  # links past the cap: counted, not taken
+    too_many_anchors: bool = False  # more ids than the cap: the page's anchors cannot be checked
 
 
 def parse_srcset(value: str) -> Iterator[str]:
@@ -127,21 +133,39 @@ def make_link(base: str, raw: str, element: str, text: str, follow: bool, line: 
 class _Collector:
     """Turns elements (tag, attributes, text, line) into links, whichever parser found them."""
 
-    def __init__(self, base: str, page: str) -> None:
+    def __init__(self, base: str, page: str, limit: int = MAX_LINKS) -> None:
         self.base = base
         self.page = page
+        self.limit = limit
         self.scan = PageScan()
+
+    @property
+    def full(self) -> bool:
+        return len(self.scan.links) >= self.limit
 
     def add(self, raw: str | None, element: str, text: str, follow: bool, line: int) -> None:
         if raw:
+            if self.full:  # past the cap: counted, never built (no url parsing, no object)
+                if raw.strip() not in ("", "#"):
+                    self.scan.overflow += 1
+                return
             link = make_link(self.base, raw, element, text, follow, line, self.page)
             if link is not None:
                 self.scan.links.append(link)
 
+    def anchor(self, name: str) -> None:
+        if self.scan.too_many_anchors:
+            return
+        if len(self.scan.anchors) >= self.limit and name not in self.scan.anchors:
+            self.scan.too_many_anchors = True
+            self.scan.anchors = set()
+            return
+        self.scan.anchors.add(name)
+
     def anchors(self, tag: str, get: Callable[[str], str | None]) -> None:
         for name in (get("id"), get("name") if tag == "a" else None):
             if name:
-                self.scan.anchors.add(name)
+                self.anchor(name)
 
     def element(self, tag: str, get: Callable[[str], str | None], text: Callable[[], str], line: int) -> None:
         style = get("style")
@@ -202,14 +226,25 @@ def _scan_tree(body: bytes, encoding: str, collector: _Collector) -> bool:
         return False
     if root is None:
         return True
-    for el in root.xpath(XPATH):
+    # One walk in document order, no list of every element: a page of 500,000 links costs its tree,
+    # not a second copy of it. Past the cap, the elements that would give a link are only counted.
+    for el in root.iter(lxml.etree.Element):
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        name = el.get("id")
+        if name:
+            collector.anchor(name)
+        if tag == "a" and el.get("name"):
+            collector.anchor(el.get("name"))
         if tag == "style":
             collector.style_block(el.text or "", el.sourceline or 0)
             if el.get("style") is None:
                 continue
-        collector.element(tag, el.get, functools.partial(_label, el, tag), el.sourceline or 0)
-    collector.scan.anchors.update(str(name) for name in root.xpath("//@id|//a/@name"))
+        elif tag not in URL_ATTRS and tag != "meta" and el.get("style") is None:
+            continue
+        if collector.full:
+            collector.element(tag, el.get, str, 0)  # counts what it would have taken
+        else:
+            collector.element(tag, el.get, functools.partial(_label, el, tag), el.sourceline or 0)
     return True
 
 
@@ -262,12 +297,13 @@ class _Tokenizer(HTMLParser):
             text.append(data)
 
 
-def scan_page(response: TextResponse) -> PageScan:
-    """The links and anchors of an HTML page."""
+def scan_page(response: TextResponse, limit: int = MAX_LINKS) -> PageScan:
+    """The links and anchors of an HTML page: at most ``limit`` links (the rest counted in
+    ``overflow``), and its anchors unless it holds more than ``limit`` ids."""
     page = response.url.split("#", 1)[0]
-    collector = _Collector(get_base_url(response), page)
+    collector = _Collector(get_base_url(response), page, limit)
     if not _scan_tree(response.body, response.encoding, collector):
-        collector = _Collector(collector.base, page)
+        collector = _Collector(collector.base, page, limit)
         tokenizer = _Tokenizer(collector)
         tokenizer.feed(response.text)
         tokenizer.close()
@@ -275,9 +311,9 @@ def scan_page(response: TextResponse) -> PageScan:
     return collector.scan
 
 
-def scan_stylesheet(response: TextResponse) -> PageScan:
+def scan_stylesheet(response: TextResponse, limit: int = MAX_LINKS) -> PageScan:
     """The links of a stylesheet (``url()`` and ``@import``), with the stylesheet as their page."""
-    collector = _Collector(response.url, "")
+    collector = _Collector(response.url, "", limit)
     for found in stylesheet_urls(response.text):
         collector.add(found.url, "@import" if found.is_import else "css", "", False, found.line)
     return collector.scan

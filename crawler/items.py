@@ -20,3 +20,5 @@ class CheckedLink:
     retries: int = 0
     anchors: set[str] | None = None  # the page's ids and <a name>s, when the crawl checks fragments
     from_sitemap: bool = False  # the links are a sitemap's listing
+    links_over_cap: int = 0  # links past the per-page cap (LINKPATROL_MAX_LINKS_PER_PAGE), not taken
+    depth_limited: bool = False  # the crawl's depth limit turned some of its page links into checks

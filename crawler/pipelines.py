@@ -1,5 +1,5 @@
-"""Results into Redis: one atomic frontier call per checked url (result, new links, lease release,
-completion detection), made by the frontier extension."""
+"""Results into Redis, through the frontier extension: a checked url's links in bounded batches, then
+one atomic call for its result, lease release and completion detection."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class FrontierPipeline:
         ended = await self.frontier.record(Completion(
             crawl_id, result, bool(adapter.get("is_page")), links, promoted=bool(adapter.get("promoted")),
             method=adapter.get("method") or CheckMethod.GET, retries=int(adapter.get("retries") or 0),
-            anchors=adapter.get("anchors"), from_sitemap=bool(adapter.get("from_sitemap"))))
+            anchors=adapter.get("anchors"), from_sitemap=bool(adapter.get("from_sitemap"))),
+            over_cap=int(adapter.get("links_over_cap") or 0), depth_limited=bool(adapter.get("depth_limited")))
         assert self.stats is not None
         self.stats.inc_value(f"linkpatrol/outcome/{result.outcome}")
         self.stats.inc_value("linkpatrol/links_found", len(links))

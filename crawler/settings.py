@@ -31,6 +31,10 @@ DOWNLOAD_TIMEOUT = float(_env("LINKPATROL_TIMEOUT", "20"))
 # only the hard ceiling above every cap.
 DOWNLOAD_MAXSIZE = 1025 * 1024 * 1024
 LINKPATROL_MAX_PAGE_SIZE = int(_env("LINKPATROL_MAX_PAGE_SIZE", "32"))
+# Links taken from one page (or one sitemap); the rest are counted on the crawl and named on its report.
+# Real pages rarely hold more than a few thousand; a hostile one holds millions. Also the most ids a
+# page may hold for its anchors to be checked (beyond it, fragments naming the page are not checked).
+LINKPATROL_MAX_LINKS_PER_PAGE = int(_env("LINKPATROL_MAX_LINKS_PER_PAGE", "10000"))
 DOWNLOAD_WARNSIZE = 0
 # A checker verifies certificates: an invalid one is a broken link for a visitor.
 DOWNLOAD_VERIFY_CERTIFICATES = True
@@ -53,6 +57,12 @@ LINKPATROL_WORKER_TTL = _config.worker_ttl
 LINKPATROL_REAP_INTERVAL = _config.reap_interval
 LINKPATROL_MAX_REFERRERS = _config.max_referrers
 LINKPATROL_KEEP_CRAWLS = _config.keep_crawls  # crawls kept per site when a start message creates one
+# Limits a crawl gets when it leaves them unset (0: none), written into its record when it starts; and
+# how many urls of one id template (/day/N) are followed before the rest are held back as a trap.
+LINKPATROL_MAX_PAGES = _config.max_pages
+LINKPATROL_MAX_DEPTH = _config.max_depth
+LINKPATROL_MAX_DURATION = _config.max_duration
+LINKPATROL_TRAP_IDS = _config.trap_ids
 EXTENSIONS = {"crawler.extensions.frontier.FrontierExtension": 0}
 
 # -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------

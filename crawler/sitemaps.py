@@ -48,17 +48,22 @@ async def discover_sitemaps(crawler: Any, seed: str) -> list[tuple[str, str]]:
     return [(default, seed)] if probe.status == 200 else []
 
 
-def read_sitemap(body: bytes, base: str) -> list[tuple[str, bool]]:
-    """The urls a sitemap lists, each with True when it is a sitemap itself (an index's entries).
-    A relative ``loc`` (not allowed by the protocol, seen in the wild) is read against ``base``."""
+def read_sitemap(body: bytes, base: str, limit: int | None = None) -> tuple[list[tuple[str, bool]], int]:
+    """The urls a sitemap lists, each with True when it is a sitemap itself (an index's entries),
+    at most ``limit`` of them, and how many more it listed. A relative ``loc`` (not allowed by the
+    protocol, seen in the wild) is read against ``base``."""
     if body.startswith(GZIP_MAGIC):
         body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
     sitemap = Sitemap(body)
     is_index = sitemap.type == "sitemapindex"
     out: list[tuple[str, bool]] = []
+    overflow = 0
     for entry in sitemap:
         loc = entry.get("loc")
+        if limit is not None and len(out) >= limit:
+            overflow += bool(loc)
+            continue
         url = _url(loc, base) if loc else None
         if url is not None:
             out.append((url, is_index))
-    return out
+    return out, overflow

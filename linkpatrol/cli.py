@@ -11,6 +11,8 @@
     linkpatrol cancel ID
     linkpatrol delete ID
     linkpatrol workers            live crawler processes (also: crawlers)
+    linkpatrol schedule add URL --every 6h | --cron EXPR [crawl flags]; schedule list, show, pause,
+                                  resume, delete, run ID (``linkpatrol.schedule_commands``)
     linkpatrol check URL|DIR      one crawl for CI: starts what it needs, reports, exits 0/1/2/3
                                   (``linkpatrol.check``; the same per-crawl flags as enqueue)
 
@@ -30,18 +32,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
-from linkpatrol.connection import REDIS_DOWN, RedisError, client
+from linkpatrol.connection import REDIS_DOWN, RedisError, client, unavailable
 from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.records import NOTIFY_WHEN, CrawlOptions, InvalidOption, parse_options
 from linkpatrol.registry import list_crawlers
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL
 from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
+from linkpatrol.webhooks import refused as refused_webhooks
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_REDIS = 0, 1, 2, 3
 WAIT_POLL = 0.5  # seconds between two looks at a crawl --wait is waiting for
-OPTION_FLAGS = {"headers": "--header", "remap": "--site-url"}  # where an option's flag is not its name with dashes
+OPTION_FLAGS = {"headers": "--header", "remap": "--site-url", "webhooks": "--webhook",
+                "webhook_secret": "--webhook-secret-env"}  # where an option's flag is not its name with dashes
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,16 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-sitemaps", action="store_true", help="do not read the sitemaps (no orphan pages)")
 
 
+def add_notification_options(p: argparse.ArgumentParser) -> None:
+    """When the mail goes out and where webhooks go (crawls of a server: ``enqueue``, not ``check``)."""
+    p.add_argument("--notify-when", choices=NOTIFY_WHEN, help="when the report mail and webhooks go out: always "
+                   "(default), problems (dead links or missing anchors found), changes (new or fixed ones)")
+    p.add_argument("--webhook", action="append", default=[], metavar="URL",
+                   help="POST a JSON summary to URL when the crawl ends (give it up to 5 times)")
+    p.add_argument("--webhook-secret-env", metavar="VAR", help="sign the webhooks with the secret in the "
+                   "environment variable VAR (a secret on the command line would show in ps)")
+
+
 def crawl_options(args: argparse.Namespace) -> CrawlOptions:
     """The options the flags of ``add_crawl_options`` give. Raises InvalidOption (``flag_of`` names it)."""
     return parse_options({
@@ -121,6 +136,9 @@ def crawl_options(args: argparse.Namespace) -> CrawlOptions:
         "max_page_size": args.max_page_size,
         "check_fragments": args.check_fragments,
         "sitemaps": not args.no_sitemaps,
+        **({"notify_when": args.notify_when, "webhooks": args.webhook,
+            "webhook_secret": os.environ.get(args.webhook_secret_env, "") if args.webhook_secret_env else None}
+           if hasattr(args, "webhook") and hasattr(args, "webhook_secret_env") else {}),
     })
 
 
@@ -191,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("enqueue", help="start a crawl; prints its id")
     e.add_argument("url")
     add_crawl_options(e)
+    add_notification_options(e)
     e.add_argument("--wait", action="store_true", help="wait until the crawl ends, then print its record")
     e.set_defaults(handler=_enqueue)
     _add_check(sub)
@@ -214,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--limit", type=_positive, default=20)
     lst.set_defaults(handler=_list)
     sub.add_parser("workers", aliases=["crawlers"], help="live crawler processes").set_defaults(handler=_workers)
+    from linkpatrol.schedule_commands import add_parser as add_schedule_commands  # it builds on this module
+
+    add_schedule_commands(sub)
     return p
 
 
@@ -241,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"cannot reach Redis at {config.redis_location}: {exc}")
         return EXIT_REDIS
     except RedisError as exc:
-        _error(f"Redis at {config.redis_location} answered: {exc}")
+        if unavailable(exc):  # BUSY, LOADING, READONLY...: the same exit code, a message that says "later"
+            _error(f"Redis at {config.redis_location} cannot serve now ({exc}); try again later")
+        else:
+            _error(f"Redis at {config.redis_location} answered: {exc}")
         return EXIT_REDIS
     finally:
         redis_client.close()
@@ -249,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        created = ctx.store.create(args.url, crawl_options(args))
+        options = crawl_options(args)
+        if reason := refused_webhooks(options.webhooks, AddressPolicy.from_env()):
+            raise InvalidOption("webhooks", reason)
+        created = ctx.store.create(args.url, options)
     except InvalidOption as exc:
         _error(f"{flag_of(exc.field)}: {exc.message}")
         return EXIT_BAD_INPUT

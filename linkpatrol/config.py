@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from linkpatrol.records import InvalidOption, parse_duration
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "lp"
 # scrapy-redis's default start key for a spider named "links" ("%(name)s:start_urls").
@@ -40,6 +42,18 @@ def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw == "0":
+        return 0
+    try:
+        return parse_duration(name, raw) or 0
+    except InvalidOption as exc:
+        raise BadSetting(f"{name} must be seconds or a duration such as 12h, got {raw!r}") from exc
+
+
 def default_start_key(prefix: str) -> str:
     """Installs that share one Redis under different prefixes must not share a start queue."""
     return DEFAULT_START_KEY if prefix == DEFAULT_PREFIX else f"{prefix}:{DEFAULT_START_KEY}"
@@ -60,6 +74,19 @@ class Config:
     # Crawls kept per site (LINKPATROL_KEEP_CRAWLS): creating one deletes the site's older ended
     # crawls beyond this many; 0 keeps them all.
     keep_crawls: int = 30
+    # Schedules (``linkpatrol.schedules``): the shortest interval a schedule may ask for
+    # (LINKPATROL_MIN_SCHEDULE_INTERVAL, seconds), and how often the cron process enqueues the tick
+    # job that starts due crawls (LINKPATROL_SCHEDULE_TICK, seconds: the most a run can be late).
+    min_schedule_interval: float = 300.0
+    schedule_tick: int = 10
+    # Limits every crawl gets unless it says otherwise (0: none): far above what a real site needs,
+    # reached by every crawl trap. LINKPATROL_MAX_PAGES, LINKPATROL_MAX_DEPTH, LINKPATROL_MAX_DURATION
+    # (seconds, or "12h", "30m"...); LINKPATROL_TRAP_IDS: urls of one id template (``/day/N``) followed
+    # before the rest are held back as a possible trap.
+    max_pages: int = 100_000
+    max_depth: int = 100
+    max_duration: int = 12 * 3600
+    trap_ids: int = 5_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -73,6 +100,12 @@ class Config:
             reap_interval=_float(env, "LINKPATROL_REAP_INTERVAL", 5.0),
             max_referrers=int(_float(env, "LINKPATROL_MAX_REFERRERS", 1000)),
             keep_crawls=_whole(env, "LINKPATROL_KEEP_CRAWLS", 30),
+            min_schedule_interval=_float(env, "LINKPATROL_MIN_SCHEDULE_INTERVAL", 300.0),
+            schedule_tick=max(1, _whole(env, "LINKPATROL_SCHEDULE_TICK", 10)),
+            max_pages=_whole(env, "LINKPATROL_MAX_PAGES", 100_000),
+            max_depth=_whole(env, "LINKPATROL_MAX_DEPTH", 100),
+            max_duration=_seconds(env, "LINKPATROL_MAX_DURATION", 12 * 3600),
+            trap_ids=_whole(env, "LINKPATROL_TRAP_IDS", 5_000),
         )
 
     @property

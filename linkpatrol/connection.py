@@ -34,9 +34,18 @@ def unavailable(exc: BaseException) -> bool:
     Any other Redis error is a bug or bad data and must not be retried forever."""
     if isinstance(exc, REDIS_DOWN):
         return True
-    if isinstance(exc, redis.ResponseError):
-        return str(exc).split(" ", 1)[0].upper() in TRANSIENT_REPLIES
-    return False
+    if not isinstance(exc, redis.ResponseError):
+        return False
+    # redis-py strips the code of the replies it has a class for (READONLY, MASTERDOWN, TRYAGAIN...)
+    # into ``status_code``; BUSY stays the message's first word; a pipeline prefixes the message with
+    # "Command # n (...) of pipeline caused error: ".
+    code = getattr(exc, "status_code", None)
+    if code and str(code).upper() in TRANSIENT_REPLIES:
+        return True
+    text = str(exc)
+    if "of pipeline caused error: " in text:
+        text = text.split("of pipeline caused error: ", 1)[1].lstrip("('\"")
+    return text.split(" ", 1)[0].upper() in TRANSIENT_REPLIES
 Client = redis.Redis  # the type of what ``client()`` returns, for annotations outside this module
 
 
@@ -90,7 +99,7 @@ async def retrying(what: str, call: Callable[[], Awaitable[T]], stop: Callable[[
             if not unavailable(exc) or stop():
                 raise
             if not warned:
-                logger.warning("Redis unavailable during %s (%s); waiting for it to come back", what, exc)
+                logger.warning("Redis unreachable or busy during %s (%s); waiting for it to come back", what, exc)
                 warned = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -89,6 +89,35 @@ class Keys:
         """Counter of crawls created by one client in one fixed time window (expires with it)."""
         return f"{self.prefix}:ratelimit:{who}:{window}"
 
+    # -- schedules (``linkpatrol.schedules``): outside ``crawl:{id}``, so deleting a crawl leaves them --
+    @property
+    def schedules(self) -> str:
+        """Sorted set: schedule id -> creation time, every schedule."""
+        return f"{self.prefix}:schedules"
+
+    @property
+    def schedules_due(self) -> str:
+        """Sorted set: schedule id -> its next due time (Unix seconds); paused schedules are not in it."""
+        return f"{self.prefix}:schedules:due"
+
+    def schedule(self, schedule_id: str) -> str:
+        """Hash: the schedule (url, options, every or cron, paused, next_run, last run and crawl)."""
+        return f"{self.prefix}:schedule:{schedule_id}"
+
+    def schedule_secrets(self, schedule_id: str) -> str:
+        """Hash: the secrets each crawl of the schedule gets, never shown: ``headers`` (a JSON object of
+        request headers) and ``webhook_secret``."""
+        return f"{self.prefix}:schedule:{schedule_id}:secrets"
+
+    def site_schedules(self, url: str) -> str:
+        """Set of the ids of the schedules of one site (a normalised seed url)."""
+        return f"{self.prefix}:site:{site_id(url)}:schedules"
+
+    @property
+    def schedule_queue(self) -> str:
+        """Name of the RQ queue of schedule ticks (``web.schedules``), read by the mail worker too."""
+        return f"{self.prefix}-schedules"
+
     @property
     def web_secret(self) -> str:
         """String: the web app's session and CSRF signing key, when LINKPATROL_SECRET_KEY is unset."""
@@ -107,8 +136,13 @@ class Keys:
         kept out of the record, whose options name them only; written with the record)."""
         return f"{self.prefix}:crawl:{crawl_id}:headers"
 
+    def crawl_secrets(self, crawl_id: str) -> str:
+        """Hash: the crawl's secrets other than request headers (``webhook_secret``): never shown."""
+        return f"{self.prefix}:crawl:{crawl_id}:secrets"
+
     def mail_sent(self, crawl_id: str) -> str:
-        """Hash: "<job id> <address>" -> time a report mail of the crawl was handed to SMTP (or the outbox)."""
+        """Hash: "<job id> <address>" -> time a report mail of the crawl was accepted by SMTP (or written
+        to the outbox); "handed <job id> <address>" -> time it was handed over with no answer seen yet."""
         return f"{self.prefix}:crawl:{crawl_id}:mail"
 
     def queue(self, crawl_id: str) -> str:
@@ -145,6 +179,19 @@ class Keys:
         checked (and deleted) when the page is."""
         return f"{self.prefix}:crawl:{crawl_id}:want:"
 
+    def page_decisions(self, crawl_id: str) -> str:
+        """Hash: url -> "1"/"0", whether a promoted page (queued as a check, answered HTML) took a place
+        in the page budget; written by the first LINKS batch of the page, dropped by its COMPLETE."""
+        return f"{self.prefix}:crawl:{crawl_id}:decided"
+
+    def id_templates(self, crawl_id: str) -> str:
+        """Hash: id template (``linkpatrol.traps.id_template``) -> urls of it queued as pages; past a
+        threshold the template's urls are held back as a possible crawl trap."""
+        return f"{self.prefix}:crawl:{crawl_id}:templates"
+
+    def held_back(self, crawl_id: str) -> str:
+        """Set of urls held back as a possible crawl trap: checked, never parsed as pages."""
+        return f"{self.prefix}:crawl:{crawl_id}:held"
 
     def orphan_candidates(self, crawl_id: str) -> str:
         """Set of urls a sitemap listed before any page linked to them; a page's link takes one out.

@@ -2,7 +2,8 @@
 
 Starts Redis (an embedded redis-server under ./state/redis unless REDIS_URL is set), crawler
 processes (LINKPATROL_CRAWLERS, default 1), the web app (gunicorn on LINKPATROL_WEB_PORT, default 8000)
-and the mail worker, prints what to do next, and stops them all on Ctrl-C.
+the mail worker (which also runs the schedule ticks) and RQ's cron scheduler for the schedules
+(``python -m web.schedules.cron``), prints what to do next, and stops them all on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def main() -> int:
                       "--threads", "4", "web:create_app()"])
     if (ROOT / "web" / "mail" / "worker.py").exists():
         start("worker", [sys.executable, "-m", "web.mail.worker"])
+    if (ROOT / "web" / "schedules" / "cron.py").exists():  # enqueues the schedule tick the worker runs
+        start("cron", [sys.executable, "-m", "web.schedules.cron"])
     print(f"""
 linkpatrol is running.
   web UI:         http://127.0.0.1:{port}/

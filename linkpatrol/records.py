@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from linkpatrol.rules import AcceptRule, compile_pattern, remap_prefix, site_host
 from linkpatrol.verdicts import STATUS_CLASSES, CheckMethod, ErrorKind, Outcome
@@ -24,11 +25,16 @@ MAX_ACCEPT = 50
 MAX_HEADERS, MAX_HEADER_NAME, MAX_HEADER_VALUE = 20, 100, 4096
 MAX_PAGE_SIZE = 1024  # megabytes
 MAX_REMAP = 10
+MAX_WEBHOOKS, MAX_WEBHOOK_URL, MAX_WEBHOOK_SECRET = 5, 2000, 256
+# When the end-of-crawl mail and webhooks go out (``linkpatrol.events.skip_reason``): every time, only when
+# the crawl found problems, or only when something is new or fixed since the site's previous finished crawl.
+NOTIFY_WHEN = ("always", "problems", "changes")
 REMAP_SHAPE = 'must be an object of URL prefixes: {"https://example.org/docs/": "http://127.0.0.1:8000/"}'
 # The option names of the API, the form and a JSON start message.
 OPTION_FIELDS = ("max_pages", "max_depth", "respect_robots", "check_external", "notify", "site_concurrency",
                  "site_rate", "exclude", "same_site", "subdomains", "accept", "headers", "head_first",
-                 "max_page_size", "remap", "check_fragments", "sitemaps")
+                 "max_page_size", "remap", "check_fragments", "sitemaps", "notify_when", "webhooks",
+                 "webhook_secret", "max_duration")
 FRAGMENT_MODES = ("site", "all", "none")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 7230 token
 # Headers that frame the message or concern one hop: the HTTP client owns them.
@@ -49,7 +55,21 @@ COUNTERS = (
     *(f"checked_{m}" for m in CheckMethod),
     "retries",
     *(f"error_{k}" for k in ErrorKind),
+    # Held back by the crawl's limits: links past the per-page cap (not taken), urls of a possible
+    # crawl trap (checked, not crawled).
+    "links_over_cap",
+    "trap_held",
 )
+# Record fields that say why a crawl stopped early or held urls back (written by the frontier's
+# scripts): "1" flags, the first page over the link cap, that cap, the first trap's prefix and kind.
+LIMIT_FIELDS = ("limit_pages", "limit_depth", "limit_duration", "links_over_cap_page", "link_cap", "trap_under",
+                "trap_kind", "max_pages", "max_depth", "max_duration")
+TRAP_KINDS = {
+    "repeat": "a path segment repeating",
+    "query": "a query growing without end",
+    "ids": "the same page under ever new numbers",
+}
+MAX_DURATION = 30 * 24 * 3600  # seconds
 
 
 class CrawlState(StrEnum):
@@ -103,14 +123,36 @@ class CrawlOptions:
     # production address mapped to the copy being checked: ``linkpatrol check DIR --site-url``).
     # Not on the web form: the API, a start message and the command line.
     remap: dict[str, str] = field(default_factory=dict)
+    notify_when: str = "always"  # NOTIFY_WHEN
+    # Seconds a crawl may run; then it stops (its queue dropped, what it found kept). None: the
+    # crawlers' default (LINKPATROL_MAX_DURATION), written into the record when the crawl starts.
+    max_duration: int | None = None
+    # http(s) URLs POSTed a JSON summary when the crawl ends (``linkpatrol.webhooks``), signed with
+    # ``webhook_secret`` when one is given. Receivers put tokens in their URLs (Slack in the path, others
+    # in the query): the URLs are stored in the record (``to_json``) but never shown (``to_dict``:
+    # pages, API, exports); ``webhook_targets`` is what is shown (no user, query or fragment). The secret
+    # is kept like ``headers``, out of the record (``Keys.crawl_secrets``); ``webhook_signed`` says
+    # whether there is one.
+    webhooks: list[str] = field(default_factory=list, repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    webhook_targets: list[str] = field(default_factory=list)
+    webhook_signed: bool = False
 
     def __post_init__(self) -> None:
         if self.headers:
             self.header_names = list(self.headers)
+        if self.webhook_secret:
+            self.webhook_signed = True
+        if self.webhooks:
+            self.webhook_targets = [webhook_target(u) for u in self.webhooks]
 
     def with_headers(self, headers: Mapping[str, str]) -> CrawlOptions:
         """These options with ``headers`` as their request headers (a re-run's, read from the store)."""
         return replace(self, headers=dict(headers), header_names=list(headers))
+
+    def with_webhook_secret(self, secret: str) -> CrawlOptions:
+        """These options with ``secret`` signing their webhooks (a re-run's, read from the store)."""
+        return replace(self, webhook_secret=secret, webhook_signed=bool(secret))
 
     def validate(self) -> CrawlOptions:
         """Check every option (InvalidOption names the field) and spell host names and accept entries
@@ -144,6 +186,12 @@ class CrawlOptions:
         _check_headers(self.headers)
         if self.headers:
             self.header_names = list(self.headers)
+        if self.notify_when not in NOTIFY_WHEN:
+            raise InvalidOption("notify_when", f"must be one of {', '.join(NOTIFY_WHEN)}")
+        self.webhooks = _check_webhooks(self.webhooks)
+        self.webhook_targets = [webhook_target(u) for u in self.webhooks]
+        _check_webhook_secret(self.webhook_secret)
+        self.webhook_signed = bool(self.webhook_secret)
         return self
 
     def _validate_rules(self) -> None:
@@ -171,25 +219,29 @@ class CrawlOptions:
         self.remap = remap
 
     def to_dict(self) -> dict[str, Any]:
-        """The options as stored in the record and shown everywhere: header names, never values."""
+        """The options as shown everywhere (pages, API, exports): header names, never values; webhook
+        targets, never the URLs or their secret."""
         data = asdict(self)
-        del data["headers"]
+        del data["headers"], data["webhook_secret"], data["webhooks"]
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+        """The options as the record stores them: ``to_dict`` and the webhook URLs."""
+        return json.dumps({**self.to_dict(), "webhooks": list(self.webhooks)})
 
     def to_input(self) -> dict[str, Any]:
         """The options as ``parse_options`` takes them, header values included: a start message's
         shape. Secrets: never store or show this."""
         data = self.to_dict()
-        del data["header_names"]
-        return {**data, "headers": dict(self.headers)}
+        del data["header_names"], data["webhook_signed"], data["webhook_targets"]
+        return {**data, "headers": dict(self.headers), "webhooks": list(self.webhooks),
+                "webhook_secret": self.webhook_secret}
 
     @classmethod
     def from_json(cls, raw: str | None) -> CrawlOptions:
         data = json.loads(raw) if raw else {}
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "headers"})
+        return cls(**{k: v for k, v in data.items()
+                      if k in cls.__dataclass_fields__ and k not in ("headers", "webhook_secret")})
 
 
 def _entry(name: str, value: str, parse: Callable[[str], Any]) -> Any:
@@ -225,6 +277,61 @@ def _check_headers(headers: Mapping[str, str]) -> None:
             raise InvalidOption("headers", f"the value of {name} may hold printable ASCII characters only")
 
 
+def webhook_target(url: str) -> str:
+    """A webhook URL as pages, the API and logs show it: no user name, password, query string or
+    fragment (where receivers tend to put their tokens)."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "(invalid URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    return urlunsplit((parts.scheme, f"{host}:{port}" if port else host, parts.path, "", ""))
+
+
+def _check_webhooks(urls: list[str]) -> list[str]:
+    """Webhook URLs: http or https, a host, no user name or password. The address policy is applied
+    by who knows it (``linkpatrol.webhooks.refused``: the web app, the command line) and again, after
+    resolving, when each webhook is sent."""
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise InvalidOption("webhooks", "must be a list of http(s) URLs")
+    if len(urls) > MAX_WEBHOOKS:
+        raise InvalidOption("webhooks", f"at most {MAX_WEBHOOKS} URLs")
+    out: list[str] = []
+    for url in (u.strip() for u in urls):
+        shown = url[:80]
+        if len(url) > MAX_WEBHOOK_URL:
+            raise InvalidOption("webhooks", f"a URL has at most {MAX_WEBHOOK_URL} characters")
+        if any(c.isspace() or not c.isprintable() for c in url):
+            raise InvalidOption("webhooks", f"{shown!r} holds spaces or control characters")
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise InvalidOption("webhooks", f"{shown!r} is not a URL") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise InvalidOption("webhooks", f"{shown!r} is not an http or https URL")
+        if parts.username is not None or parts.password is not None:
+            raise InvalidOption("webhooks", f"{parts.scheme}://{host}: a user name or password in the URL is "
+                                            "not accepted; use webhook_secret to sign the requests")
+        if port == 0:
+            raise InvalidOption("webhooks", f"{shown!r} has no valid port")
+        if url not in out:
+            out.append(url)
+    return out
+
+
+def _check_webhook_secret(secret: str) -> None:
+    """The message never repeats the secret."""
+    if not isinstance(secret, str):
+        raise InvalidOption("webhook_secret", "must be a string")
+    if len(secret) > MAX_WEBHOOK_SECRET:
+        raise InvalidOption("webhook_secret", f"has at most {MAX_WEBHOOK_SECRET} characters")
+    if any(not (" " <= c <= "~") for c in secret):
+        raise InvalidOption("webhook_secret", "may hold printable ASCII characters only")
+
+
 # -- parsing what a person or a client sent -----------------------------------------------------------
 def _whole(name: str, value: Any) -> int | None:
     if value is None or value == "":
@@ -233,14 +340,50 @@ def _whole(name: str, value: Any) -> int | None:
         raise InvalidOption(name, "must be a whole number")
     if isinstance(value, str):
         value = value.strip()
-        if not value.isdigit():
+        # ASCII digits only ("²".isdigit() is true, int() refuses it), and a length check before
+        # int(): Python refuses to convert more than 4,300 digits.
+        if not (value.isascii() and value.isdigit()):
             raise InvalidOption(name, "must be a whole number, 0 or more")
+        value = value.lstrip("0") or "0"
+        if len(value) > len(str(MAX_LIMIT)):
+            raise InvalidOption(name, f"must be at most {MAX_LIMIT:,}")
         value = int(value)
     if not isinstance(value, int) or value < 0:
         raise InvalidOption(name, "must be a whole number, 0 or more")
     if value > MAX_LIMIT:
         raise InvalidOption(name, f"must be at most {MAX_LIMIT:,}")
     return value
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DURATION = re.compile(r"(\d{1,7})\s*([smhd]?)", re.I)
+
+
+def parse_duration(name: str, value: Any) -> int | None:
+    """Seconds, as a number or a text such as "90", "45m", "2h", "1d"."""
+    if value is None or value == "":
+        return None
+    shape = 'must be a duration: seconds, or a number with s, m, h or d ("2h")'
+    if isinstance(value, bool):
+        raise InvalidOption(name, shape)
+    if isinstance(value, str):
+        found = DURATION.fullmatch(value.strip()) if value.isascii() else None
+        if found is None:
+            raise InvalidOption(name, shape)
+        value = int(found.group(1)) * DURATION_UNITS[(found.group(2) or "s").lower()]
+    if not isinstance(value, int) or value < 1:
+        raise InvalidOption(name, shape)
+    if value > MAX_DURATION:
+        raise InvalidOption(name, f"must be at most {MAX_DURATION // 86400} days")
+    return value
+
+
+def duration_text(seconds: int) -> str:
+    """2h, 45m, 90s: how a duration is shown."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _rate(name: str, value: Any) -> float | None:
@@ -334,6 +477,14 @@ def _choice(name: str, value: Any, choices: tuple[str, ...], default: str) -> st
     return value.strip().lower()
 
 
+def _secret(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidOption("webhook_secret", "must be a string")
+    return value.strip()
+
+
 def _remap(value: Any) -> dict[str, str]:
     """URL prefix -> URL prefix, a JSON object (checked by ``CrawlOptions.validate``); no form sends it."""
     if value is None:
@@ -372,6 +523,10 @@ def parse_options(data: Mapping[str, Any], *, form: bool = False) -> CrawlOption
         check_fragments=_choice("check_fragments", data.get("check_fragments"), FRAGMENT_MODES, "site"),
         max_page_size=_whole("max_page_size", data.get("max_page_size")),
         remap=_remap(data.get("remap")),
+        notify_when=_choice("notify_when", data.get("notify_when"), NOTIFY_WHEN, "always"),
+        max_duration=parse_duration("max_duration", data.get("max_duration")),
+        webhooks=_entries("webhooks", data.get("webhooks"), form, "http(s) URLs", lines_only=True),
+        webhook_secret=_secret(data.get("webhook_secret")),
     ).validate()
 
 
@@ -387,6 +542,7 @@ class Crawl:
     started_at: float | None
     finished_at: float | None
     counters: dict[str, int]
+    limits: dict[str, str] = field(default_factory=dict)  # LIMIT_FIELDS present in the record
 
     @property
     def pages_crawled(self) -> int:
@@ -446,6 +602,34 @@ class Crawl:
     def redirected(self) -> int:
         return self.counters.get("redirected", 0)
 
+    @property
+    def stop_reasons(self) -> list[str]:
+        """Why the crawl stopped early or left urls out, one sentence each (the report page, the API's
+        ``stop_reasons``, the command line)."""
+        lim, out = self.limits, []
+        if lim.get("limit_duration"):
+            took = self.options.max_duration or int(lim.get("max_duration") or 0)
+            out.append(f"time limit reached ({duration_text(took)}): the crawl was stopped" if took
+                       else "time limit reached: the crawl was stopped")
+        if lim.get("limit_pages"):
+            budget = self.options.max_pages or int(lim.get("max_pages") or 0)
+            out.append(f"page budget reached ({budget:,} pages): "
+                       "further pages were checked, not crawled")
+        if lim.get("limit_depth"):
+            depth = self.options.max_depth if self.options.max_depth is not None else lim.get("max_depth", "?")
+            out.append(f"depth limit reached (depth {depth}): deeper pages were checked, "
+                       "not crawled")
+        held = self.counters.get("trap_held", 0)
+        if held:
+            kind = TRAP_KINDS.get(lim.get("trap_kind", ""), "")
+            out.append(f"possible crawl trap under {lim.get('trap_under', '?')}"
+                       f"{f' ({kind})' if kind else ''}: {held:,} urls held back (checked, not crawled)")
+        over = self.counters.get("links_over_cap", 0)
+        if over:
+            out.append(f"{over:,} links not followed: page {lim.get('links_over_cap_page', '?')} had more than "
+                       f"the per-page cap of {int(lim.get('link_cap') or 0):,}")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -459,6 +643,7 @@ class Crawl:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "counters": dict(self.counters),
+            "stop_reasons": self.stop_reasons,
         }
 
     @classmethod
@@ -474,6 +659,7 @@ class Crawl:
             started_at=_num(rec.get("started_at")),
             finished_at=_num(rec.get("finished_at")),
             counters={name: int(rec.get(name) or 0) for name in COUNTERS},
+            limits={name: rec[name] for name in LIMIT_FIELDS if rec.get(name)},
         )
 
 

@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from linkpatrol.frontier import Scripts
+from linkpatrol.frontier import CrawlLimits, Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.records import Crawl, CrawlState
 from linkpatrol.store import CrawlStore, new_record, write_record
@@ -25,8 +25,11 @@ logger = logging.getLogger(__name__)
 
 
 class StartQueue:
-    def __init__(self, client: Any, keys: Keys, worker_id: str, store: CrawlStore | None = None) -> None:
+    def __init__(self, client: Any, keys: Keys, worker_id: str, store: CrawlStore | None = None,
+                 limits: CrawlLimits | None = None) -> None:
         self.r = client
+        # The defaults a crawl's unset limits take when it starts (None: they stay unset).
+        self.limits = limits
         self.keys = keys
         # A synchronous store for retention (``CrawlStore.prune``, in a thread): one way to delete a
         # crawl. None: this queue prunes nothing.
@@ -65,7 +68,7 @@ class StartQueue:
             record = new_record(msg.url, msg.options)
             named = StartMessage(crawl_id=record["id"]).encode()
             pipe = self.r.pipeline(transaction=True)
-            write_record(pipe, self.keys, record, msg.options.headers)
+            write_record(pipe, self.keys, record, msg.options.headers, msg.options.webhook_secret)
             pipe.lrem(self.claimed, 1, raw)
             pipe.rpush(self.claimed, named)
             await pipe.execute()
@@ -87,6 +90,7 @@ class StartQueue:
             logger.warning("skipping start message %.200r: no crawl %s", raw, crawl_id)
         elif rec.get("state") != CrawlState.QUEUED:
             logger.info("skipping start message for crawl %s: it is %s", crawl_id, rec.get("state"))
-        elif await self.scripts.seed(crawl_id, Crawl.from_record(rec).url, time.time()):
+        elif await self.scripts.seed(crawl_id, (crawl := Crawl.from_record(rec)).url, time.time(),
+                                     self.limits.apply(crawl.options) if self.limits else None):
             logger.info("crawl %s started: %s", crawl_id, rec["url"])
 

@@ -9,6 +9,7 @@ the frontier's atomic scripts live in ``linkpatrol.frontier``; the report index 
 from __future__ import annotations
 
 import builtins
+import re
 import secrets
 import time
 from collections.abc import Iterator, Mapping
@@ -56,6 +57,15 @@ class SiteSummary:
         return self.last.broken if self.last else 0
 
 
+CRAWL_ID = re.compile(r"[0-9a-f]{16}")  # what new_record makes: secrets.token_hex(8)
+
+
+def is_crawl_id(value: str) -> bool:
+    """True for a string shaped like a crawl id. Anything else (``<id>:urls``, a very long string) is
+    never used as a key suffix: it would name another key of the crawl, or no crawl at all."""
+    return CRAWL_ID.fullmatch(value) is not None
+
+
 def new_record(url: str, options: CrawlOptions) -> dict[str, str]:
     """The Redis hash of a new queued crawl. Raises InvalidURL or InvalidOption."""
     options = options.validate()
@@ -68,19 +78,24 @@ def new_record(url: str, options: CrawlOptions) -> dict[str, str]:
         "state": CrawlState.QUEUED,
         "options": options.to_json(),
         "created_at": repr(now),
-        "notify": "1" if options.notify else "",
+        # Whether the ended-crawl event is pushed (mail and webhooks, ``linkpatrol.events``).
+        "notify": "1" if options.notify or options.webhooks else "",
         # Read by the COMPLETE script: the page budget never travels with each result.
         "max_pages": str(options.max_pages or 0),
     }
 
 
-def write_record(pipe: Any, keys: Keys, record: dict[str, str], headers: Mapping[str, str] | None = None) -> None:
+def write_record(pipe: Any, keys: Keys, record: dict[str, str], headers: Mapping[str, str] | None = None,
+                 webhook_secret: str = "") -> None:
     """Queue the writes of a new crawl record on ``pipe`` (a sync or asyncio pipeline; a transaction,
     so the record never exists without its headers): the record, its place in the history and the
-    request headers of its options (``CrawlOptions.headers``), which stay out of the record."""
+    request headers of its options (``CrawlOptions.headers``) and its webhook secret, which stay out of
+    the record."""
     pipe.hset(keys.crawl(record["id"]), mapping=record)
     if headers:
         pipe.hset(keys.crawl_headers(record["id"]), mapping=dict(headers))
+    if webhook_secret:
+        pipe.hset(keys.crawl_secrets(record["id"]), "webhook_secret", webhook_secret)
     created = float(record["created_at"])
     pipe.zadd(keys.crawls, {record["id"]: created})
     pipe.zadd(keys.site_crawls(record["url"]), {record["id"]: created})
@@ -128,14 +143,14 @@ class CrawlStore:
         options = options or CrawlOptions()
         record = new_record(url, options)
         pipe = self.r.pipeline(transaction=True)
-        write_record(pipe, self.keys, record, options.headers)
+        write_record(pipe, self.keys, record, options.headers, options.webhook_secret)
         pipe.rpush(self.keys.start, StartMessage(crawl_id=record["id"]).encode())
         pipe.execute()
         self.prune(record["url"])
         return Crawl.from_record(record)
 
     def get(self, crawl_id: str) -> Crawl | None:
-        if not crawl_id or len(crawl_id) > 64:
+        if not is_crawl_id(crawl_id):
             return None
         record = self.r.hgetall(self.keys.crawl(crawl_id))
         return Crawl.from_record(record) if record else None
@@ -149,6 +164,10 @@ class CrawlStore:
     def crawl_headers(self, crawl_id: str) -> dict[str, str]:
         """The request headers the crawl sends to its site (secrets: for a re-run, never for display)."""
         return dict(self.r.hgetall(self.keys.crawl_headers(crawl_id)))
+
+    def webhook_secret(self, crawl_id: str) -> str:
+        """The secret that signs the crawl's webhooks ("" when none): for the webhook job and a re-run."""
+        return str(self.r.hget(self.keys.crawl_secrets(crawl_id), "webhook_secret") or "")
 
     def count(self) -> int:
         return int(self.r.zcard(self.keys.crawls))
@@ -369,4 +388,20 @@ class CrawlStore:
         return bool(self.r.hexists(self.keys.mail_sent(crawl_id), f"{job_id} {address}"))
 
     def mark_mail_sent(self, crawl_id: str, job_id: str, address: str) -> None:
-        self.r.hset(self.keys.mail_sent(crawl_id), f"{job_id} {address}", repr(time.time()))
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(self.keys.mail_sent(crawl_id), f"{job_id} {address}", repr(time.time()))
+        pipe.hdel(self.keys.mail_sent(crawl_id), f"handed {job_id} {address}")
+        pipe.execute()
+
+    def mark_mail_handed(self, crawl_id: str, job_id: str, address: str) -> None:
+        """The mail went to the server up to its final end-of-data line; its answer is not known yet."""
+        self.r.hset(self.keys.mail_sent(crawl_id), f"handed {job_id} {address}", repr(time.time()))
+
+    def mail_handed(self, crawl_id: str, job_id: str, address: str) -> float | None:
+        """When an attempt handed the mail over and saw no answer (None: never, or it was answered)."""
+        raw = self.r.hget(self.keys.mail_sent(crawl_id), f"handed {job_id} {address}")
+        return float(raw) if raw else None
+
+    def clear_mail_handed(self, crawl_id: str, job_id: str, address: str) -> None:
+        """The server answered the hand-over with a refusal: the mail was not taken."""
+        self.r.hdel(self.keys.mail_sent(crawl_id), f"handed {job_id} {address}")

@@ -39,5 +39,8 @@ def crawl_summary(crawl: Crawl) -> dict[str, Any]:
         "checks": crawl.check_counts,
         "retries": crawl.retries,
         "errors": crawl.error_counts,
+        # Why it stopped early or left urls out ("page budget reached (...)", "possible crawl trap
+        # under /day/ ..."); [] when nothing was held back.
+        "stop_reasons": crawl.stop_reasons,
         "server_time": iso(time.time()),
     }

@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from linkpatrol.connection import REDIS_DOWN
+from linkpatrol.connection import RedisError, unavailable
 from web import errors, formatting, resources
 from web import settings as web_settings
 
@@ -39,16 +39,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     resources.init_app(app)
     app.session_interface = SharedKeySessionInterface()
+    app.before_request(_no_session_no_service)  # first: before CSRFProtect's check needs the session
     csrf.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 
-    from web import api, auth, crawlers, crawls, mail, reports, sites
+    from web import api, auth, crawlers, crawls, mail, reports, schedules, sites
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(crawls.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(sites.bp)
+    app.register_blueprint(schedules.bp)  # /api/schedules (CSRF-exempt per view) and the site page's forms
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API takes JSON bodies and bearer tokens, never form posts: see web/api
     app.register_blueprint(crawlers.bp)
@@ -63,17 +65,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 class SharedKeySessionInterface(SecureCookieSessionInterface):
     """Without LINKPATROL_SECRET_KEY, every worker process shares one random key kept in Redis, so a
-    session or CSRF token signed by one gunicorn worker is valid in the others. Redis unreachable:
-    no session this time (the request then fails with the 503 page)."""
+    session or CSRF token signed by one gunicorn worker is valid in the others. Redis unavailable
+    (down, busy, loading...): no session this time, and ``g.redis_down`` says so
+    (``_no_session_no_service`` then answers 503)."""
 
     def get_signing_serializer(self, app: Flask) -> Any:
         if not app.secret_key:
             try:
                 app.secret_key = resources.store(app).web_secret()
-            except REDIS_DOWN as exc:
-                logger.warning("no session: Redis unreachable (%s)", exc)
+            except RedisError as exc:
+                if not unavailable(exc):
+                    raise
+                logger.warning("no session: Redis unavailable (%s)", exc)
+                g.redis_down = True
                 return None
         return super().get_signing_serializer(app)
+
+
+def _no_session_no_service() -> Any:
+    """Redis could not give the session its signing key (``g.redis_down``, set while the session
+    opened): nobody can be signed in and no CSRF token checked, so everything but static files and the
+    OpenAPI document is a 503 until it is back (not a redirect to a login page that cannot work, not
+    the 500 a CSRF check without a key would give)."""
+    if g.get("redis_down") and request.endpoint not in ("static", "api.openapi"):
+        return errors.redis_down_response()
+    return None
 
 
 def _security_headers(response: Any) -> Any:

@@ -1,5 +1,9 @@
-"""Errors as a person or a client reads them: JSON under /api/, a friendly page elsewhere; Redis
-unreachable is a 503 with Retry-After, never a traceback."""
+"""Errors as a person or a client reads them: JSON for JSON routes, a friendly page elsewhere.
+
+Redis that cannot serve us now (down, unreachable, BUSY running a long script, LOADING its data set,
+a read-only replica...: ``linkpatrol.connection.unavailable``) is a 503 with ``Retry-After``, never a
+500 and never a traceback, wherever in the request it shows up (a view, the session, a hook).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,29 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
-from linkpatrol.connection import REDIS_DOWN, RedisError
+from linkpatrol.connection import RedisError, unavailable
 
 logger = logging.getLogger(__name__)
+RETRY_AFTER = "30"
+UNAVAILABLE = "The crawl database (Redis) is not reachable or too busy right now. Please try again in a minute."
+# Routes outside /api/ that answer JSON (the pages' live progress polling).
+JSON_SUFFIXES = (".json", "/progress")
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API, the JSON routes (``/progress``, ``/crawls/<id>/progress``, ``/jobs.json``,
+    ``/workers.json``, any ``.json``), and any request whose client prefers JSON to HTML."""
+    path = request.path
+    if path.startswith("/api/") or path.endswith(JSON_SUFFIXES):
+        return True
+    accept = request.accept_mimetypes
+    return accept["application/json"] > accept["text/html"]
 
 
 def error_response(status: int, message: str, field: str | None = None, **extra: Any) -> Response:
-    """A JSON error under /api/, a friendly page elsewhere."""
+    """A JSON error for JSON routes, a friendly page elsewhere."""
     if wants_json():
         body: dict[str, Any] = {"error": message, "status": status}
         if field:
@@ -33,12 +47,37 @@ def error_response(status: int, message: str, field: str | None = None, **extra:
     return resp
 
 
-def redis_down(exc: Exception) -> Response:
-    logger.warning("Redis unreachable while serving %s: %s", request.path, exc)
+def redis_down_response() -> Response:
+    """503 with Retry-After (JSON or the page)."""
     g.redis_down = True
-    resp = error_response(503, "The crawl database (Redis) is not reachable right now. Please try again in a minute.")
-    resp.headers["Retry-After"] = "30"
+    resp = error_response(503, UNAVAILABLE)
+    resp.headers["Retry-After"] = RETRY_AFTER
     return resp
+
+
+def redis_error(exc: RedisError) -> Response:
+    if unavailable(exc):
+        logger.warning("Redis unavailable while serving %s: %s", request.path, exc)
+        return redis_down_response()
+    # Any other Redis error (WRONGTYPE, a script error) is a bug of ours: a 500 with its traceback.
+    logger.error("Redis error while serving %s", request.path, exc_info=exc)
+    return error_response(500, "Something went wrong on our side.")
+
+
+def internal_error(exc: InternalServerError) -> Response:
+    """Exceptions raised outside a view's own handling (opening the session, a hook) end here."""
+    original = exc.original_exception
+    if original is not None and unavailable(original):
+        logger.warning("Redis unavailable while serving %s: %s", request.path, original)
+        return redis_down_response()
+    return error_response(500, "Something went wrong on our side.")
+
+
+def too_deep(exc: RecursionError) -> Response:
+    """A JSON body nested thousands of levels deep makes the decoder recurse too far: bad input."""
+    if request.is_json:
+        return error_response(400, "the JSON body is nested too deeply", field="body")
+    raise exc
 
 
 def csrf_error(exc: CSRFError) -> Response:
@@ -54,9 +93,8 @@ def http_error(exc: HTTPException) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    # Redis's own "not reachable" errors; any other OSError in a view is a bug of ours: a 500.
-    for kind in REDIS_DOWN:
-        if issubclass(kind, RedisError):
-            app.register_error_handler(kind, redis_down)
+    app.register_error_handler(RedisError, redis_error)
     app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(RecursionError, too_deep)
+    app.register_error_handler(InternalServerError, internal_error)
     app.register_error_handler(HTTPException, http_error)

@@ -55,8 +55,24 @@ def rate_limit(raw: str) -> tuple[int, int]:
         raise BadSetting(f"LINKPATROL_RATE_LIMIT must look like 10/60, got {raw!r}") from exc
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def check_credentials(env: Mapping[str, str]) -> None:
+    """A published service (docker-compose sets ``LINKPATROL_REQUIRE_LOGIN=1``) refuses to start with
+    no credential at all, unless the operator says ``LINKPATROL_ALLOW_NO_LOGIN=1``."""
+    if not _flag(env, "LINKPATROL_REQUIRE_LOGIN") or _flag(env, "LINKPATROL_ALLOW_NO_LOGIN"):
+        return
+    pair = env.get("LINKPATROL_USERNAME", "") and env.get("LINKPATROL_PASSWORD", "")
+    if not (pair or env.get("LINKPATROL_API_TOKEN", "")):
+        raise BadSetting("no login configured: set LINKPATROL_USERNAME and LINKPATROL_PASSWORD (or "
+                         "LINKPATROL_API_TOKEN), or LINKPATROL_ALLOW_NO_LOGIN=1 to serve an open app")
+
+
 def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if env is None else env
+    check_credentials(env)
     config = Config.from_env(env)
     out: dict[str, Any] = {
         "REDIS_URL": config.redis_url,
@@ -73,6 +89,6 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         out["SECRET_KEY"] = env["LINKPATROL_SECRET_KEY"]
     if env.get("LINKPATROL_RATE_LIMIT"):
         out["RATE_LIMIT"], out["RATE_WINDOW"] = rate_limit(env["LINKPATROL_RATE_LIMIT"])
-    if env.get("LINKPATROL_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}:
+    if _flag(env, "LINKPATROL_SECURE_COOKIES"):
         out["SESSION_COOKIE_SECURE"] = True
     return out

@@ -30,8 +30,8 @@ from scrapy.settings import BaseSettings
 from scrapy_redis import connection
 
 from crawler.logs import quiet_robots_failures
-from linkpatrol.connection import REDIS_DOWN, AsyncClient, retrying
-from linkpatrol.frontier import Scripts
+from linkpatrol.connection import AsyncClient, RedisError, retrying, unavailable
+from linkpatrol.frontier import HeldBack, Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
 from linkpatrol.registry import Heartbeats
@@ -60,6 +60,10 @@ class CrawlContext:
     rules: CrawlRules
     headers: dict[str, str] = field(default_factory=dict)
     default_page_mb: int = 32
+    deadline: float | None = None  # epoch seconds: started + max_duration
+
+    def overdue(self, now: float) -> bool:
+        return self.deadline is not None and now >= self.deadline
 
     def in_scope(self, host: str) -> bool:
         return self.rules.in_scope(host)
@@ -111,7 +115,7 @@ def new_worker_id() -> str:
 class FrontierExtension:
     def __init__(self, client: Any, keys: Keys, *, capacity: int, host_cap: int, worker_ttl: float,
                  reap_interval: float, max_referrers: int, redis_location: str = "",
-                 default_page_mb: int = 32) -> None:
+                 default_page_mb: int = 32, max_links: int = 10_000, trap_ids: int = 0) -> None:
         self.r: Any = client  # decode_responses=True: every reply is str
         self.keys = keys
         self.scripts = Scripts(client, keys)
@@ -125,6 +129,8 @@ class FrontierExtension:
         self.max_referrers = max_referrers
         self.redis_location = redis_location
         self.default_page_mb = default_page_mb
+        self.max_links = max_links  # links taken from one page (LINKPATROL_MAX_LINKS_PER_PAGE)
+        self.trap_ids = trap_ids  # urls of one id template followed (LINKPATROL_TRAP_IDS; 0: no limit)
         # Host-level verdicts per crawl (host -> kind), shared through Redis, read every second.
         self.host_verdicts: dict[str, dict[str, ErrorKind]] = {}
         self._verdicts_read = 0.0
@@ -164,6 +170,8 @@ class FrontierExtension:
             max_referrers=s.getint("LINKPATROL_MAX_REFERRERS"),
             redis_location=str(s.get("REDIS_URL") or "").split("@")[-1],
             default_page_mb=s.getint("LINKPATROL_MAX_PAGE_SIZE", 32),
+            max_links=s.getint("LINKPATROL_MAX_LINKS_PER_PAGE", 10_000),
+            trap_ids=s.getint("LINKPATROL_TRAP_IDS"),
         )
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         quiet_robots_failures()
@@ -194,7 +202,9 @@ class FrontierExtension:
             await self.heartbeats.forget(self.worker_id)
             if returned:
                 logger.info("returned %d in-flight requests to the frontier", returned)
-        except REDIS_DOWN as exc:
+        except (RedisError, OSError) as exc:
+            if not unavailable(exc):
+                raise
             logger.warning("could not return in-flight requests (%s); the reaper of a peer will", exc)
         await self.r.aclose()
 
@@ -203,8 +213,11 @@ class FrontierExtension:
             await asyncio.sleep(interval)
             try:
                 await job()
-            except REDIS_DOWN as exc:
-                logger.debug("%s skipped: Redis unreachable (%s)", name, exc)
+            except (RedisError, OSError) as exc:
+                if unavailable(exc):
+                    logger.debug("%s skipped: Redis unreachable or busy (%s)", name, exc)
+                else:
+                    logger.exception("%s failed", name)
             except Exception:
                 logger.exception("%s failed", name)
 
@@ -318,26 +331,49 @@ class FrontierExtension:
         for crawl_id in crawls:
             if room <= 0:
                 break
-            raws = await self.scripts.pop(crawl_id, min(room, share), self.worker_id)
-            if not raws:
+            ctx = self.contexts.get(crawl_id)
+            if ctx is not None and ctx.overdue(time.time()):
+                await self._stop_overdue(ctx)
                 continue
-            ctx = await self._context(crawl_id)
-            put_off: list[str] = []
-            for raw in raws:
-                msg = FrontierMessage.decode(raw)
-                host = host_of(msg.url)
-                if self.host_cap and msg.kind is MessageKind.CHECK and not ctx.in_scope(host) and \
-                        self.held_by_host[host] >= self.host_cap and self.host_verdict(crawl_id, host) is None:
-                    put_off.append(msg.url)
-                    continue
-                self.held_by_host[host] += 1
-                self.leased.add((crawl_id, msg.url))
-                batch.append((ctx, msg))
-                room -= 1
-            if put_off:  # to the end of the queue: other work first, this host's turn comes again
-                await self.scripts.requeue(crawl_id, self.worker_id, put_off, tail=True)
+            try:
+                room = await self._lease_from(crawl_id, min(room, share), room, batch)
+            except (RedisError, OSError) as exc:
+                # Leases already taken must reach the caller, or nobody would finish them; what
+                # Redis leased without our knowing is put back by the audit of our own leases.
+                if not batch or not unavailable(exc):
+                    raise
+                break
         self._had_work = bool(batch)
         return batch
+
+    async def _stop_overdue(self, ctx: CrawlContext) -> None:
+        """The crawl ran past its max_duration: stop it (its queue dropped, what it found kept)."""
+        if await self.scripts.stop(ctx.id, time.time(), "limit_duration"):
+            logger.info("crawl %s stopped: time limit reached (%d s)", ctx.id, ctx.options.max_duration or 0)
+        self.active.discard(ctx.id)
+
+    async def _lease_from(self, crawl_id: str, count: int, room: int,
+                          batch: list[tuple[CrawlContext, FrontierMessage]]) -> int:
+        """Lease up to ``count`` messages of one crawl into ``batch``; returns the room left."""
+        raws = await self.scripts.pop(crawl_id, count, self.worker_id)
+        if not raws:
+            return room
+        ctx = await self._context(crawl_id)
+        put_off: list[str] = []
+        for raw in raws:
+            msg = FrontierMessage.decode(raw)
+            host = host_of(msg.url)
+            if self.host_cap and msg.kind is MessageKind.CHECK and not ctx.in_scope(host) and \
+                    self.held_by_host[host] >= self.host_cap and self.host_verdict(crawl_id, host) is None:
+                put_off.append(msg.url)
+                continue
+            self.held_by_host[host] += 1
+            self.leased.add((crawl_id, msg.url))
+            batch.append((ctx, msg))
+            room -= 1
+        if put_off:  # to the end of the queue: other work first, this host's turn comes again
+            await self.scripts.requeue(crawl_id, self.worker_id, put_off, tail=True)
+        return room
 
     def context(self, crawl_id: str) -> CrawlContext | None:
         """The context of a crawl this process holds work of."""
@@ -356,6 +392,7 @@ class FrontierExtension:
             pipe.hgetall(self.keys.crawl_headers(crawl_id))
             rec, headers = await pipe.execute()
             options = CrawlOptions.from_json(rec.get("options"))
+            started = float(rec.get("started_at") or 0) or time.time()
             ctx = CrawlContext(
                 id=crawl_id,
                 url=rec.get("url", ""),
@@ -364,6 +401,7 @@ class FrontierExtension:
                 rules=CrawlRules.from_options(options, rec.get("host", "")),
                 headers=headers,
                 default_page_mb=self.default_page_mb,
+                deadline=started + options.max_duration if options.max_duration else None,
             )
             if len(self.contexts) > 1000:
                 self.contexts.clear()
@@ -413,11 +451,18 @@ class FrontierExtension:
                     known.setdefault(host, ErrorKind(kind))
 
     # -- results -----------------------------------------------------------------------------------
-    async def record(self, done: Completion) -> int:
-        """Record a checked message and release its lease. Returns 2 when it finished the crawl."""
+    async def record(self, done: Completion, over_cap: int = 0, depth_limited: bool = False) -> int:
+        """Record a checked message and release its lease: its links in bounded batches, then its
+        result, each call retried on its own while Redis cannot serve us. Returns 2 when it finished
+        the crawl. ``over_cap``: links the page held past the per-page cap, not taken;
+        ``depth_limited``: the depth limit turned some of its page links into checks."""
+        held = HeldBack(over_cap, self.max_links if over_cap else 0, depth_limited)
         try:
-            return int(await retrying("recording a result", lambda: self.scripts.complete(
-                done, now=time.time(), max_referrers=self.max_referrers)))
+            result: Any = None
+            for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,
+                                                      held=held, id_limit=self.trap_ids):
+                result = await retrying("recording a result", step)
+            return int(result)
         finally:
             self.release(done.crawl_id, done.result.url)
 

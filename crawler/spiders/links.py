@@ -25,7 +25,8 @@ from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
 from crawler.sitemaps import discover_sitemaps, read_sitemap
-from linkpatrol.connection import REDIS_DOWN, SyncClient, retrying
+from linkpatrol.connection import RedisError, SyncClient, retrying, unavailable
+from linkpatrol.frontier import CrawlLimits
 from linkpatrol.start_queue import StartQueue
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL, host_of, normalize_url
@@ -37,6 +38,7 @@ HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 CSS_TYPES = (b"text/css",)
 SMALL_BODY = 64 * 1024
 START_POLL = 0.25  # seconds between looks at the start queue
+SITEMAP_URLS = 50_000  # what the sitemap protocol allows in one file
 
 
 def _media_type(content_type: bytes | None) -> bytes:
@@ -82,7 +84,9 @@ class LinksSpider(RedisSpider):
         settings = self.crawler.settings
         retention = CrawlStore(redis_from_settings(settings, SyncClient), frontier.keys,
                                settings.getint("LINKPATROL_KEEP_CRAWLS", 30))
-        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id, retention)
+        limits = CrawlLimits(settings.getint("LINKPATROL_MAX_PAGES"), settings.getint("LINKPATROL_MAX_DEPTH"),
+                             settings.getint("LINKPATROL_MAX_DURATION"))
+        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id, retention, limits)
         reader = asyncio.create_task(self._read_start_messages())
         try:
             while True:
@@ -108,8 +112,14 @@ class LinksSpider(RedisSpider):
             try:
                 for raw in await self.pop_list_queue(self.redis_key, min(self.redis_batch_size, 10)):
                     await self.make_request_from_data(raw)
-            except REDIS_DOWN as exc:
-                logger.debug("start queue: Redis unreachable (%s)", exc)
+            except (RedisError, OSError) as exc:
+                if not unavailable(exc):
+                    logger.exception("start queue: unexpected Redis error")
+                    await asyncio.sleep(START_POLL)
+                    continue
+                # Busy, loading, failing over or away: what this crawler claimed goes back, and the
+                # loop waits with the others for Redis to serve again.
+                logger.debug("start queue: Redis unreachable or busy (%s)", exc)
                 await asyncio.sleep(1.0)
                 await retrying("reading start messages", self.start_queue.take_back_own)
                 continue
@@ -263,16 +273,26 @@ class LinksSpider(RedisSpider):
             return item
         try:
             if is_css:  # a stylesheet of the site: its url() and @import targets, not a page
-                item.links = self._links(scan_stylesheet(response), response, lp)  # type: ignore[arg-type]
+                css = scan_stylesheet(response, self.frontier.max_links)  # type: ignore[arg-type]
+                item.links = self._links(css, response, lp)  # type: ignore[arg-type]
+                item.links_over_cap = css.overflow
                 return item
-            scan = scan_page(response)  # type: ignore[arg-type]
+            scan = scan_page(response, self.frontier.max_links)  # type: ignore[arg-type]
             if scan.tokenized:
                 logger.info("%s nests elements too deep for the tree parser: read with the tokenizer", response.url)
+            if scan.overflow:
+                logger.info("%s holds more than %d links: %d more not taken", response.url,
+                            self.frontier.max_links, scan.overflow)
+                item.links_over_cap = scan.overflow
+            if scan.too_many_anchors:
+                logger.info("%s holds more than %d ids: fragments naming it are not checked", response.url,
+                            self.frontier.max_links)
             item.is_page = True
             item.promoted = not lp["page"]
             item.links = self._links(scan, response, lp)  # type: ignore[arg-type]
+            item.depth_limited = bool(lp.get("depth_limited"))
             ctx = self.frontier.context(lp["crawl"])
-            if ctx is not None and ctx.options.check_fragments != "none":
+            if ctx is not None and ctx.options.check_fragments != "none" and not scan.too_many_anchors:
                 item.anchors = scan.anchors
         except Exception:  # hostile HTML must not cost the lease: record the page, log the cause
             logger.exception("could not extract links from %s", response.url)
@@ -302,7 +322,9 @@ class LinksSpider(RedisSpider):
             return item
         ctx = self.frontier.context(lp["crawl"])
         try:
-            listing = read_sitemap(response.body, response.url)
+            # The protocol allows 50,000 urls a sitemap; a bigger one is cut like a page.
+            listing, item.links_over_cap = read_sitemap(response.body, response.url,
+                                                        max(SITEMAP_URLS, self.frontier.max_links))
         except Exception:
             logger.info("%s is not a sitemap this crawler can read", response.url)
             return item
@@ -323,7 +345,8 @@ class LinksSpider(RedisSpider):
         item = self.on_checked(response)
         if item.result.outcome in (Outcome.OK, Outcome.WARNING) and isinstance(response, HtmlResponse):
             try:
-                item.anchors = scan_page(response).anchors
+                scan = scan_page(response, self.frontier.max_links)  # type: ignore[arg-type]
+                item.anchors = None if scan.too_many_anchors else scan.anchors
             except Exception:
                 logger.exception("could not read the anchors of %s", response.url)
         return item
@@ -351,6 +374,8 @@ class LinksSpider(RedisSpider):
             elif link.follow and may_follow:
                 kind = MessageKind.PAGE
             else:
+                if link.follow and not link.same_page:
+                    lp["depth_limited"] = True  # a page the depth limit leaves uncrawled: the report says so
                 kind = MessageKind.CHECK
             anchor = ""
             if link.fragment and not link.problem and (fragments == "all" or (fragments == "site" and not external)):

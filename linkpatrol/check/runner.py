@@ -25,7 +25,7 @@ from linkpatrol.check.progress import Progress, Snapshot, make_progress
 from linkpatrol.check.reports import Display, Report, render, summary
 from linkpatrol.check.services import LocalServices, ServiceFailed, default_crawlers
 from linkpatrol.config import Config
-from linkpatrol.connection import REDIS_DOWN, RedisError, client
+from linkpatrol.connection import RedisError, client, unavailable
 from linkpatrol.keys import Keys
 from linkpatrol.records import Crawl, CrawlOptions, CrawlState, InvalidOption
 from linkpatrol.rules import remap_prefix
@@ -178,11 +178,10 @@ class Check:
                 return self._error(f"interrupted ({exc}): stopped everything this run started", EXIT_INCOMPLETE)
             except (Incomplete, ServiceFailed) as exc:
                 return self._error(str(exc), EXIT_INCOMPLETE)
-            except REDIS_DOWN as exc:
+            except (RedisError, OSError) as exc:
                 where = self.config.redis_location if self.config else "?"
-                return self._error(f"cannot reach Redis at {where}: {exc}", EXIT_INCOMPLETE)
-            except RedisError as exc:
-                where = self.config.redis_location if self.config else "?"
+                if unavailable(exc):
+                    return self._error(f"cannot reach Redis at {where}: {exc}", EXIT_INCOMPLETE)
                 return self._error(f"Redis at {where} answered: {exc}", EXIT_INCOMPLETE)
             finally:
                 signals.hold()  # stopping is not interrupted: it is what a second Ctrl-C would ask for
@@ -256,10 +255,26 @@ class Check:
         timeout = self.request.timeout
         reported_exits: set[int] = set()
         asked_for_crawlers = False
+        redis_away = False
         while True:
-            crawl = store.require(crawl_id)
+            try:
+                crawl = store.require(crawl_id)
+                found = self._found(crawl_id)
+            except (RedisError, OSError) as exc:
+                # Busy with another client's script, loading its data, failing over: wait like the
+                # crawlers do (--timeout still applies); any other error is reported by run().
+                if not unavailable(exc):
+                    raise
+                if not redis_away:
+                    self.progress.warn(f"Redis cannot serve us now ({exc}); waiting for it")
+                    redis_away = True
+                if timeout is not None and time.monotonic() - self.started > timeout:
+                    raise Incomplete(f"--timeout: the crawl did not end within {timeout:g} s") from None
+                time.sleep(POLL)
+                continue
+            redis_away = False
             self.progress.update(Snapshot(
-                pages=crawl.pages_crawled, checked=crawl.links_checked, found=self._found(crawl_id),
+                pages=crawl.pages_crawled, checked=crawl.links_checked, found=found,
                 problems=sum(crawl.outcome_count(o) for o in fail_on), elapsed=time.monotonic() - self.started))
             if not crawl.is_active:
                 break

@@ -12,16 +12,54 @@ thought dead) changes nothing. Each script's file documents its KEYS and ARGV.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio
+
 from linkpatrol.keys import Keys
+from linkpatrol.records import CrawlOptions
+from linkpatrol.traps import id_template, static_trap
 from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import Completion, FrontierMessage, LinkResult, MessageKind
+from linkpatrol.wire import Completion, FrontierMessage, LinkResult, MessageKind, anchor_hash
 
 HERE = Path(__file__).resolve().parent
 # The stored result of a missing anchor (its url is "page#name"): one constant, encoded by the wire format.
 MISSING_ANCHOR_RESULT = LinkResult("", Outcome.MISSING_ANCHOR, error=ErrorKind.MISSING_ANCHOR).to_json()
+# Links per LINKS call: 300 arguments and about 300 O(1) commands, about a millisecond of Redis time
+# however many links a page holds (bench/huge_page.py measures it; a 560,000-link page used to take one
+# call of 6 s, and every other client got BUSY meanwhile).
+LINK_BATCH = 50
+
+
+@dataclass(frozen=True)
+class CrawlLimits:
+    """The crawlers' defaults for the limits a crawl leaves unset (LINKPATROL_MAX_PAGES, _MAX_DEPTH,
+    _MAX_DURATION; 0 means no limit), applied when the crawl starts (SEED)."""
+
+    max_pages: int = 0
+    max_depth: int = 0
+    max_duration: int = 0
+
+    def apply(self, options: CrawlOptions) -> CrawlOptions:
+        return replace(
+            options,
+            max_pages=options.max_pages or self.max_pages or None,
+            max_depth=options.max_depth if options.max_depth is not None else (self.max_depth or None),
+            max_duration=options.max_duration or self.max_duration or None,
+        )
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """What the crawler left out of a checked page, for COMPLETE to count: links past the per-page
+    cap (and that cap), and whether the depth limit turned page links into checks."""
+
+    over_cap: int = 0
+    link_cap: int = 0
+    depth_limited: bool = False
 
 
 def script(name: str) -> str:
@@ -37,14 +75,31 @@ class Scripts:
         self._seed = client.register_script(script("seed"))
         self._pop = client.register_script(script("pop"))
         self._complete = client.register_script(script("complete"))
+        self._links = client.register_script(script("links"))
+        self._is_async = isinstance(client, redis.asyncio.Redis)
         self._cancel = client.register_script(script("cancel"))
         self._requeue = client.register_script(script("requeue"))
+        self._stop = client.register_script(script("stop"))
 
-    def seed(self, crawl_id: str, url: str, now: float) -> Any:
+    def seed(self, crawl_id: str, url: str, now: float, options: CrawlOptions | None = None) -> Any:
+        """Start a queued crawl; ``options``: its options with the crawlers' defaults filled in
+        (``CrawlLimits.apply``), written into the record in the same step."""
         k = self.keys
+        limits: list[Any] = []
+        if options is not None:
+            limits = [options.to_json(), options.max_pages or 0,
+                      "" if options.max_depth is None else options.max_depth, options.max_duration or ""]
         return self._seed(
             keys=[k.crawl(crawl_id), k.urls(crawl_id), k.queue(crawl_id), k.active],
-            args=[crawl_id, FrontierMessage(url, MessageKind.PAGE, 0).encode(), url, repr(now)],
+            args=[crawl_id, FrontierMessage(url, MessageKind.PAGE, 0).encode(), url, repr(now), *limits],
+        )
+
+    def stop(self, crawl_id: str, now: float, flag: str = "limit_duration") -> Any:
+        """End a running crawl that reached a limit of its own; ``flag`` says which."""
+        k = self.keys
+        return self._stop(
+            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.active, k.finished_events],
+            args=[crawl_id, repr(now), flag],
         )
 
     def pop(self, crawl_id: str, count: int, worker: str) -> Any:
@@ -54,12 +109,47 @@ class Scripts:
             args=[count, worker],
         )
 
-    def complete(self, done: Completion, *, now: float, max_referrers: int) -> Any:
-        """Record ``done``. Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl
-        is gone."""
+    def complete(self, done: Completion, *, now: float, max_referrers: int, held: HeldBack = HeldBack(),
+                 id_limit: int = 0) -> Any:
+        """Record ``done``: its links in batches (LINKS), then its result and the lease release
+        (COMPLETE). Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl is gone
+        (an awaitable of that with an asyncio client). A crawler that wants to retry each call on
+        its own uses ``completion_steps``."""
+        steps = self.completion_steps(done, now=now, max_referrers=max_referrers, held=held, id_limit=id_limit)
+        if self._is_async:
+            async def run() -> Any:
+                result = None
+                for step in steps:
+                    result = await step()
+                return result
+            return run()
+        result = None
+        for step in steps:
+            result = step()
+        return result
+
+    def completion_steps(self, done: Completion, *, now: float, max_referrers: int, held: HeldBack = HeldBack(),
+                         id_limit: int = 0, batch: int = LINK_BATCH) -> list[Callable[[], Any]]:
+        """The Redis calls that record ``done``, in order, each bounded: a LINKS call per ``batch``
+        links, then COMPLETE. Each may be retried on its own (all are idempotent). ``id_limit``: urls
+        of one id template followed at most (``linkpatrol.traps``; 0: no limit)."""
         k = self.keys
         crawl_id, res = done.crawl_id, done.result
-        args: list[Any] = [
+        steps: list[Callable[[], Any]] = []
+        links_keys = [k.crawl(crawl_id), k.urls(crawl_id), k.queue(crawl_id), k.problems(crawl_id),
+                      k.anchors(crawl_id), k.orphan_candidates(crawl_id), k.page_decisions(crawl_id),
+                      k.id_templates(crawl_id), k.held_back(crawl_id)]
+        head = [res.url, done.page_flag, k.refs_prefix(crawl_id), max_referrers, MISSING_ANCHOR_RESULT,
+                k.wanted_prefix(crawl_id), "1" if done.from_sitemap else "0", id_limit]
+        args: list[Any] = []
+        for link_args in _link_args(done):
+            args.extend(link_args)
+            if len(args) >= 6 * batch:
+                steps.append(_call(self._links, links_keys, head + args))
+                args = []
+        if args:
+            steps.append(_call(self._links, links_keys, head + args))
+        complete_args: list[Any] = [
             res.url,
             res.to_json(),
             str(res.outcome),
@@ -77,24 +167,25 @@ class Scripts:
             MISSING_ANCHOR_RESULT,
             k.wanted_prefix(crawl_id),
             "1" if done.from_sitemap else "0",
+            held.over_cap,
+            held.link_cap,
+            "1" if held.depth_limited else "0",
         ]
-        for link in done.links:
-            args.extend(link.args())
-        return self._complete(
-            keys=[
-                k.crawl(crawl_id),
-                k.urls(crawl_id),
-                k.queue(crawl_id),
-                k.inflight(crawl_id),
-                k.active,
-                k.problems(crawl_id),
-                k.redirects(crawl_id),
-                k.finished_events,
-                k.anchors(crawl_id),
-                k.orphan_candidates(crawl_id),
-            ],
-            args=args,
-        )
+        steps.append(_call(self._complete, [
+            k.crawl(crawl_id),
+            k.urls(crawl_id),
+            k.queue(crawl_id),
+            k.inflight(crawl_id),
+            k.active,
+            k.problems(crawl_id),
+            k.redirects(crawl_id),
+            k.finished_events,
+            k.anchors(crawl_id),
+            k.orphan_candidates(crawl_id),
+            k.page_decisions(crawl_id),
+            k.held_back(crawl_id),
+        ], complete_args))
+        return steps
 
     def cancel(self, crawl_id: str, now: float) -> Any:
         k = self.keys
@@ -113,3 +204,36 @@ class Scripts:
             keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id)],
             args=[worker, "tail" if tail else "head", *(urls or [])],
         )
+
+
+def _call(script_: Any, keys: list[str], args: list[Any]) -> Callable[[], Any]:
+    return lambda: script_(keys=keys, args=args)
+
+
+def _link_args(done: Completion) -> Iterator[tuple[str, ...]]:
+    """LINKS's six arguments per link. An anchor of the checked page itself is decided here, from the
+    anchors the crawler read (the page has no stored anchors until COMPLETE): "" when it exists or
+    the page was not read for anchors, "!hash\tname" when it is missing. A page to follow gets its
+    trap argument (``linkpatrol.traps``)."""
+    page_template = id_template(done.result.url)
+    for link in done.links:
+        args = link.args()
+        if link.anchor and link.target == done.result.url:
+            if done.anchors is None or link.anchor in done.anchors:
+                args = (*args[:4], "")
+            else:
+                args = (*args[:4], f"!{anchor_hash(link.anchor)}\t{link.anchor}")
+        yield (*args, _trap_arg(link.message, page_template))
+
+
+def _trap_arg(message: FrontierMessage, page_template: tuple[str, str] | None) -> str:
+    """A page link's trap argument. Only a link from a page of the same id template is counted: a
+    chain (``/day/17`` -> ``/day/18``), not a catalogue's listing of its items."""
+    if message.kind is not MessageKind.PAGE:
+        return ""
+    trap = static_trap(message.url)
+    if trap is not None:
+        return f"T\t{trap.kind}\t{trap.prefix}"
+    found = id_template(message.url)
+    return f"C\t{found[1]}\t{found[0]}" if found and found == page_template else ""
+

@@ -1,21 +1,21 @@
--- COMPLETE: record one checked url, count it, queue the new links it found, release its lease and
--- detect the end of the crawl, in one atomic step (so a crawl finishes exactly once). Idempotent: a
--- url that already has a result is neither counted nor expanded again.
+-- COMPLETE: record one checked url, count it, release its lease and detect the end of the crawl, in
+-- one atomic step (so a crawl finishes exactly once). The links the url holds were queued before, in
+-- bounded batches, by LINKS while the lease was held. Idempotent: a url that already has a result is
+-- not counted again.
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 in-flight, 5 active crawls,
---       6 problems, 7 redirects, 8 ended-crawl events
+--       6 problems, 7 redirects, 8 ended-crawl events, 9 anchors (page -> its anchors),
+--       10 orphan candidates (unused here, kept for the key order), 11 page-budget decisions of
+--       promoted pages (LINKS's; dropped here), 12 urls held back as a trap (never counted as pages)
 -- ARGV: 1 url, 2 result (wire format), 3 outcome, 4 status class, 5 "1" when a parsed page, "p" when
 --       parsed although it was queued as a check (an in-scope target found by a <link>, <img>...
---       that answered HTML: it takes a place in the page budget now, or is not expanded when the
---       budget is spent), "0" otherwise, 6 "1" when redirected, 7 now, 8 referrer key prefix,
+--       that answered HTML: it takes a place in the page budget now, or is not counted as a page when
+--       the budget is spent), "0" otherwise, 6 "1" when redirected, 7 now, 8 referrer key prefix,
 --       9 referrers kept per url, 10 crawl id, 11 how it was checked (verdicts.CheckMethod),
 --       12 retries spent, 13 error kind or "", 14 the page's anchors as hashes "\nh1\nh2\n" ("" when
---       it was not read for anchors; wire.anchor_hash), 15 the result stored for a missing anchor, 16 the prefix of the sets of
---       anchors asked of pages not read yet, 17 "1" when the links are a sitemap's listing,
---       then 5 per link found: target, message, message to queue instead once over the page budget
---       (or ""), referrer (or ""), "hash\tname" of the anchor its fragment names when the crawl checks
---       it (or "")
--- KEYS (more): 9 anchors (page -> its anchors), 10 orphan candidates (listed by a sitemap before any
---       page linked to them; a page's link takes one out)
+--       it was not read for anchors; wire.anchor_hash), 15 the result stored for a missing anchor,
+--       16 the prefix of the sets of anchors asked of pages not read yet, 17 unused (was: a sitemap's
+--       listing), 18 links past the per-page cap that were not taken ("0"), 19 that cap, 20 "1" when
+--       the depth limit turned some of the page's links into checks
 -- A missing anchor is a row of its own: url "page#name" in the urls hash and the problems set, with
 -- its referrers; the page's own row stays ok.
 -- Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl is gone.
@@ -61,9 +61,16 @@ end
 if prev == false or prev == '' then
   local max_pages = page_budget()
   local is_page = ARGV[5] == '1'
-  if ARGV[5] == 'p' then
-    is_page = max_pages == 0 or redis.call('HINCRBY', KEYS[1], 'pages_queued', 1) <= max_pages
+  if ARGV[5] == 'p' then  -- LINKS may have decided it already
+    local decided = redis.call('HGET', KEYS[11], url)
+    if decided then is_page = decided == '1'
+    elseif redis.call('SISMEMBER', KEYS[12], url) == 1 then is_page = false
+    else is_page = max_pages == 0 or redis.call('HINCRBY', KEYS[1], 'pages_queued', 1) <= max_pages end
+    if not is_page and not decided and redis.call('SISMEMBER', KEYS[12], url) == 0 then
+      redis.call('HSET', KEYS[1], 'limit_pages', '1')
+    end
   end
+  if ARGV[20] == '1' then redis.call('HSET', KEYS[1], 'limit_depth', '1') end
   redis.call('HSET', KEYS[2], url, ARGV[2])
   redis.call('HINCRBY', KEYS[1], 'links_checked', 1)
   redis.call('HINCRBY', KEYS[1], 'checked_' .. ARGV[11], 1)
@@ -81,45 +88,15 @@ if prev == false or prev == '' then
   local blob = ARGV[14]
   if blob ~= '' then redis.call('HSET', KEYS[9], url, blob) end
   settle_wanted(blob)
-  if state == 'running' and (is_page or ARGV[5] == '0') then
-    local listing = ARGV[17] == '1'
-    local candidates = not listing and redis.call('EXISTS', KEYS[10]) == 1
-    for i = 18, #ARGV, 5 do
-      local target = ARGV[i]
-      local seen = redis.call('HGET', KEYS[2], target)
-      if listing then
-        if seen == false then redis.call('SADD', KEYS[10], target) end
-      elseif candidates then
-        redis.call('SREM', KEYS[10], target)
-      end
-      if seen == false then
-        redis.call('HSET', KEYS[2], target, '')
-        local msg = ARGV[i + 1]
-        if ARGV[i + 2] ~= '' and max_pages > 0
-           and redis.call('HINCRBY', KEYS[1], 'pages_queued', 1) > max_pages then
-          msg = ARGV[i + 2]
-        end
-        redis.call('RPUSH', KEYS[3], msg)
-        seen = ''
-      end
-      -- Referrers are kept for urls not checked yet and for problems, not for what answered ok.
-      if ARGV[i + 3] ~= '' and (seen == '' or redis.call('SISMEMBER', KEYS[6], target) == 1) then
-        add_ref(target, ARGV[i + 3])
-      end
-      local asked = ARGV[i + 4]
-      if asked ~= '' then
-        local anchors = (target == url and blob ~= '') and blob or redis.call('HGET', KEYS[9], target)
-        if anchors then
-          if not has_anchor(anchors, asked) then missing(target, asked, ARGV[i + 3]) end
-        elseif seen == '' then  -- not read yet: asked of it, checked when it is
-          redis.call('SADD', ARGV[16] .. target, asked)
-          add_ref(target .. '#' .. anchor_name(asked), ARGV[i + 3])
-        end
-      end
+  if ARGV[18] ~= '0' then  -- links past the per-page cap, not followed: counted, the first page named
+    redis.call('HINCRBY', KEYS[1], 'links_over_cap', tonumber(ARGV[18]))
+    if redis.call('HSETNX', KEYS[1], 'links_over_cap_page', url) == 1 then
+      redis.call('HSET', KEYS[1], 'link_cap', ARGV[19])
     end
   end
 end
 redis.call('HDEL', KEYS[4], url)
+redis.call('HDEL', KEYS[11], url)
 if state == 'running' and redis.call('LLEN', KEYS[3]) == 0 and redis.call('HLEN', KEYS[4]) == 0 then
   redis.call('HSET', KEYS[1], 'state', 'finished', 'finished_at', ARGV[7])
   redis.call('SREM', KEYS[5], ARGV[10])

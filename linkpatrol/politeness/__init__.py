@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linkpatrol.connection import REDIS_DOWN
+from linkpatrol.connection import RedisError, unavailable
 from linkpatrol.keys import Keys
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,9 @@ class HostGate:
             st.checked = now
             try:
                 ms = await self.r.pttl(self.keys.host_not_before(host))
-            except REDIS_DOWN as exc:
+            except (RedisError, OSError) as exc:
+                if not unavailable(exc):
+                    raise
                 logger.debug("not-before of %s unknown: %s", host, exc)
                 ms = -2
             if ms > 0:
@@ -166,7 +168,9 @@ class HostGate:
                         keys=[k.host_slots(host), k.host_bucket(host), k.host_not_before(host)],
                         args=[limits.concurrency, limits.rate, limits.burst, token, self.lease_ms, 60_000, *releases],
                     )
-                except REDIS_DOWN as exc:
+                except (RedisError, OSError) as exc:
+                    if not unavailable(exc):
+                        raise
                     st.pending = releases + st.pending
                     logger.debug("politeness slot for %s: Redis unreachable (%s)", host, exc)
                     await asyncio.sleep(1.0)
@@ -195,7 +199,9 @@ class HostGate:
                 keys=[self.keys.host_not_before(host), self.keys.host_strikes(host)],
                 args=[host, wait_ms, self.backoff_ms, self.max_wait_ms, self.strikes_at, self.keys.host_events],
             )
-        except REDIS_DOWN as exc:
+        except (RedisError, OSError) as exc:
+            if not unavailable(exc):
+                raise
             logger.debug("could not share the back-off of %s: %s", host, exc)
             applied = max(0, min(wait_ms, self.max_wait_ms))
         if applied:
@@ -218,7 +224,9 @@ class HostGate:
                         if host and ms.isdigit():
                             st = self._state(host)
                             st.not_before = max(st.not_before, time.monotonic() + int(ms) / 1000)
-            except REDIS_DOWN as exc:
+            except (RedisError, OSError) as exc:
+                if not unavailable(exc):
+                    raise
                 logger.debug("host events: Redis unreachable (%s)", exc)
                 await asyncio.sleep(1.0)
             finally:
@@ -265,7 +273,9 @@ class HostGate:
             pipe.zrem(self.keys.host_slots(host), *tokens)
         try:
             await pipe.execute()
-        except REDIS_DOWN as exc:  # the leases expire on their own
+        except (RedisError, OSError) as exc:  # the leases expire on their own
+            if not unavailable(exc):
+                raise
             logger.debug("could not release host slots: %s", exc)
 
     async def close(self) -> None:

@@ -92,7 +92,8 @@ def test_report_filters_sort_and_paginate(client: FlaskClient, store: CrawlStore
     assert targets("view=all&cls=4xx&per_page=500") == [
         "https://other.example/forbidden", "https://other.example/slow-down",
         f"{SITE}/hostile", f"{SITE}/hostile2", f"{SITE}/missing"]
-    assert client.get(f"/crawls/{crawl.id}?view=bogus&page=-1&sort=';drop").status_code == 200
+    assert client.get(f"/crawls/{crawl.id}?view=bogus&sort=';drop").status_code == 200
+    assert client.get(f"/crawls/{crawl.id}?page=-1").status_code == 400  # a page number that is not one
 
 
 def test_link_page_lists_every_referrer(client: FlaskClient, store: CrawlStore) -> None:
@@ -154,7 +155,7 @@ def test_rate_limit_on_the_form(redis_url: str) -> None:
 
 def test_redis_down_is_a_friendly_page(refused_port: int) -> None:
     client = make_app(f"redis://127.0.0.1:{refused_port}/0", REDIS_TIMEOUT=0.5, SECRET_KEY=None).test_client()
-    for path in ("/", "/crawls/abc"):
+    for path in ("/", "/crawls/0123456789abcdef"):
         resp = client.get(path)
         assert resp.status_code == 503
         html = resp.get_data(as_text=True)
@@ -189,15 +190,18 @@ def test_all_view_index_is_built_once_and_deleted_with_the_crawl(client: FlaskCl
     assert not store.r.exists(key)
 
 
-def test_progress_json_follows_the_ui_login_not_the_api_token(redis_url: str, store: CrawlStore) -> None:
+def test_progress_json_wants_a_login_or_the_token(redis_url: str, store: CrawlStore) -> None:
+    """An API token alone closes the pages too (issue 11, item 3); the JSON routes take the token."""
     client = make_app(redis_url, API_TOKEN="tok").test_client()
     crawl = store.create("https://example.org/")
     assert client.get("/api/crawls").status_code == 401
-    body = client.get("/progress").json
+    assert client.get("/progress").status_code == 401 and client.get("/").status_code == 302
+    bearer = {"Authorization": "Bearer tok"}
+    body = client.get("/progress", headers=bearer).json
     assert [c["id"] for c in body["crawls"]] == [crawl.id]
-    assert client.get(f"/crawls/{crawl.id}/progress").json["state"] == "queued"
+    assert client.get(f"/crawls/{crawl.id}/progress", headers=bearer).json["state"] == "queued"
     locked = make_app(redis_url, USERNAME="u", PASSWORD="p").test_client()
-    assert locked.get("/progress").status_code == 302
+    assert locked.get("/progress").status_code == 401
 
 
 def test_report_draws_the_outcomes_as_one_bar(client: FlaskClient, store: CrawlStore) -> None:

@@ -16,6 +16,7 @@ from linkpatrol.diff import diff
 from linkpatrol.records import InvalidOption
 from web.crawls.starting import RateLimited, create
 from web.errors import error_response
+from web.params import whole_number
 from web.reports.exports import broken_csv, broken_json, diff_csv, diff_json, parse_outcomes
 from web.resources import get_crawl_or_404, store
 from web.serializers import crawl_json
@@ -45,13 +46,12 @@ def create_crawl() -> Any:
 
 @bp.get("/crawls")
 def list_crawls() -> Any:
-    page = request.args.get("page", "1")
-    per_page = request.args.get("per_page", "20")
-    if not page.isdigit() or int(page) < 1:
+    p = whole_number(request.args.get("page", "1"))
+    if p is None:
         return error_response(400, "page must be a whole number, 1 or more", field="page")
-    if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
+    n = whole_number(request.args.get("per_page", "20"), 1, 100)
+    if n is None:
         return error_response(400, "per_page must be between 1 and 100", field="per_page")
-    p, n = int(page), int(per_page)
     s = store()
     total = s.count()
     crawls = s.list(offset=(p - 1) * n, limit=n)

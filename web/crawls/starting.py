@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, request, session
+from flask import current_app, request
 
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.records import Crawl, CrawlOptions, InvalidOption, parse_options
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL, normalize_url
+from linkpatrol.webhooks import refused as refused_webhooks
+from web.auth.views import identity
 
 
 class RateLimited(Exception):
@@ -37,16 +39,17 @@ def parse_request(data: Mapping[str, Any], *, form: bool = False) -> tuple[str, 
     if policy.refuses_host(urlsplit(url).hostname or ""):
         raise InvalidOption("url", "this address is on a private or local network, which this "
                                    "server does not check")
-    return url, parse_options({k: v for k, v in data.items() if k != "url"}, form=form)
+    options = parse_options({k: v for k, v in data.items() if k != "url"}, form=form)
+    if reason := refused_webhooks(options.webhooks, policy):
+        raise InvalidOption("webhooks", reason)
+    return url, options
 
 
 def client_identity() -> str:
-    if session.get("user"):
-        return f"user:{session['user']}"
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer ") and current_app.config["API_TOKEN"]:
-        return "token"
-    return f"ip:{request.remote_addr or 'unknown'}"
+    """The rate limit's bucket: the authenticated identity (a checked login, token or HTTP basic pair),
+    else the client's address. A credential that was not checked (any made-up bearer token) counts as
+    anonymous, never in the bucket of the one it imitates."""
+    return identity() or f"ip:{request.remote_addr or 'unknown'}"
 
 
 def check_rate_limit(store: CrawlStore) -> None:
@@ -68,4 +71,5 @@ def create(store: CrawlStore, data: Mapping[str, Any], *, form: bool = False) ->
 def rerun(store: CrawlStore, crawl: Crawl) -> Crawl:
     """The same crawl again, with the same options and request headers."""
     check_rate_limit(store)
-    return store.create(crawl.url, crawl.options.with_headers(store.crawl_headers(crawl.id)))
+    options = crawl.options.with_headers(store.crawl_headers(crawl.id))
+    return store.create(crawl.url, options.with_webhook_secret(store.webhook_secret(crawl.id)))

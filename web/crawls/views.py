@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 
 from linkpatrol.records import InvalidOption
 from web.crawls.starting import RateLimited, create, rerun
+from web.params import page_arg
 from web.resources import get_crawl_or_404, store
 from web.serializers import crawl_json
 
@@ -27,8 +28,7 @@ SLOW_DOWN = "You have started many crawls in a short time; try again in {} secon
 
 
 def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and int(page) > 0 else 1
+    return page_arg("page")
 
 
 def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200,

@@ -6,8 +6,12 @@ Exactly once, as far as SMTP allows:
 - before handing a message to SMTP the job checks the crawl's sent ledger (``CrawlStore.mail_sent``,
   one entry per job and address) and records the mail right after the server accepted it
   (``mark_mail_sent``). A retry, or a job re-run after its worker died, skips what was already sent.
-- The window left: the server accepted the message and the worker died before the ledger was
-  written (a few milliseconds). That mail goes out twice, with the same Message-ID.
+- The window left is the server's answer time: the job records the hand-over right before the final
+  end-of-data line (``mark_mail_handed``); a later attempt that finds a hand-over with no answer sends
+  again with the same Message-ID, or not, as ``LINKPATROL_MAIL_UNANSWERED`` says (docs/NOTIFICATIONS.md,
+  "The mail window").
+- The crawl's ``notify_when`` may make the notification job a no-op (``linkpatrol.events.skip_reason``):
+  it then ends as skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -16,39 +20,21 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from rq.job import Job, get_current_job
 
 from linkpatrol import connection
 from linkpatrol.config import Config
-from linkpatrol.diff import diff
+from linkpatrol.diff import BROKEN, diff
+from linkpatrol.events import skip_reason
 from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
+from web.mail.attempts import begin_attempt, end_attempt
 from web.mail.message import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
 from web.mail.settings import MailSettings
 from web.mail.transport import MailError, PermanentMailError, TransientMailError, open_transport
 
 logger = logging.getLogger(__name__)
-
-
-# -- attempt bookkeeping, kept in job.meta["attempts"] so the jobs page can show each one ----------
-def _begin_attempt(job: Job | None, transport: str) -> None:
-    if job is None:
-        return
-    attempts = job.meta.setdefault("attempts", [])
-    attempts.append({"n": len(attempts) + 1, "started": time.time(), "via": transport})
-    job.save_meta()
-
-
-def _end_attempt(job: Job | None, error: str | None = None, permanent: bool = False, note: str = "") -> None:
-    if job is None:
-        return
-    attempt = job.meta["attempts"][-1]
-    attempt.update(ended=time.time(), error=error, permanent=permanent, note=note)
-    if permanent:
-        # RQ would retry any exception while retries are left: this one must not be.
-        job.retries_left = 0
-    job.save_meta()
 
 
 @contextmanager
@@ -62,28 +48,35 @@ def _store(config: Config) -> Iterator[CrawlStore]:
 
 # -- the job functions -----------------------------------------------------------------------------
 def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str:
-    """Mail the report of a crawl: to ``recipients``, or to the crawl's notify addresses when None."""
+    """Mail the report of a crawl: to ``recipients``, or to the crawl's notify addresses when None (the
+    notification job, which the crawl's ``notify_when`` may skip)."""
     settings = MailSettings.from_env()
     job = get_current_job()
     job_id = job.id if job is not None else "direct"
     with _store(Config.from_env()) as store:
         crawl = store.get(crawl_id)
         if crawl is None:
-            _begin_attempt(job, "-")
-            _end_attempt(job, note="crawl deleted: nothing to send")
+            begin_attempt(job, "-")
+            end_attempt(job, note="crawl deleted: nothing to send")
             return "crawl deleted: nothing to send"
         addresses = list(recipients) if recipients is not None else list(crawl.options.notify)
         pending = [a for a in addresses if not store.mail_sent(crawl_id, job_id, a)]
-        _begin_attempt(job, settings.transport)
+        begin_attempt(job, settings.transport)
         if not pending:
-            _end_attempt(job, note="already sent")
+            end_attempt(job, note="already sent")
             return "already sent to " + ", ".join(addresses) if addresses else "no addresses to notify"
-        dead = store.problems(crawl_id, (Outcome.DEAD, Outcome.MISSING_ANCHOR), referrers=settings.max_referrers)
-        orphans = store.orphans(crawl_id) if crawl.options.sitemaps else None
+        dead = store.problems(crawl_id, BROKEN, referrers=settings.max_referrers)
         changes = diff(store, crawl)  # what changed since the site's previous finished crawl
+        reason = skip_reason(crawl, changes, len(dead)) if recipients is None else ""
+        if reason:
+            logger.info("crawl %s: no mail to %s: %s", crawl_id, ", ".join(pending), reason)
+            end_attempt(job, note=f"skipped: {reason}", skipped=reason)
+            return f"skipped: {reason}"
+        orphans = store.orphans(crawl_id) if crawl.options.sitemaps else None
         links = ReportLinks(settings.base_url)
         delivered: list[str] = []
         failures: list[MailError] = []
+        notes: list[str] = []
         try:
             with open_transport(settings) as transport:
                 for address in pending:
@@ -93,33 +86,53 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
                     except InvalidAddress as exc:  # no retry will fix it
                         failures.append(PermanentMailError(f"{address}: {exc}"))
                         continue
+                    handed = store.mail_handed(crawl_id, job_id, address)
+                    if handed is not None:
+                        note = _unanswered(address, handed, settings)
+                        logger.warning("crawl %s: %s", crawl_id, note)
+                        notes.append(note)
+                        if settings.unanswered == "skip":
+                            continue
                     msg = build_report(crawl, dead, sender=settings.sender, to=to, links=links,
                                        max_targets=settings.max_targets, max_referrers=settings.max_referrers,
                                        key=f"{job_id} {address}", orphans=orphans, changes=changes)
                     try:
-                        transport.send(msg, to)
+                        transport.send(msg, to, handing=partial(store.mark_mail_handed, crawl_id, job_id, address))
                     except MailError as exc:
+                        if not exc.unanswered:  # refused or never handed over: not taken
+                            store.clear_mail_handed(crawl_id, job_id, address)
                         failures.append(exc)
                         continue
                     store.mark_mail_sent(crawl_id, job_id, address)
                     delivered.append(address)
         except MailError as exc:  # could not even connect
             failures.append(exc)
-    return _conclude(job, delivered, failures, settings)
+    return _conclude(job, delivered, failures, settings, notes)
 
 
-def _conclude(job: Job | None, delivered: list[str], failures: list[MailError], settings: MailSettings) -> str:
+def _unanswered(address: str, handed: float, settings: MailSettings) -> str:
+    when = time.strftime("%H:%M:%S UTC", time.gmtime(handed))
+    if settings.unanswered == "skip":
+        return (f"{address}: not sent again: an earlier attempt handed it to the server at {when} and its "
+                "worker stopped before the answer (LINKPATROL_MAIL_UNANSWERED=skip)")
+    return (f"{address}: sent again: an earlier attempt handed it to the server at {when} and its worker "
+            "stopped before the answer; same Message-ID, so a receiver can drop a duplicate")
+
+
+def _conclude(job: Job | None, delivered: list[str], failures: list[MailError], settings: MailSettings,
+              notes: list[str] | None = None) -> str:
     done = f"sent to {', '.join(delivered)} via {settings.transport}" if delivered else ""
+    done = "; ".join([done, *(notes or [])]).strip("; ")
     if not failures:
-        _end_attempt(job, note=done)
+        end_attempt(job, note=done)
         return done
     error = "; ".join(str(f) for f in failures)
     transient = [f for f in failures if not f.permanent]
     if transient:
-        _end_attempt(job, error=error, note=done)
+        end_attempt(job, error=error, note=done)
         logger.warning("mail attempt failed, may retry: %s", error)
         raise TransientMailError(error)
-    _end_attempt(job, error=error, permanent=True, note=done)
+    end_attempt(job, error=error, permanent=True, note=done)
     logger.warning("mail failed permanently: %s", error)
     raise PermanentMailError(error)
 
@@ -128,18 +141,18 @@ def send_test_mail(address: str) -> str:
     """Send the "test email" through the configured transport."""
     settings = MailSettings.from_env()
     job = get_current_job()
-    _begin_attempt(job, settings.transport)
+    begin_attempt(job, settings.transport)
     try:
         msg = build_test_message(sender=validate_address(settings.sender), to=address, transport=settings.transport,
                                  key=f"{job.id if job else 'direct'} {address}")
         with open_transport(settings) as transport:
             transport.send(msg, address)
     except InvalidAddress as exc:
-        _end_attempt(job, error=str(exc), permanent=True)
+        end_attempt(job, error=str(exc), permanent=True)
         raise PermanentMailError(str(exc)) from exc
     except MailError as exc:
-        _end_attempt(job, error=str(exc), permanent=exc.permanent)
+        end_attempt(job, error=str(exc), permanent=exc.permanent)
         raise
     done = f"test email sent to {address} via {settings.transport}"
-    _end_attempt(job, note=done)
+    end_attempt(job, note=done)
     return done

@@ -1,4 +1,5 @@
-"""Reading the mail queue for the jobs page: counts by state, and each job with its attempts.
+"""Reading the mail queue (mails and webhooks) for the jobs page: counts by state, and each job with
+its attempts.
 
 Only jobs of the mail queue are shown or touched.
 """
@@ -66,6 +67,8 @@ def job_view(job: Job, state: str, q: Queue) -> dict[str, Any]:
         "id": job.id,
         "title": meta.get("title") or job.description or job.id,
         "kind": meta.get("kind", ""),
+        "target": meta.get("target"),  # a webhook's URL, without its query string
+        "skipped": meta.get("skipped"),  # why no mail or webhook was due (the crawl's notify_when)
         "crawl_id": meta.get("crawl_id"),
         "state": state,
         "created_at": _iso(job.created_at),

@@ -8,6 +8,7 @@ so a second enqueue of the same crawl is a no-op.
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,8 +18,10 @@ from rq.job import Job
 
 from linkpatrol.connection import Client
 from linkpatrol.keys import Keys
+from linkpatrol.webhooks import redact
 from web.mail.jobs import send_crawl_report, send_test_mail
 from web.mail.settings import MailSettings
+from web.webhooks.jobs import send_webhook
 
 
 def mail_queue(connection: Client, keys: Keys) -> Queue:
@@ -61,6 +64,25 @@ def enqueue_notification(queue: Queue, crawl_id: str, settings: MailSettings) ->
                         unique=True)
     except DuplicateJobError:
         return None
+
+
+def webhook_job_id(crawl_id: str, index: int) -> str:
+    return f"webhook-{crawl_id}-{index}"
+
+
+def enqueue_webhooks(queue: Queue, crawl_id: str, urls: list[str], settings: MailSettings) -> list[Job]:
+    """One job per webhook URL of an ended crawl (fixed ids, ``unique``: a second enqueue is a no-op).
+    The delivery id is chosen here, once: every attempt sends the same one."""
+    jobs = []
+    for index, url in enumerate(urls):
+        meta = {"kind": "webhook", "crawl_id": crawl_id, "target": redact(url),
+                "title": f"Webhook: crawl {crawl_id} ended, to {redact(url)}"}
+        try:
+            jobs.append(_enqueue(queue, send_webhook, (crawl_id, url, str(uuid.uuid4())),
+                                 webhook_job_id(crawl_id, index), meta, settings, unique=True))
+        except DuplicateJobError:
+            continue
+    return jobs
 
 
 def enqueue_report(queue: Queue, crawl_id: str, recipients: list[str], settings: MailSettings) -> Job:

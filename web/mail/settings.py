@@ -17,6 +17,10 @@ from linkpatrol.config import BadSetting
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+# What a job does with a mail an earlier attempt handed to the server (up to its final ".") without
+# seeing an answer (its worker died): send it again (a possible duplicate, same Message-ID) or not (a
+# possible loss). See docs/NOTIFICATIONS.md, "The mail window".
+UNANSWERED_MODES = ("resend", "skip")
 ROOT = Path(__file__).resolve().parents[2]
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -61,6 +65,9 @@ class MailSettings:
     monitor_interval: int = 30
     maintenance_interval: int = 60
     result_ttl: int = 7 * 24 * 3600
+    unanswered: str = "resend"
+    # Webhooks: seconds to connect and to wait for each read (a slow receiver fails the attempt).
+    webhook_timeout: int = 10
 
     @property
     def smtp_enabled(self) -> bool:
@@ -93,6 +100,10 @@ class MailSettings:
         base_url = env.get("WEB_BASE_URL") or f"http://127.0.0.1:{web_port}"
         mail_dir = Path(env.get("LINKPATROL_MAIL_DIR") or ROOT / "state" / "outbox")
         attempts = _int(env, "LINKPATROL_MAIL_ATTEMPTS", 6, 1)
+        unanswered = (env.get("LINKPATROL_MAIL_UNANSWERED") or "resend").strip().lower()
+        if unanswered not in UNANSWERED_MODES:
+            raise BadSetting(f"LINKPATROL_MAIL_UNANSWERED must be one of {', '.join(UNANSWERED_MODES)}, "
+                             f"got {unanswered!r}")
         return cls(
             smtp_host=(env.get("LINKPATROL_SMTP_HOST") or "").strip(),
             smtp_port=port,
@@ -112,4 +123,6 @@ class MailSettings:
             heartbeat_grace=_int(env, "LINKPATROL_JOB_HEARTBEAT_GRACE", 60, 1),
             monitor_interval=_int(env, "LINKPATROL_JOB_MONITOR_INTERVAL", 30, 1),
             maintenance_interval=_int(env, "LINKPATROL_JOB_MAINTENANCE_INTERVAL", 60, 1),
+            unanswered=unanswered,
+            webhook_timeout=_int(env, "LINKPATROL_WEBHOOK_TIMEOUT", 10, 1),
         )

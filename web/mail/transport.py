@@ -3,25 +3,35 @@
 A failure is *permanent* when trying again cannot help (the server refused the recipient or the
 sender with a 5xx code, authentication failed, the server cannot do the TLS we asked for) and
 *transient* otherwise (connection refused, timeout, 4xx answers, a dropped connection).
+
+The hand-over: ``send(msg, to, handing=callback)`` calls ``callback`` after the whole message went to
+the server and right before the final end-of-data line (``.``) that makes the server take it. The mail
+jobs record it in the crawl's sent ledger, so a job re-run after its worker died knows the mail may
+have been accepted with no answer seen (``web.mail.jobs``). A failure after the hand-over that carries
+no answer from the server is ``unanswered``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import socket
 import ssl
 import tempfile
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from web.mail.settings import MailSettings
 
 
 class MailError(Exception):
     permanent = False
+    unanswered = False  # raised after the hand-over with no answer: the server may have the message
 
 
 class TransientMailError(MailError):
@@ -75,7 +85,7 @@ class Transport:
 
     description = ""
 
-    def send(self, msg: EmailMessage, to: str) -> None:
+    def send(self, msg: EmailMessage, to: str, handing: Callable[[], None] | None = None) -> None:
         raise NotImplementedError
 
     def __enter__(self) -> Transport:
@@ -88,25 +98,61 @@ class Transport:
         pass
 
 
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class _HandOver:
+    """smtplib's DATA step split in two, to run ``handing`` between the message and its final "."
+    (what ``smtplib.SMTP.data`` does in one write)."""
+
+    handing: Callable[[], None] | None = None
+    handed = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        smtp: smtplib.SMTP = self  # type: ignore[assignment]
+        smtp.putcmd("data")
+        code, repl = smtp.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, repl)
+        raw = msg.encode("ascii") if isinstance(msg, str) else bytes(msg)
+        raw = _LEADING_DOT.sub(b"..", raw)
+        if not raw.endswith(b"\r\n"):
+            raw += b"\r\n"
+        smtp.send(raw)
+        if self.handing is not None:
+            self.handing()
+        self.handed = True
+        smtp.send(b".\r\n")
+        return smtp.getreply()
+
+
+class _SMTP(_HandOver, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_HandOver, smtplib.SMTP_SSL):
+    pass
+
+
 class SMTPTransport(Transport):
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
         self.host = f"{settings.smtp_host}:{settings.smtp_port}"
         self.description = f"SMTP {self.host}"
-        self.smtp: smtplib.SMTP | None = None
+        self.smtp: _SMTP | _SMTP_SSL | None = None
         try:
             self.smtp = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
             raise classify(exc, self.host) from exc
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTP_SSL:
         s = self.settings
         context = ssl.create_default_context()
-        smtp: smtplib.SMTP
+        smtp: _SMTP | _SMTP_SSL
         if s.smtp_security == "ssl":
-            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=context)
+            smtp = _SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=context)
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+            smtp = _SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
         try:
             smtp.ehlo()
             if s.smtp_security == "starttls":
@@ -119,13 +165,25 @@ class SMTPTransport(Transport):
             raise
         return smtp
 
-    def send(self, msg: EmailMessage, to: str) -> None:
+    def send(self, msg: EmailMessage, to: str, handing: Callable[[], None] | None = None) -> None:
         assert self.smtp is not None
+        self.smtp.handing, self.smtp.handed = handing, False
         try:
             # One envelope recipient per message: a refusal concerns exactly one address.
             self.smtp.send_message(msg, from_addr=self.settings.sender, to_addrs=[to])
         except (OSError, smtplib.SMTPException) as exc:
-            raise classify(exc, self.host) from exc
+            error = classify(exc, self.host)
+            error.unanswered = self.smtp.handed and not isinstance(exc, smtplib.SMTPResponseException)
+            raise error from exc
+        except BaseException:
+            # The hand-over record failed (Redis away): drop the connection before the final "." so
+            # the server discards the message, and let the job fail and retry.
+            self.smtp.close()
+            self.smtp = None
+            raise
+        finally:
+            if self.smtp is not None:
+                self.smtp.handing = None
 
     def close(self) -> None:
         if self.smtp is None:
@@ -148,7 +206,8 @@ class FolderTransport(Transport):
         except OSError as exc:
             raise PermanentMailError(f"cannot create the mail folder {self.directory}: {exc}") from exc
 
-    def send(self, msg: EmailMessage, to: str) -> None:
+    def send(self, msg: EmailMessage, to: str, handing: Callable[[], None] | None = None) -> None:
+        # os.replace is atomic: there is no moment where the folder may or may not hold the mail.
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         safe_to = "".join(c if c.isalnum() or c in "@.-_" else "_" for c in to)
         try:

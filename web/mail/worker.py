@@ -1,12 +1,15 @@
 """``python -m web.mail.worker``: the mail worker.
 
 Two things in one process:
-- an event pump (a thread) that turns ended-crawl events into mail jobs: it moves a crawl id from
+- an event pump (a thread) that turns ended-crawl events into jobs: it moves a crawl id from
   ``Keys.finished_events`` into ``Keys.finished_events_processing`` (LMOVE, atomic), enqueues the
-  crawl's notification job (a fixed job id, enqueued with RQ's atomic ``unique=True``: a second
-  enqueue is a no-op), then removes the id from the processing list. Ids left there by a worker that
-  died in between are enqueued again when any worker starts: at worst a no-op.
-- an RQ worker with its scheduler (delayed retries need it) on the mail queue.
+  crawl's notification job when it has notify addresses and one job per webhook URL (fixed job ids,
+  enqueued with RQ's atomic ``unique=True``: a second enqueue is a no-op), then removes the id from the
+  processing list. Ids left there by a worker that died in between are enqueued again when any worker
+  starts: at worst a no-op.
+- an RQ worker with its scheduler (delayed retries need it) on the mail queue. The scheduler is a
+  child process that ends with its parent (``OrphanFreeScheduler``), and both the worker and the pump
+  wait while Redis cannot serve them (down, BUSY with another client's script, LOADING...).
 
 The crawler's Lua pushes an event exactly once per crawl, however many processes race to see it end.
 """
@@ -14,40 +17,81 @@ The crawler's Lua pushes an event exactly once per crawl, however many processes
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
+import os
+import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rq import Queue, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
+from rq.scheduler import RQScheduler
 
 from linkpatrol import connection
 from linkpatrol.config import BadSetting, Config
 from linkpatrol.connection import Client
 from linkpatrol.events import EndedCrawlEvents
 from linkpatrol.keys import Keys
-from web.mail.queue import enqueue_notification, mail_queue
+from linkpatrol.store import CrawlStore
+from web.mail.queue import enqueue_notification, enqueue_webhooks, mail_queue
 from web.mail.settings import MailSettings
 
 logger = logging.getLogger("linkpatrol.worker")
+T = TypeVar("T")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def patiently(what: str, call: Callable[[], T], stop: threading.Event | None = None) -> T:
+    """Run a Redis call until Redis can serve it (``connection.unavailable``): the worker waits while
+    Redis is down, loading, or BUSY running another client's long script, and loses nothing."""
+    delay, warned = 0.2, False
+    while True:
+        try:
+            result = call()
+        except (connection.RedisError, OSError) as exc:
+            if not connection.unavailable(exc) or (stop is not None and stop.is_set()):
+                raise
+            if not warned:
+                logger.warning("Redis cannot serve %s now (%s); waiting for it", what, exc)
+                warned = True
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        if warned:
+            logger.warning("Redis is back; %s done", what)
+        return result
 
 
 class EventPump:
     """Ended-crawl events -> one notification job per crawl."""
 
-    def __init__(self, events: EndedCrawlEvents, queue: Queue, settings: MailSettings) -> None:
+    def __init__(self, events: EndedCrawlEvents, queue: Queue, settings: MailSettings, store: CrawlStore) -> None:
         self.events = events
         self.queue = queue
         self.settings = settings
+        self.store = store
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
 
     def handle(self, crawl_id: str) -> None:
-        job = enqueue_notification(self.queue, crawl_id, self.settings)
-        if job is None:
-            logger.info("crawl %s: mail job already exists", crawl_id)
-        else:
-            logger.info("crawl %s ended: mail job %s enqueued", crawl_id, job.id)
+        crawl = self.store.get(crawl_id)
+        if crawl is None:
+            logger.info("crawl %s ended and was deleted: nothing to notify", crawl_id)
+        if crawl is not None and crawl.options.notify:
+            job = enqueue_notification(self.queue, crawl_id, self.settings)
+            if job is None:
+                logger.info("crawl %s: mail job already exists", crawl_id)
+            else:
+                logger.info("crawl %s ended: mail job %s enqueued", crawl_id, job.id)
+        if crawl is not None and crawl.options.webhooks:
+            jobs = enqueue_webhooks(self.queue, crawl_id, crawl.options.webhooks, self.settings)
+            logger.info("crawl %s ended: %d webhook job(s) enqueued (%d already there)", crawl_id, len(jobs),
+                        len(crawl.options.webhooks) - len(jobs))
         self.events.done(crawl_id)
 
     def recover(self) -> int:
@@ -72,8 +116,11 @@ class EventPump:
                     self.recover()
                     recovering = False
                 self.step()
-            except connection.RedisError as exc:
-                logger.error("event pump: %s; retrying in 2 s", exc)
+            except (connection.RedisError, OSError) as exc:
+                if connection.unavailable(exc):
+                    logger.warning("event pump: Redis cannot serve us now (%s); retrying in 2 s", exc)
+                else:  # a bug or bad data: say so loudly, but keep the pump alive
+                    logger.exception("event pump: %s; retrying in 2 s", exc)
                 recovering = True
                 self._stop.wait(2)
 
@@ -88,22 +135,106 @@ class EventPump:
             self.thread.join(5)
 
 
+class OrphanFreeScheduler(RQScheduler):
+    """RQ's scheduler, run in a child process that ends with its parent.
+
+    Killed alone (SIGKILL, OOM), the worker would leave its scheduler child running and holding the
+    queue's scheduler lock, so no other worker schedules retries until that orphan is stopped. Here the
+    child asks the kernel for SIGTERM when its parent dies (Linux ``PR_SET_PDEATHSIG``), and also checks
+    its parent between two rounds (other systems, and a parent that died before the request): either way
+    it stops the RQ way (within its one-second round), releasing the lock, and a new worker takes it
+    at once."""
+
+    _parent = 0
+
+    def start(self) -> Any:
+        self._parent = os.getpid()  # the worker, read before the fork
+        return super().start()
+
+    def work(self) -> None:
+        self._install_signal_handlers()  # SIGTERM means "release the lock and stop" before it can come
+        _die_with_parent()
+        if os.getppid() != self._parent:  # the worker died before the request took effect
+            self.request_stop()
+        super().work()
+
+    @property
+    def should_reacquire_locks(self) -> bool:  # read once per round, before sleeping: the cheap check
+        if self._parent and os.getppid() != self._parent and not self._stop_requested:
+            logger.warning("scheduler: the worker that started it is gone; stopping")
+            self.request_stop()
+        return bool(super().should_reacquire_locks)
+
+    def heartbeat(self) -> None:
+        patiently("the scheduler's heartbeat", super().heartbeat)
+
+    def enqueue_scheduled_jobs(self) -> None:
+        patiently("the scheduled retries", super().enqueue_scheduled_jobs)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the per-round parent check remains
+        pass
+
+
 class MailWorker(Worker):
-    """RQ's forking worker with a configurable grace before a silent job counts as abandoned.
+    """RQ's forking worker with a configurable grace before a silent job counts as abandoned, a
+    scheduler that dies with it, and patience while Redis cannot serve it.
 
     RQ keeps a started job in its StartedJobRegistry until ``min(monitor interval, time left) + 60``
     seconds after the last heartbeat; only then does its maintenance hand the job to the retry logic.
-    ``heartbeat_grace`` replaces that 60 (tests shorten it to a few seconds)."""
+    ``heartbeat_grace`` replaces that 60 (tests shorten it to a few seconds).
+
+    RQ's own loop retries a dropped connection but quits on any other Redis error, BUSY included (a
+    ``ResponseError``): the steps of its loop that talk to Redis wait instead (``patiently``)."""
 
     heartbeat_grace = 60
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         return max(1, super().get_heartbeat_ttl(job) - 60 + self.heartbeat_grace)
 
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        return patiently("the mail queue", lambda: super(MailWorker, self).dequeue_job_and_maintain_ttl(
+            timeout, max_idle_time))
 
-def build_worker(connection: Client, queue: Queue, settings: MailSettings) -> MailWorker:
+    def run_maintenance_tasks(self) -> None:
+        patiently("the worker's maintenance", super().run_maintenance_tasks)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        patiently("the suspension check", lambda: super(MailWorker, self).check_for_suspension(burst))
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        patiently("the worker's heartbeat", lambda: super(MailWorker, self).heartbeat(*args, **kwargs))
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """RQ's ``Worker._start_scheduler`` with our scheduler class (RQ names its class in the method)."""
+        self.scheduler = OrphanFreeScheduler(
+            self.queues, connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format, log_format=log_format, serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return  # another worker schedules; maintenance tries again (RQ: acquire_locks(auto_start=True))
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
+
+
+def build_worker(connection: Client, queue: Queue, settings: MailSettings, *more: Queue) -> MailWorker:
     worker = MailWorker(
-        [queue],
+        [queue, *more],
         connection=connection,
         job_monitoring_interval=settings.monitor_interval,
         maintenance_interval=settings.maintenance_interval,
@@ -138,11 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     queue = mail_queue(rq_connection, keys)
     logger.info("mail worker on queue %s; mail goes to %s", queue.name, settings.transport)
-    pump = EventPump(EndedCrawlEvents(events, keys), queue, settings)
-    pump.recover()
+    pump = EventPump(EndedCrawlEvents(events, keys), queue, settings, CrawlStore.from_config(events, config))
+    patiently("the recovery of ended-crawl events", pump.recover)
     pump.start()
     try:
-        worker = build_worker(rq_connection, queue, settings)
+        # ``more``: the schedule ticks (web.schedules.jobs.tick, enqueued by python -m web.schedules.cron)
+        worker = build_worker(rq_connection, queue, settings, Queue(keys.schedule_queue, connection=rq_connection))
         worker.work(with_scheduler=True, burst=args.burst, logging_level=args.log_level)
     finally:
         pump.stop()

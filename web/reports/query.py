@@ -20,6 +20,7 @@ from linkpatrol.report_index import ERROR, EXTERNAL, FINAL, HOPS, OUTCOME, REFS,
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import OTHER_LABEL, OTHER_OUTCOMES, STATUS_CLASSES, Outcome, status_class
 from linkpatrol.wire import LinkResult, Referrer
+from web.params import whole_number
 
 VIEWS = {
     "dead": "Dead links",
@@ -76,6 +77,10 @@ def record_class(rec: Record) -> str:
     return status_class(int(rec[STATUS]) if rec[STATUS] else None)
 
 
+class BadQuery(ValueError):
+    """A report's query string holds a value that is not one (the view answers 400)."""
+
+
 @dataclass
 class Query:
     view: str = "dead"
@@ -95,7 +100,12 @@ class Query:
 
         def number(name: str, default: int, top: int) -> int:
             raw = args.get(name, "")
-            return min(max(int(raw), 1), top) if raw.isdigit() else default
+            if not raw:
+                return default
+            number = whole_number(raw)  # "²" and 5,000-digit strings are not numbers: a 400
+            if number is None:
+                raise BadQuery(f"{name} must be a whole number from 1 to {top}")
+            return min(number, top)
 
         return cls(
             view=pick("view", VIEWS, "dead"),

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from linkpatrol.diff import BROKEN, diff
 from linkpatrol.records import Crawl
 from linkpatrol.report_index import OUTCOME
 from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
 from web.reports import groups
-from web.reports.query import CACHE, VIEW_OUTCOMES, VIEWS, Query, Row, run
+from web.reports.query import CACHE, VIEW_OUTCOMES, VIEWS, BadQuery, Query, Row, run
 from web.resources import get_crawl_or_404, store
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -34,7 +34,10 @@ def view_counts(crawl: Crawl) -> dict[str, int]:
 @bp.get("/crawls/<crawl_id>")
 def report(crawl_id: str) -> Any:
     crawl = get_crawl_or_404(crawl_id)
-    q = Query.from_args(request.args, current_app.config["PER_PAGE"])
+    try:
+        q = Query.from_args(request.args, current_app.config["PER_PAGE"])
+    except BadQuery as exc:
+        abort(400, str(exc))
     page = run(store(), crawl, q)
     # The groups count the problems of the view shown (dead links unless it is a problem view).
     wanted = VIEW_OUTCOMES[q.view] if q.view in ("dead", "anchors", "other") else (Outcome.DEAD,)

@@ -1,0 +1,32 @@
+"""The tick: an RQ job, enqueued by RQ's cron scheduler (``web.schedules.cron``) on the schedules queue,
+that starts every due scheduled crawl (``linkpatrol.schedules.Schedules.run_due``).
+
+Ticks may run twice at once or be killed half-way: each due time still gives one crawl (the core's
+transaction decides), so the job needs no lock and no retry of its own; the next tick is the retry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from linkpatrol import connection
+from linkpatrol.config import Config
+from linkpatrol.schedules import Schedules
+from linkpatrol.store import CrawlStore
+
+logger = logging.getLogger("linkpatrol.schedules")
+
+
+def tick() -> str:
+    """Fire the due schedules; returns a line saying what it did (kept as the job's result)."""
+    config = Config.from_env()
+    client = connection.client(config.redis_url, timeout=30)
+    try:
+        schedules = Schedules(CrawlStore.from_config(client, config), config.min_schedule_interval)
+        fired = schedules.run_due()
+    finally:
+        client.close()
+    for f in fired:
+        logger.info("schedule tick: %s %s", f.outcome, f.crawl_id or "")
+    started = sum(f.outcome == "started" for f in fired)
+    return f"{started} started, {len(fired) - started} skipped"
