@@ -9,6 +9,7 @@ page is read again with the standard library's tokenizer, which keeps no tree an
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -143,6 +144,12 @@ class _Collector:
     def full(self) -> bool:
         return len(self.scan.links) >= self.limit
 
+    def trim(self) -> None:
+        """The links of an <a> that held others can pass the cap by a few: keep it exact."""
+        if len(self.scan.links) > self.limit:
+            self.scan.overflow += len(self.scan.links) - self.limit
+            del self.scan.links[self.limit:]
+
     def add(self, raw: str | None, element: str, text: str, follow: bool, line: int) -> None:
         if raw:
             if self.full:  # past the cap: counted, never built (no url parsing, no object)
@@ -205,9 +212,12 @@ class _Collector:
             self.add(found.url, "style", "", False, found.line)
 
 
+TEXT_OF = lxml.etree.XPath("string()")  # an element's text, its descendants' included (no comments)
+
+
 def _label(el: lxml.etree._Element, tag: str) -> str:
     if tag in ("a", "area"):
-        raw = el.text_content() if tag == "a" else (el.get("alt") or "")  # type: ignore[attr-defined]
+        raw = str(TEXT_OF(el)) if tag == "a" else (el.get("alt") or "")
         if not raw.strip() and tag == "a":
             # An image link: its alt text is what a reader sees.
             alts = [img.get("alt") or "" for img in el.iter("img")]
@@ -218,34 +228,77 @@ def _label(el: lxml.etree._Element, tag: str) -> str:
     return el.get("title") or ""
 
 
+CHUNK = 256 * 1024  # bytes fed to the parser at a time
+
+
 def _scan_tree(body: bytes, encoding: str, collector: _Collector) -> bool:
-    """Read the page with lxml; False when libxml2 stopped at its nesting limit."""
-    parser = lxml.html.HTMLParser(encoding=encoding, huge_tree=True, recover=True)
-    root = lxml.etree.fromstring(body or b"<html></html>", parser=parser)
-    if any("depth" in str(e.message).lower() for e in parser.error_log):
+    """Read the page with lxml, as a stream: each element is read when it opens (its attributes) or
+    closes (an <a>'s text, a <style>'s content), then dropped from the tree unless an <a> around it
+    is still open. A page of 500,000 links never holds more than a chunk of its tree. False when
+    libxml2 stopped at its nesting limit."""
+    parser = lxml.etree.HTMLPullParser(events=("start", "end"), encoding=encoding, huge_tree=True, recover=True)
+    reader = _TreeReader(collector)
+    for i in range(0, len(body), CHUNK):
+        parser.feed(body[i:i + CHUNK])
+        reader.read(parser.read_events())
+    with contextlib.suppress(lxml.etree.XMLSyntaxError):  # an empty document
+        parser.close()
+    reader.read(parser.read_events())
+    # At its nesting limit libxml2 stops without a word to the pull parser: elements stay open.
+    if reader.depth > 0 or any("depth" in str(e.message).lower() for e in parser.error_log):
         return False
-    if root is None:
-        return True
-    # One walk in document order, no list of every element: a page of 500,000 links costs its tree,
-    # not a second copy of it. Past the cap, the elements that would give a link are only counted.
-    for el in root.iter(lxml.etree.Element):
-        tag = el.tag.lower() if isinstance(el.tag, str) else ""
-        name = el.get("id")
-        if name:
-            collector.anchor(name)
-        if tag == "a" and el.get("name"):
-            collector.anchor(el.get("name"))
-        if tag == "style":
-            collector.style_block(el.text or "", el.sourceline or 0)
-            if el.get("style") is None:
-                continue
-        elif tag not in URL_ATTRS and tag != "meta" and el.get("style") is None:
-            continue
-        if collector.full:
-            collector.element(tag, el.get, str, 0)  # counts what it would have taken
-        else:
-            collector.element(tag, el.get, functools.partial(_label, el, tag), el.sourceline or 0)
+    collector.trim()
     return True
+
+
+class _TreeReader:
+    """Turns the pull parser's events into the collector's elements, in document order."""
+
+    def __init__(self, collector: _Collector) -> None:
+        self.collector = collector
+        self.open_a: list[int] = []  # for each <a> being read: where its link goes in the list
+        self.depth = 0  # elements opened and not closed yet
+
+    def read(self, events: Iterator[tuple[str, lxml.etree._Element]]) -> None:
+        collector = self.collector
+        for event, el in events:
+            tag = el.tag.lower() if isinstance(el.tag, str) else ""
+            if event == "start":
+                self.depth += 1
+                name = el.get("id")
+                if name:
+                    collector.anchor(name)
+                if tag == "a":
+                    if el.get("name"):
+                        collector.anchor(el.get("name") or "")
+                    self.open_a.append(len(collector.scan.links))
+                elif tag != "style" and (tag in URL_ATTRS or tag == "meta" or el.get("style") is not None):
+                    self._element(el, tag)  # its attributes are all it needs
+                continue
+            self.depth -= 1
+            if tag == "a" and self.open_a:
+                # Its link goes before those of the elements inside it, as in the document.
+                at = self.open_a.pop()
+                inner = collector.scan.links[at:]
+                del collector.scan.links[at:]
+                self._element(el, tag)
+                collector.scan.links.extend(inner)
+            elif tag == "style":
+                collector.style_block(el.text or "", el.sourceline or 0)
+                if el.get("style") is not None:
+                    self._element(el, tag)
+            if not self.open_a:  # read: drop it, and what came before it in its parent
+                el.clear(keep_tail=True)
+                parent = el.getparent()
+                if parent is not None:
+                    while el.getprevious() is not None:
+                        del parent[0]
+
+    def _element(self, el: lxml.etree._Element, tag: str) -> None:
+        if self.collector.full:
+            self.collector.element(tag, el.get, str, 0)  # counts what it would have taken
+        else:
+            self.collector.element(tag, el.get, functools.partial(_label, el, tag), el.sourceline or 0)
 
 
 class _Tokenizer(HTMLParser):

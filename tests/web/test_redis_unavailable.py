@@ -13,7 +13,7 @@ import redis
 
 from linkpatrol.redis_server import RedisServer
 from linkpatrol.store import CrawlStore
-from tests.support.processes import wait_for
+from tests.support.processes import linkpatrol_cli, wait_for
 from tests.support.webapp import finished_crawl
 from tests.support.webserver import WebClient, WebServer
 
@@ -123,6 +123,13 @@ def test_busy_redis_gives_503_everywhere(own_redis: RedisServer, tmp_path: Path,
             end_script(own_redis, thread)
         assert client.get(f"/crawls/{crawl.id}").status == 200
         assert client.get("/api/crawls").json()["total"] == 1
+        if not secret:  # once is enough: the command line says "later" with exit code 3, no traceback
+            thread = make_busy(own_redis)
+            try:
+                done = linkpatrol_cli(own_redis.url, "status", crawl.id)
+            finally:
+                end_script(own_redis, thread)
+            assert done.returncode == 3 and "cannot serve now" in done.stderr and "Traceback" not in done.stderr
     finally:
         web.stop()
         store.close()

@@ -31,6 +31,7 @@ from web import csrf
 from web.crawls.starting import RateLimited, check_rate_limit, parse_request
 from web.errors import error_response
 from web.formatting import human_time
+from web.params import page_arg
 from web.resources import store
 from web.serializers import crawl_json
 
@@ -116,12 +117,7 @@ def api_create() -> Any:
 @bp.get("/api/schedules")
 def api_list() -> Any:
     url = request.args.get("url")
-    page, per_page = request.args.get("page", "1"), request.args.get("per_page", "50")
-    if not page.isdigit() or int(page) < 1:
-        return error_response(400, "page must be a whole number, 1 or more", field="page")
-    if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
-        return error_response(400, "per_page must be between 1 and 100", field="per_page")
-    p, n = int(page), int(per_page)
+    p, n = page_arg("page"), page_arg("per_page", default=50, high=100)
     sch = schedules()
     if url is not None:
         try:
