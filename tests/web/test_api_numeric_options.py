@@ -44,3 +44,14 @@ def test_max_duration_is_read_and_refused_clearly(client: FlaskClient, store: Cr
         resp = client.post("/api/crawls", json={"url": SITE, "max_duration": bad})
         assert resp.status_code == 400, (bad, resp.get_data(as_text=True)[:300])
         assert "max_duration" in json.dumps(resp.json)
+
+
+def test_the_form_shows_the_limits_and_takes_a_time_limit(client: FlaskClient, store: CrawlStore) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert 'name="max_duration"' in page and "12h unless set" in page
+    resp = client.post("/crawls", data={"url": SITE, "max_duration": "45m", "respect_robots": "1"})
+    assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:300]
+    (crawl,) = store.list()
+    assert crawl.options.max_duration == 45 * 60
+    bad = client.post("/crawls", data={"url": SITE, "max_duration": "²h"})
+    assert bad.status_code == 400 and "must be a duration" in bad.get_data(as_text=True)
