@@ -21,4 +21,5 @@ class CheckedLink:
     anchors: set[str] | None = None  # the page's ids and <a name>s, when the crawl checks fragments
     from_sitemap: bool = False  # the links are a sitemap's listing
     links_over_cap: int = 0  # links past the per-page cap (LINKPATROL_MAX_LINKS_PER_PAGE), not taken
+    link_cap: int = 0  # the cap that applied (a sitemap's is higher than a page's)
     depth_limited: bool = False  # the crawl's depth limit turned some of its page links into checks

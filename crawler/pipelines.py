@@ -38,7 +38,8 @@ class FrontierPipeline:
             crawl_id, result, bool(adapter.get("is_page")), links, promoted=bool(adapter.get("promoted")),
             method=adapter.get("method") or CheckMethod.GET, retries=int(adapter.get("retries") or 0),
             anchors=adapter.get("anchors"), from_sitemap=bool(adapter.get("from_sitemap"))),
-            over_cap=int(adapter.get("links_over_cap") or 0), depth_limited=bool(adapter.get("depth_limited")))
+            over_cap=int(adapter.get("links_over_cap") or 0), depth_limited=bool(adapter.get("depth_limited")),
+            link_cap=int(adapter.get("link_cap") or 0))
         assert self.stats is not None
         self.stats.inc_value(f"linkpatrol/outcome/{result.outcome}")
         self.stats.inc_value("linkpatrol/links_found", len(links))

@@ -613,7 +613,7 @@ class Crawl:
                        else "time limit reached: the crawl was stopped")
         if lim.get("limit_pages"):
             budget = self.options.max_pages or int(lim.get("max_pages") or 0)
-            out.append(f"page budget reached ({budget:,} pages): "
+            out.append(f"page budget reached ({budget:,} page{'s' if budget != 1 else ''}): "
                        "further pages were checked, not crawled")
         if lim.get("limit_depth"):
             depth = self.options.max_depth if self.options.max_depth is not None else lim.get("max_depth", "?")
@@ -623,7 +623,8 @@ class Crawl:
         if held:
             kind = TRAP_KINDS.get(lim.get("trap_kind", ""), "")
             out.append(f"possible crawl trap under {lim.get('trap_under', '?')}"
-                       f"{f' ({kind})' if kind else ''}: {held:,} urls held back (checked, not crawled)")
+                       f"{f' ({kind})' if kind else ''}: {held:,} url{'s' if held != 1 else ''} held back "
+                       "(checked, not crawled)")
         over = self.counters.get("links_over_cap", 0)
         if over:
             out.append(f"{over:,} links not followed: page {lim.get('links_over_cap_page', '?')} had more than "

@@ -451,12 +451,14 @@ class FrontierExtension:
                     known.setdefault(host, ErrorKind(kind))
 
     # -- results -----------------------------------------------------------------------------------
-    async def record(self, done: Completion, over_cap: int = 0, depth_limited: bool = False) -> int:
+    async def record(self, done: Completion, over_cap: int = 0, depth_limited: bool = False,
+                     link_cap: int = 0) -> int:
         """Record a checked message and release its lease: its links in bounded batches, then its
         result, each call retried on its own while Redis cannot serve us. Returns 2 when it finished
         the crawl. ``over_cap``: links the page held past the per-page cap, not taken;
-        ``depth_limited``: the depth limit turned some of its page links into checks."""
-        held = HeldBack(over_cap, self.max_links if over_cap else 0, depth_limited)
+        ``depth_limited``: the depth limit turned some of its page links into checks; ``link_cap``: the
+        cap that applied, when not the per-page one (a sitemap's)."""
+        held = HeldBack(over_cap, (link_cap or self.max_links) if over_cap else 0, depth_limited)
         try:
             result: Any = None
             for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,

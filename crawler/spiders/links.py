@@ -323,8 +323,8 @@ class LinksSpider(RedisSpider):
         ctx = self.frontier.context(lp["crawl"])
         try:
             # The protocol allows 50,000 urls a sitemap; a bigger one is cut like a page.
-            listing, item.links_over_cap = read_sitemap(response.body, response.url,
-                                                        max(SITEMAP_URLS, self.frontier.max_links))
+            item.link_cap = max(SITEMAP_URLS, self.frontier.max_links)
+            listing, item.links_over_cap = read_sitemap(response.body, response.url, item.link_cap)
         except Exception:
             logger.info("%s is not a sitemap this crawler can read", response.url)
             return item

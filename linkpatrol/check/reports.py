@@ -128,7 +128,9 @@ def summary(report: Report) -> str:
         head = f"linkpatrol: FAILED - {failing:,} {report.failing_label} {links} on {crawl.url}"
     else:
         head = f"linkpatrol: passed - no {report.failing_label} links on {crawl.url}"
-    return f"{head}\n  {counts_line(crawl)}\n"
+    # Why the crawl stopped early or left urls out (a page budget, a trap...): a CI log says it too.
+    held = "".join(f"  note: {reason}\n" for reason in crawl.stop_reasons)
+    return f"{head}\n  {counts_line(crawl)}\n{held}"
 
 
 def render(report: Report, fmt: str) -> str:

@@ -2,12 +2,14 @@
 ``linkpatrol.keys``.
 
 Requests are leased, not popped: POP moves a message from the crawl's queue into its in-flight hash,
-tagged with the worker that holds it; COMPLETE records the result, queues the new links (deduplicated
-per crawl), releases the lease and, in the same atomic step, detects that the crawl has nothing queued
-and nothing in flight: so a crawl finishes exactly once, whichever process sees it. A worker whose
-heartbeat key expired has its leases put back by REQUEUE. COMPLETE is idempotent: a url that already
-has a result is not counted or expanded twice, so a request done twice (after a worker was wrongly
-thought dead) changes nothing. Each script's file documents its KEYS and ARGV.
+tagged with the worker that holds it. While the lease is held, LINKS queues the links the url holds
+(deduplicated per crawl), a bounded batch per call; then COMPLETE records the result, releases the
+lease and, in the same atomic step, detects that the crawl has nothing queued and nothing in flight:
+so a crawl finishes exactly once, whichever process sees it. A worker whose heartbeat key expired has
+its leases put back by REQUEUE. LINKS and COMPLETE are idempotent: a url that already has a result is
+not counted or expanded twice, so a request done twice (after a worker was wrongly thought dead)
+changes nothing. SEED starts a crawl with its limits settled, STOP ends one at its time limit, CANCEL
+at a person's request. Each script's file documents its KEYS and ARGV.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from linkpatrol.check.reports import Report, summary
 from linkpatrol.frontier import LINK_BATCH, CrawlLimits, HeldBack, Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
@@ -111,7 +112,7 @@ def test_a_chain_of_ids_is_held_back_past_the_threshold(store: CrawlStore, rclie
     crawl = store.require(crawl_id)
     assert crawl.counters["trap_held"] == 1
     assert crawl.stop_reasons == ["possible crawl trap under /day/ (the same page under ever new numbers): "
-                                  "1 urls held back (checked, not crawled)"]
+                                  "1 url held back (checked, not crawled)"]
     # It answers HTML and is parsed like any in-scope check, but it is not a page of the crawl: its
     # links are not queued and it takes no place among the pages.
     assert scripts.pop(crawl_id, 1, "w0")
@@ -190,3 +191,13 @@ def test_an_anchor_of_the_page_itself_is_checked_against_what_the_crawler_read(
     complete(scripts, Completion(crawl_id, result("/"), True, links, anchors={"intro"}))
     assert set(rclient.smembers(keys.problems(crawl_id))) == {SITE + "/#gone"}
     assert store.require(crawl_id).outcome_count(Outcome.MISSING_ANCHOR) == 1
+
+
+def test_linkpatrol_check_says_why_in_its_summary(store: CrawlStore, rclient: Client, scripts: Scripts) -> None:
+    crawl_id = started(store, rclient, scripts, CrawlOptions(max_pages=1))
+    complete(scripts, Completion(crawl_id, result("/"), True, [page("/a")]))
+    scripts.pop(crawl_id, 1, "w0")
+    complete(scripts, Completion(crawl_id, result("/a"), False))
+    crawl = store.require(crawl_id)
+    text = summary(Report(crawl, [], (Outcome.DEAD,)))
+    assert "note: page budget reached (1 page): further pages were checked, not crawled" in text
