@@ -1,6 +1,6 @@
 """The operator's command line: a thin layer over the store, for people and scripts.
 
-    linkpatrol enqueue URL [--max-pages N] [--max-depth N] [--no-robots] [--no-external]
+    linkpatrol enqueue URL [--max-pages N] [--max-depth N] [--max-duration T] [--no-robots] [--no-external]
                            [--notify EMAIL ...] [--site-concurrency N] [--site-rate R]
                            [--exclude REGEX ...] [--same-site HOST ...] [--subdomains]
                            [--accept SPEC ...] [--header "Name: value" ...] [--head-first]
@@ -86,6 +86,8 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
     """The per-crawl flags (``records.CrawlOptions``), one definition for ``enqueue`` and ``check``."""
     p.add_argument("--max-pages", type=_positive)
     p.add_argument("--max-depth", type=_depth)
+    p.add_argument("--max-duration", metavar="TIME", help="stop the crawl after this long: seconds, or 90m, 2h, 1d "
+                   "(default: the crawlers' LINKPATROL_MAX_DURATION, 12h)")
     p.add_argument("--no-robots", action="store_true", help="do not obey robots.txt")
     p.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
     p.add_argument("--notify", action="append", default=[], metavar="EMAIL", help="mail the report when it ends")
@@ -122,6 +124,7 @@ def crawl_options(args: argparse.Namespace) -> CrawlOptions:
     return parse_options({
         "max_pages": args.max_pages,
         "max_depth": args.max_depth,
+        "max_duration": args.max_duration,
         "respect_robots": not args.no_robots,
         "check_external": not args.no_external,
         "notify": args.notify,

@@ -42,5 +42,9 @@ def crawl_summary(crawl: Crawl) -> dict[str, Any]:
         # Why it stopped early or left urls out ("page budget reached (...)", "possible crawl trap
         # under /day/ ..."); [] when nothing was held back.
         "stop_reasons": crawl.stop_reasons,
+        # The same as numbers: links past the per-page cap (counted, not followed) and urls a trap
+        # detector held back (checked, not crawled).
+        "held_back": {"links_over_cap": crawl.counters.get("links_over_cap", 0),
+                      "trap_held": crawl.counters.get("trap_held", 0)},
         "server_time": iso(time.time()),
     }

@@ -94,7 +94,7 @@ def test_json_has_the_apis_shapes() -> None:
     assert set(data["crawl"]) == {
         "id", "url", "state", "pages_crawled", "links_checked", "broken", "created_at", "started_at",
         "finished_at", "duration_seconds", "options", "outcomes", "status_classes", "redirected", "checks",
-        "retries", "errors", "stop_reasons", "server_time"}
+        "retries", "errors", "stop_reasons", "held_back", "server_time"}
     assert data["crawl"]["url"] == SITE and data["crawl"]["duration_seconds"] == 2.5
     assert data["crawl"]["started_at"] == "2023-11-14T22:13:21.000Z"
     first = data["problems"][0]

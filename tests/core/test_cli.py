@@ -96,12 +96,13 @@ def test_enqueue_with_rules(redis_url: str, store: CrawlStore) -> None:
     out = cli(redis_url, "enqueue", "https://staging.example.org/", "--exclude", "/calendar/", "--exclude", "[?&]sort=",
               "--same-site", "Docs.Example.org", "--subdomains", "--accept", "403@github.com", "--accept", "500-599",
               "--header", "Authorization: Bearer s3cret", "--header", "X-Staging: yes", "--head-first",
-              "--max-page-size", "8")
+              "--max-page-size", "8", "--max-duration", "90m")
     assert out.returncode == 0, out.stderr
     crawl_id = out.stdout.strip()
     options = store.require(crawl_id).options
     assert options.exclude == ["/calendar/", "[?&]sort="] and options.same_site == ["docs.example.org"]
     assert options.subdomains and options.head_first and options.max_page_size == 8
+    assert options.max_duration == 90 * 60
     assert options.accept == ["403@github.com", "500-599"]
     assert store.crawl_headers(crawl_id) == {"Authorization": "Bearer s3cret", "X-Staging": "yes"}
     status = cli(redis_url, "status", crawl_id)
@@ -120,6 +121,7 @@ def test_bad_rules_name_the_flag(redis_url: str, store: CrawlStore) -> None:
         (["--header", "Bearer s3cret"], "--header", 'not "Name: value"'),
         (["--header", "Host: s3cret.example"], "--header", "set by the HTTP client"),
         (["--max-page-size", "2048"], "--max-page-size", "from 1 to 1024"),
+        (["--max-duration", "forever"], "--max-duration", "must be a duration"),
     ]:
         out = cli(redis_url, "enqueue", "https://example.org/", *args)
         assert out.returncode == 2, (args, out.stderr)
