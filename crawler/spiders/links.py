@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -34,11 +34,23 @@ from linkpatrol.verdicts import CheckMethod, ErrorKind, Outcome, outcome_for_sta
 from linkpatrol.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 CSS_TYPES = (b"text/css",)
 SMALL_BODY = 64 * 1024
 START_POLL = 0.25  # seconds between looks at the start queue
 SITEMAP_URLS = 50_000  # what the sitemap protocol allows in one file
+
+
+async def off_reactor(scan: Callable[..., T], *args: Any) -> T:
+    """Run a parse (``scan_page``, ``scan_stylesheet``, ``read_sitemap``) in a worker thread. Parsing
+    on the reactor's thread stalls every other request in flight: a 1 MB page of deeply nested
+    elements takes seconds to read, and when the loop gets back to work the download timeouts of
+    the pages waiting meanwhile fire before their answers, long arrived, are read (libuv runs due
+    timers before polling sockets). Those pages were then reported dead by "timeout", and the
+    #anchors asked of them never checked. In a thread, the loop keeps reading sockets (the GIL
+    switches every few ms) and a timeout means the server was slow."""
+    return await asyncio.to_thread(scan, *args)
 
 
 def _media_type(content_type: bytes | None) -> bytes:
@@ -252,7 +264,7 @@ class LinksSpider(RedisSpider):
     def on_checked(self, response: Response) -> CheckedLink:
         return self._item(response.meta["lp"], self._result(response), response.request or Request(response.url))
 
-    def parse_page(self, response: Response) -> CheckedLink:
+    async def parse_page(self, response: Response) -> CheckedLink:
         lp = response.meta["lp"]
         item = self._item(lp, self._result(response), response.request or Request(response.url))
         if item.result.outcome not in (Outcome.OK, Outcome.WARNING) or \
@@ -273,11 +285,11 @@ class LinksSpider(RedisSpider):
             return item
         try:
             if is_css:  # a stylesheet of the site: its url() and @import targets, not a page
-                css = scan_stylesheet(response, self.frontier.max_links)  # type: ignore[arg-type]
+                css = await off_reactor(scan_stylesheet, response, self.frontier.max_links)
                 item.links = self._links(css, response, lp)  # type: ignore[arg-type]
                 item.links_over_cap = css.overflow
                 return item
-            scan = scan_page(response, self.frontier.max_links)  # type: ignore[arg-type]
+            scan = await off_reactor(scan_page, response, self.frontier.max_links)
             if scan.tokenized:
                 logger.info("%s nests elements too deep for the tree parser: read with the tokenizer", response.url)
             if scan.overflow:
@@ -301,7 +313,7 @@ class LinksSpider(RedisSpider):
     async def parse_seed(self, response: Response) -> CheckedLink:
         """The first page of a crawl that reads sitemaps: parsed, plus the sitemaps robots.txt names
         (else /sitemap.xml when there is one) queued to be read."""
-        item = self.parse_page(response)
+        item = await self.parse_page(response)
         lp = response.meta["lp"]
         try:
             found = await discover_sitemaps(self.crawler, response.url)
@@ -313,7 +325,7 @@ class LinksSpider(RedisSpider):
                                         Referrer(referrer, "", "sitemap", "")))
         return item
 
-    def parse_sitemap(self, response: Response) -> CheckedLink:
+    async def parse_sitemap(self, response: Response) -> CheckedLink:
         """A sitemap: every url it lists is checked (in-scope ones crawled as pages); an index's
         sitemaps are read in turn. Pages listed here that no page links to are the crawl's orphans."""
         lp = response.meta["lp"]
@@ -324,7 +336,8 @@ class LinksSpider(RedisSpider):
         try:
             # The protocol allows 50,000 urls a sitemap; a bigger one is cut like a page.
             item.link_cap = max(SITEMAP_URLS, self.frontier.max_links)
-            listing, item.links_over_cap = read_sitemap(response.body, response.url, item.link_cap)
+            listing, item.links_over_cap = await off_reactor(read_sitemap, response.body, response.url,
+                                                             item.link_cap)
         except Exception:
             logger.info("%s is not a sitemap this crawler can read", response.url)
             return item
@@ -340,12 +353,12 @@ class LinksSpider(RedisSpider):
                                         Referrer(response.url, "", "sitemap", "")))
         return item
 
-    def read_anchors(self, response: Response) -> CheckedLink:
+    async def read_anchors(self, response: Response) -> CheckedLink:
         """A page of another host, read only for its anchors (the crawl checks fragments everywhere)."""
         item = self.on_checked(response)
         if item.result.outcome in (Outcome.OK, Outcome.WARNING) and isinstance(response, HtmlResponse):
             try:
-                scan = scan_page(response, self.frontier.max_links)  # type: ignore[arg-type]
+                scan = await off_reactor(scan_page, response, self.frontier.max_links)
                 item.anchors = None if scan.too_many_anchors else scan.anchors
             except Exception:
                 logger.exception("could not read the anchors of %s", response.url)

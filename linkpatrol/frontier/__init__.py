@@ -3,8 +3,9 @@
 
 Requests are leased, not popped: POP moves a message from the crawl's queue into its in-flight hash,
 tagged with the worker that holds it. While the lease is held, LINKS queues the links the url holds
-(deduplicated per crawl), a bounded batch per call; then COMPLETE records the result, releases the
-lease and, in the same atomic step, detects that the crawl has nothing queued and nothing in flight:
+(deduplicated per crawl), a bounded batch per call; then COMPLETE settles the #anchors other pages asked
+of it (a bounded batch per call, as many calls as it takes), records the result, releases the lease
+and, in the same atomic step, detects that the crawl has nothing queued and nothing in flight:
 so a crawl finishes exactly once, whichever process sees it. A worker whose heartbeat key expired has
 its leases put back by REQUEUE. LINKS and COMPLETE are idempotent: a url that already has a result is
 not counted or expanded twice, so a request done twice (after a worker was wrongly thought dead)
@@ -34,6 +35,11 @@ MISSING_ANCHOR_RESULT = LinkResult("", Outcome.MISSING_ANCHOR, error=ErrorKind.M
 # however many links a page holds (bench/huge_page.py measures it; a 560,000-link page used to take one
 # call of 6 s, and every other client got BUSY meanwhile).
 LINK_BATCH = 50
+# Anchors asked of a page before it was read, settled per COMPLETE call (see complete.lua): a few
+# commands each, about a millisecond a call (tests/core/test_frontier_wanted.py measures it).
+WANT_BATCH = 200
+# COMPLETE's answer while anchors asked of the page are left to settle: nothing recorded, call again.
+SETTLING = 3
 
 
 @dataclass(frozen=True)
@@ -131,10 +137,13 @@ class Scripts:
         return result
 
     def completion_steps(self, done: Completion, *, now: float, max_referrers: int, held: HeldBack = HeldBack(),
-                         id_limit: int = 0, batch: int = LINK_BATCH) -> list[Callable[[], Any]]:
+                         id_limit: int = 0, batch: int = LINK_BATCH,
+                         want_batch: int = WANT_BATCH, until_recorded: bool = True) -> list[Callable[[], Any]]:
         """The Redis calls that record ``done``, in order, each bounded: a LINKS call per ``batch``
-        links, then COMPLETE. Each may be retried on its own (all are idempotent). ``id_limit``: urls
-        of one id template followed at most (``linkpatrol.traps``; 0: no limit)."""
+        links, then COMPLETE (one step that calls it until the anchors asked of the url are settled,
+        ``want_batch`` per call; with ``until_recorded`` False, one COMPLETE call that answers
+        SETTLING while some are left). Each may be retried on its own (all are idempotent).
+        ``id_limit``: urls of one id template followed at most (``linkpatrol.traps``; 0: no limit)."""
         k = self.keys
         crawl_id, res = done.crawl_id, done.result
         steps: list[Callable[[], Any]] = []
@@ -172,8 +181,9 @@ class Scripts:
             held.over_cap,
             held.link_cap,
             "1" if held.depth_limited else "0",
+            want_batch,
         ]
-        steps.append(_call(self._complete, [
+        complete_keys = [
             k.crawl(crawl_id),
             k.urls(crawl_id),
             k.queue(crawl_id),
@@ -186,8 +196,25 @@ class Scripts:
             k.orphan_candidates(crawl_id),
             k.page_decisions(crawl_id),
             k.held_back(crawl_id),
-        ], complete_args))
+        ]
+        steps.append(self._until_recorded(complete_keys, complete_args) if until_recorded
+                     else _call(self._complete, complete_keys, complete_args))
         return steps
+
+    def _until_recorded(self, keys: list[str], args: list[Any]) -> Callable[[], Any]:
+        """COMPLETE, called again while it answers SETTLING (still settling wanted anchors)."""
+        if self._is_async:
+            async def run() -> Any:
+                while (result := await self._complete(keys=keys, args=args)) == SETTLING:
+                    pass
+                return result
+            return run
+
+        def run_sync() -> Any:
+            while (result := self._complete(keys=keys, args=args)) == SETTLING:
+                pass
+            return result
+        return run_sync
 
     def cancel(self, crawl_id: str, now: float) -> Any:
         k = self.keys

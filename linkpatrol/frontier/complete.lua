@@ -2,6 +2,12 @@
 -- one atomic step (so a crawl finishes exactly once). The links the url holds were queued before, in
 -- bounded batches, by LINKS while the lease was held. Idempotent: a url that already has a result is
 -- not counted again.
+-- The #anchors other pages asked of this url before it was read (a set per url, LINKS's) are settled
+-- here, ARGV[21] at most per call: while more are left, a call stores the page's anchors (or, for a
+-- page not read for anchors, an empty marker) where LINKS looks first, so nobody adds to the set
+-- any more, settles one batch and returns 3 without recording anything: the caller calls again
+-- (the lease is still held, so the crawl cannot end meanwhile). No call grows with the set: a
+-- hostile site asking /x#a1 ... /x#a50000 of a page read last costs as many short calls.
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 in-flight, 5 active crawls,
 --       6 problems, 7 redirects, 8 ended-crawl events, 9 anchors (page -> its anchors),
 --       10 orphan candidates (unused here, kept for the key order), 11 page-budget decisions of
@@ -15,19 +21,31 @@
 --       it was not read for anchors; wire.anchor_hash), 15 the result stored for a missing anchor,
 --       16 the prefix of the sets of anchors asked of pages not read yet, 17 unused (was: a sitemap's
 --       listing), 18 links past the per-page cap that were not taken ("0"), 19 that cap, 20 "1" when
---       the depth limit turned some of the page's links into checks
+--       the depth limit turned some of the page's links into checks, 21 wanted anchors settled per call
 -- A missing anchor is a row of its own: url "page#name" in the urls hash and the problems set, with
 -- its referrers; the page's own row stays ok.
--- Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl is gone.
+-- Returns 2 when this call finished the crawl, 1 otherwise, 3 when wanted anchors are left to settle
+-- (nothing recorded yet: call again), -1 when the crawl is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local state = redis.call('HGET', KEYS[1], 'state')
 local url = ARGV[1]
 local prefix = ARGV[8]
 local prev = redis.call('HGET', KEYS[2], url)
 local max_refs = tonumber(ARGV[9])
+-- The page's anchors are sorted 8-digit hashes, "\nh1\nh2\n" (wire.Completion.anchors_arg): found by
+-- binary search, not by scanning the blob (10,000 ids are 90 KB; a scan per asked anchor made a batch
+-- of 200 take 30 ms). A blob of another shape is scanned.
 local function has_anchor(blob, asked)  -- asked: "hash\tname"
   local hash = string.match(asked, '^(%x+)\t')
-  return string.find(blob, '\n' .. hash .. '\n', 1, true) ~= nil
+  local n = (#blob - 1) / 9
+  if #hash ~= 8 or n < 0 or n ~= math.floor(n) then return string.find(blob, '\n' .. hash .. '\n', 1, true) ~= nil end
+  local wanted, lo, hi = tonumber(hash, 16), 1, n
+  while lo <= hi do
+    local mid = math.floor((lo + hi) / 2)
+    local at = tonumber(string.sub(blob, mid * 9 - 7, mid * 9), 16)
+    if at == wanted then return true elseif at < wanted then lo = mid + 1 else hi = mid - 1 end
+  end
+  return false
 end
 local function anchor_name(asked) return string.match(asked, '^%x+\t(.*)$') end
 local function add_ref(key, ref)
@@ -42,13 +60,18 @@ local function missing(target, asked, ref)
   add_ref(key, ref)
 end
 -- The anchors asked of this url before it was read: checked now, or dropped when it was not read.
-local function settle_wanted(blob)
-  local wk = ARGV[16] .. url
-  for _, asked in ipairs(redis.call('SMEMBERS', wk)) do
+local per_call = tonumber(ARGV[21]) or 200
+local function settle_wanted(blob, count)
+  for _, asked in ipairs(redis.call('SPOP', ARGV[16] .. url, count)) do
     if blob ~= '' and not has_anchor(blob, asked) then missing(url, asked, '')
     else redis.call('DEL', prefix .. url .. '#' .. anchor_name(asked)) end
   end
-  redis.call('DEL', wk)
+end
+if (prev == false or prev == '') and redis.call('SCARD', ARGV[16] .. url) > per_call then
+  -- From now on LINKS checks what it is asked of this url at once (or drops it: the "" marker).
+  if redis.call('HEXISTS', KEYS[9], url) == 0 then redis.call('HSET', KEYS[9], url, ARGV[14]) end
+  settle_wanted(ARGV[14], per_call)
+  return 3
 end
 local function page_budget()
   local budget = redis.call('HGET', KEYS[1], 'max_pages')
@@ -86,8 +109,10 @@ if prev == false or prev == '' then
   end
   if ARGV[3] == 'ok' then redis.call('DEL', prefix .. url) else redis.call('SADD', KEYS[6], url) end
   local blob = ARGV[14]
-  if blob ~= '' then redis.call('HSET', KEYS[9], url, blob) end
-  settle_wanted(blob)
+  if blob ~= '' then redis.call('HSET', KEYS[9], url, blob)
+  elseif redis.call('HGET', KEYS[9], url) == '' then redis.call('HDEL', KEYS[9], url) end
+  settle_wanted(blob, per_call)  -- what is left: at most a batch
+  redis.call('DEL', ARGV[16] .. url)
   if ARGV[18] ~= '0' then  -- links past the per-page cap, not followed: counted, the first page named
     redis.call('HINCRBY', KEYS[1], 'links_over_cap', tonumber(ARGV[18]))
     if redis.call('HSETNX', KEYS[1], 'links_over_cap_page', url) == 1 then

@@ -19,7 +19,8 @@ from linkpatrol.schedules import SKIPPED_RUNNING, ScheduleRequest, Schedules
 from linkpatrol.store import CrawlStore
 from tests.support.mail import WorkerProcess, mail_env
 from tests.support.processes import CrawlerProcess, wait_ended, wait_for
-from tests.support.schedules import ChangingSite, CronProcess, kill_strays, schedule_env
+from tests.support.receivers import ChangingSite
+from tests.support.schedules import CronProcess, kill_strays, schedule_env
 
 SITE = "https://site.example/"
 HOUR = 3600
@@ -122,7 +123,7 @@ def test_kills_restarts_and_two_of_everything_give_one_crawl_per_due_time(
 def test_a_real_one_minute_schedule_crawls_the_site(
         redis_url: str, store: CrawlStore, tmp_path: Path, crawlers: Callable[..., CrawlerProcess],
         mail_workers: Callable[[dict[str, str]], WorkerProcess]) -> None:
-    site = ChangingSite()
+    site = ChangingSite().start()
     try:
         site.pages["/alive"] = (200, "<p>here</p>")
         site.links("/alive", "/gone")
@@ -131,7 +132,7 @@ def test_a_real_one_minute_schedule_crawls_the_site(
         crawlers()
         mail_workers(env)
         schedules = Schedules(store, 60)
-        s = schedules.create(ScheduleRequest(site.url, CrawlOptions(), every=60, cron=None))
+        s = schedules.create(ScheduleRequest(site.url(), CrawlOptions(), every=60, cron=None))
         with cron_processes(env, tmp_path) as crons:
             crons()
             assert s.next_run is not None and s.next_run - time.time() > 50
@@ -140,8 +141,8 @@ def test_a_real_one_minute_schedule_crawls_the_site(
             assert s.next_run <= started < s.next_run + 10  # on time, within a few ticks
             done = wait_ended(store, crawl_id, 60)
         assert done.state == "finished"
-        assert [r.url for r in store.problems(crawl_id)] == [site.url + "gone"]
+        assert [r.url for r in store.problems(crawl_id)] == [site.url() + "gone"]
         assert schedules.require(s.id).next_run == s.created_at + 120
-        assert [c.id for c in store.site_crawls(site.url)] == [crawl_id]
+        assert [c.id for c in store.site_crawls(site.url())] == [crawl_id]
     finally:
         site.stop()

@@ -4,10 +4,7 @@ processes (``python -m web.mail.worker``) and the environment that makes their r
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
@@ -18,7 +15,7 @@ from linkpatrol.records import Crawl, CrawlOptions
 from linkpatrol.store import CrawlStore
 from linkpatrol.wire import LinkResult
 from tests.support.fake_crawl import FakePage, run_crawl
-from tests.support.processes import ROOT
+from tests.support.processes import LoggedProcess
 
 # Quick retries and a short grace before a silent job counts as abandoned.
 FAST_ENV = {
@@ -64,16 +61,14 @@ def finish_crawl(
     return run_crawl(store, site, pages, CrawlOptions(notify=notify), max_referrers=100)
 
 
-class WorkerProcess:
-    """``python -m web.mail.worker`` with its log in a file."""
+class WorkerProcess(LoggedProcess):
+    """``python -m web.mail.worker`` with its log in a file (appended to across restarts)."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "web.mail.worker"], cwd=ROOT, env={**os.environ, **env},
-            stdout=self._fh, stderr=subprocess.STDOUT,
-        )
+        super().__init__(["web.mail.worker"], env, log, append=True)
+
+    def kill(self) -> None:
+        self.kill_tree()
 
     def kill_tree(self) -> None:
         """SIGKILL the worker, its work horse and its scheduler at once: a machine that died."""
@@ -86,18 +81,6 @@ class WorkerProcess:
                 proc.send_signal(signal.SIGKILL)
         self.process.wait(10)
         psutil.wait_procs(procs, timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill_tree()
-        self._fh.close()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 def sent_markers(client: redis.Redis, crawl_id: str, prefix: str = "lp") -> dict[str, str]:

@@ -81,21 +81,15 @@ TEST_CRAWLER_ENV = {
 }
 
 
-class CrawlerProcess:
-    """One ``scrapy crawl links`` process with its log in a file."""
+class LoggedProcess:
+    """A Python module run as a process of its own (``python -m <module>``) from the project root, its
+    output in a log file; stopped with SIGTERM, then SIGKILL."""
 
-    def __init__(self, redis_url: str, log: Path, env: dict[str, str] | None = None,
-                 args: list[str] | None = None) -> None:
+    def __init__(self, module_args: list[str], env: dict[str, str], log: Path, append: bool = False) -> None:
         self.log = log
-        full_env = {**os.environ, **TEST_CRAWLER_ENV, "REDIS_URL": redis_url, **(env or {})}
-        self._logfile = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scrapy", "crawl", "links", *(args or [])],
-            cwd=ROOT,
-            env=full_env,
-            stdout=self._logfile,
-            stderr=subprocess.STDOUT,
-        )
+        self._logfile = open(log, "ab" if append else "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([sys.executable, "-m", *module_args], cwd=ROOT, env={**os.environ, **env},
+                                        stdout=self._logfile, stderr=subprocess.STDOUT)
 
     @property
     def pid(self) -> int:
@@ -118,6 +112,15 @@ class CrawlerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+class CrawlerProcess(LoggedProcess):
+    """One ``scrapy crawl links`` process with its log in a file."""
+
+    def __init__(self, redis_url: str, log: Path, env: dict[str, str] | None = None,
+                 args: list[str] | None = None) -> None:
+        super().__init__(["scrapy", "crawl", "links", *(args or [])],
+                         {**TEST_CRAWLER_ENV, "REDIS_URL": redis_url, **(env or {})}, log)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.1, what: str = "") -> Any:

@@ -90,9 +90,9 @@ class WebhookReceiver(_LoopbackServer):
 class ChangingSite(_LoopbackServer):
     """A site whose pages (path -> (status, html)) the test replaces between crawls; other paths 404."""
 
-    def __init__(self, pages: dict[str, tuple[int, str]]) -> None:
+    def __init__(self, pages: dict[str, tuple[int, str]] | None = None) -> None:
         super().__init__()
-        self.pages = dict(pages)
+        self.pages = dict(pages or {})
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         status, html = self.pages.get(request.path, (404, "not found"))
@@ -100,3 +100,9 @@ class ChangingSite(_LoopbackServer):
 
     def change(self, pages: dict[str, tuple[int, str]]) -> None:
         self.pages = dict(pages)
+
+    def links(self, *targets: str) -> None:
+        """The home page links to ``targets`` (paths); robots.txt allows all. Other pages stay as set."""
+        body = "".join(f'<a href="{t}">{t}</a> ' for t in targets)
+        self.pages["/"] = (200, f"<html><head><title>Home</title></head><body>{body}</body></html>")
+        self.pages["/robots.txt"] = (200, "User-agent: *\nAllow: /\n")

@@ -1,21 +1,16 @@
-"""Helpers for the schedule tests: RQ's cron process (``python -m web.schedules.cron``), the environment
-that makes ticks quick and the clock movable, and a site on loopback whose pages a test changes
-between two crawls."""
+"""Helpers for the schedule tests: RQ's cron process (``python -m web.schedules.cron``) and the
+environment that makes ticks quick and the clock movable (a site that changes between two crawls is
+``tests.support.receivers.ChangingSite``)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
 
-from tests.support.processes import ROOT
+from tests.support.processes import LoggedProcess
 
 
 def schedule_env(redis_url: str, clock: Path, **extra: str) -> dict[str, str]:
@@ -38,71 +33,8 @@ def kill_strays(redis_url: str) -> int:
     return strays
 
 
-class CronProcess:
-    """``python -m web.schedules.cron`` with its log in a file."""
+class CronProcess(LoggedProcess):
+    """``python -m web.schedules.cron`` with its log in a file (appended to across restarts)."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "-m", "web.schedules.cron"], cwd=ROOT,
-                                        env={**os.environ, **env}, stdout=self._fh, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._fh.close()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-class ChangingSite:
-    """A real HTTP server on 127.0.0.1 whose pages (path -> (status, html)) the test edits at any time."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, tuple[int, str]] = {}
-        pages = self.pages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # the standard library names it so
-                status, html = pages.get(self.path.split("?")[0], (404, "<p>not here</p>"))
-                data = html.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128  # http.server's 5 stalls concurrent crawlers (shared/DESIGN.md)
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def links(self, *targets: str) -> None:
-        """The home page links to ``targets`` (paths); each alive path in ``self.pages`` answers 200."""
-        body = "".join(f'<a href="{t}">{t}</a> ' for t in targets)
-        self.pages["/"] = (200, f"<html><head><title>Home</title></head><body>{body}</body></html>")
-        self.pages["/robots.txt"] = (200, "User-agent: *\nAllow: /\n")
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(["web.schedules.cron"], env, log, append=True)
