@@ -120,8 +120,9 @@ def add_notification_options(p: argparse.ArgumentParser) -> None:
 
 
 def crawl_options(args: argparse.Namespace) -> CrawlOptions:
-    """The options the flags of ``add_crawl_options`` give. Raises InvalidOption (``flag_of`` names it)."""
-    return parse_options({
+    """The options the flags of ``add_crawl_options`` (and ``add_notification_options``) give, webhook
+    hosts judged by the address policy. Raises InvalidOption (``flag_of`` names it)."""
+    options = parse_options({
         "max_pages": args.max_pages,
         "max_depth": args.max_depth,
         "max_duration": args.max_duration,
@@ -143,6 +144,9 @@ def crawl_options(args: argparse.Namespace) -> CrawlOptions:
             "webhook_secret": os.environ.get(args.webhook_secret_env, "") if args.webhook_secret_env else None}
            if hasattr(args, "webhook") and hasattr(args, "webhook_secret_env") else {}),
     })
+    if reason := refused_webhooks(options.webhooks, AddressPolicy.from_env()):
+        raise InvalidOption("webhooks", reason)
+    return options
 
 
 def flag_of(option: str) -> str:
@@ -278,8 +282,6 @@ def main(argv: list[str] | None = None) -> int:
 def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
     try:
         options = crawl_options(args)
-        if reason := refused_webhooks(options.webhooks, AddressPolicy.from_env()):
-            raise InvalidOption("webhooks", reason)
         created = ctx.store.create(args.url, options)
     except InvalidOption as exc:
         _error(f"{flag_of(exc.field)}: {exc.message}")

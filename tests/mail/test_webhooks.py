@@ -190,8 +190,11 @@ def test_deliver_does_not_follow_a_redirect_and_retries_only_what_may_pass(recei
 def test_enqueue_takes_notify_when_and_webhooks(redis_url: str, store: CrawlStore) -> None:
     from tests.support.processes import linkpatrol_cli
 
-    refused = linkpatrol_cli(redis_url, "enqueue", "https://example.org/", "--webhook", "http://127.0.0.1:9/h")
-    assert refused.returncode != 0 and "--webhook: 127.0.0.1 is a private or local address" in refused.stderr
+    for command in (["enqueue"], ["schedule", "add"]):
+        args = [*command, "https://example.org/", "--webhook", "http://127.0.0.1:9/h"]
+        refused = linkpatrol_cli(redis_url, *args, *(["--every", "1d"] if "schedule" in command else []))
+        assert refused.returncode == 2 and "--webhook: 127.0.0.1 is a private or local address" in refused.stderr
+    assert store.count() == 0 and "example.org" not in linkpatrol_cli(redis_url, "schedule", "list").stdout
     done = linkpatrol_cli(redis_url, "enqueue", "https://example.org/", "--notify-when", "changes",
                           "--webhook", "https://hooks.example.org/x?token=t")
     assert done.returncode == 0, done.stderr
