@@ -138,11 +138,16 @@ def test_the_site_page_schedules_and_the_home_page_shows_the_next_run(redis_url:
         assert "The schedule was not saved: cron:" in bad.get_data(as_text=True)
         ok = c.post("/schedules", data={"csrf_token": token, "url": SITE, "kind": "every", "when": "6h",
                                         "notify": "ops@example.org", "respect_robots": "1",
-                                        "check_external": "1", "sitemaps": "1"}, follow_redirects=True)
+                                        "check_external": "1", "sitemaps": "1", "notify_when": "changes",
+                                        "webhooks": "https://hooks.example.org/a?token=t0k\nhttps://hooks.example.org/b",
+                                        "webhook_secret": "sh4red"}, follow_redirects=True)
         html = ok.get_data(as_text=True)
         assert "Scheduled: https://site.example/ every 6h; next run" in html
         (s,) = Schedules(store, 60).for_site(SITE)
         assert s.options.notify == ["ops@example.org"] and s.options.respect_robots and s.options.sitemaps
+        assert s.options.notify_when == "changes" and s.options.webhook_signed and s.options.webhook_targets == [
+            "https://hooks.example.org/a", "https://hooks.example.org/b"]
+        assert "t0k" not in html and "sh4red" not in html  # the token in a URL and the secret stay hidden
         assert f'data-schedule="{s.id}"' in html and "every 6h" in html
         home = c.get("/").get_data(as_text=True)
         row = re.search(r'<tr data-site="[0-9a-f]+">.*?</tr>', home, re.S)
