@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge clean
+.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench-check: $(STAMP)
 ## bench-huge: one page of 560,000 links (16 MB), then 200,000: longest Redis command, crawler peak RSS
 bench-huge: $(STAMP)
 	$(PY) -m bench.huge_page --links 560000 --links 200000
+
+## bench-wanted: 50,000 #fragments asked of one page before it is read: the longest Redis call settling them
+bench-wanted: $(STAMP)
+	$(PY) -m bench.wanted_anchors
 
 clean:
 	rm -rf $(VENV) state

@@ -45,11 +45,11 @@ SITEMAP_URLS = 50_000  # what the sitemap protocol allows in one file
 async def off_reactor(scan: Callable[..., T], *args: Any) -> T:
     """Run a parse (``scan_page``, ``scan_stylesheet``, ``read_sitemap``) in a worker thread. Parsing
     on the reactor's thread stalls every other request in flight: a 1 MB page of deeply nested
-    elements takes seconds to read, and when the loop gets back to work the download timeouts of
-    the pages waiting meanwhile fire before their answers, long arrived, are read (libuv runs due
-    timers before polling sockets). Those pages were then reported dead by "timeout", and the
-    #anchors asked of them never checked. In a thread, the loop keeps reading sockets (the GIL
-    switches every few ms) and a timeout means the server was slow."""
+    elements takes seconds to parse, and when the loop gets back to work it reads a first part of
+    each answer that arrived meanwhile, then runs its due timers: the download timeouts of those
+    pages fire before the rest is read. They were reported dead by "timeout", and the #anchors
+    asked of them never checked (tests/crawler/test_page_contents.py shows it). In a thread, the
+    loop keeps reading sockets (the GIL switches every few ms): a timeout means the server was slow."""
     return await asyncio.to_thread(scan, *args)
 
 

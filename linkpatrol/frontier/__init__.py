@@ -37,7 +37,7 @@ MISSING_ANCHOR_RESULT = LinkResult("", Outcome.MISSING_ANCHOR, error=ErrorKind.M
 LINK_BATCH = 50
 # Anchors asked of a page before it was read, settled per COMPLETE call (see complete.lua): a few
 # commands each, about a millisecond a call (tests/core/test_frontier_wanted.py measures it).
-WANT_BATCH = 200
+WANT_BATCH = 100
 # COMPLETE's answer while anchors asked of the page are left to settle: nothing recorded, call again.
 SETTLING = 3
 

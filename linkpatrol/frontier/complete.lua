@@ -60,7 +60,7 @@ local function missing(target, asked, ref)
   add_ref(key, ref)
 end
 -- The anchors asked of this url before it was read: checked now, or dropped when it was not read.
-local per_call = tonumber(ARGV[21]) or 200
+local per_call = tonumber(ARGV[21]) or 100
 local function settle_wanted(blob, count)
   for _, asked in ipairs(redis.call('SPOP', ARGV[16] .. url, count)) do
     if blob ~= '' and not has_anchor(blob, asked) then missing(url, asked, '')
@@ -69,7 +69,8 @@ local function settle_wanted(blob, count)
 end
 if (prev == false or prev == '') and redis.call('SCARD', ARGV[16] .. url) > per_call then
   -- From now on LINKS checks what it is asked of this url at once (or drops it: the "" marker).
-  if redis.call('HEXISTS', KEYS[9], url) == 0 then redis.call('HSET', KEYS[9], url, ARGV[14]) end
+  local stored = redis.call('HGET', KEYS[9], url)  -- a page redone: kept, unless a marker and now read
+  if stored == false or (stored == '' and ARGV[14] ~= '') then redis.call('HSET', KEYS[9], url, ARGV[14]) end
   settle_wanted(ARGV[14], per_call)
   return 3
 end

@@ -75,3 +75,36 @@ def test_fragment_checking_is_a_per_crawl_choice(store: CrawlStore, crawlers: Fa
     crawl = crawl_to_end(store, anchor_site.url("main"), CrawlOptions(check_fragments=mode))
     assert crawl.counters["outcome_missing_anchor"] == missing
     assert bool(store.r.hlen(f"lp:crawl:{crawl.id}:anchors")) is (mode != "none")
+
+
+def test_a_page_slow_to_parse_does_not_time_out_the_others(store: CrawlStore, crawlers: Factory,
+                                                           anchor_site: SiteServer) -> None:
+    # /deep.html takes longer to parse than the crawl's timeout; /slow.html's answer arrives meanwhile.
+    # Parsed on the reactor's thread, the parse held up the loop; when it let go, the loop read a
+    # first part of the answer, then ran its due timers: /slow.html's timeout fired before the rest
+    # was read. It was reported dead by "timeout", its #anchors never checked.
+    crawlers({"LINKPATROL_TIMEOUT": str(anchors.STALL_TIMEOUT)})
+    crawl = crawl_to_end(store, anchor_site.url("stall"))
+    s = anchor_site.url("stall", "")
+    slow = store.result(crawl.id, f"{s}/slow.html")
+    assert slow is not None and (slow.outcome, slow.status) == ("ok", 200), slow
+    assert {r.url for r in store.problems(crawl.id, ("dead", "missing_anchor"))} == {f"{s}/slow.html#gone"}
+
+
+def test_many_fragments_asked_of_a_page_read_last(store: CrawlStore, crawlers: Factory,
+                                                  anchor_site: SiteServer) -> None:
+    # Each asker page asks its own fragments of /last.html, which answers after them all: the set of
+    # anchors asked of it is settled in bounded calls (tests/core/test_frontier_wanted.py), each once.
+    crawlers()
+    crawl = crawl_to_end(store, anchor_site.url("asked"))
+    a = anchor_site.url("asked", "")
+    asked = anchors.ASKERS * anchors.ASKED_EACH
+    found = {r.url: r for r in store.problems(crawl.id, ("missing_anchor",))}
+    assert set(found) == {f"{a}/last.html#f{n}" for n in range(anchors.LAST_IDS, asked)}
+    assert crawl.counters["outcome_missing_anchor"] == asked - anchors.LAST_IDS
+    row = found[f"{a}/last.html#f{asked - 1}"]
+    assert [(r.page, r.text) for r in row.referrers] == [(f"{a}/p/{anchors.ASKERS - 1}", f"f{asked - 1}")]
+    assert store.result(crawl.id, f"{a}/last.html").outcome == "ok"  # type: ignore[union-attr]
+    assert not store.r.keys(f"lp:crawl:{crawl.id}:want:*"), "no question left open once the crawl ends"
+    fine = [store.keys.refs(crawl.id, f"{a}/last.html#f{n}") for n in (0, anchors.LAST_IDS - 1)]
+    assert not store.r.exists(*fine), "no referrers kept for what is fine"

@@ -2,10 +2,14 @@
 page itself), stylesheets with url() and @import, <style> blocks and style="" attributes, meta refresh,
 object/embed/track/input/poster/og:image, links past 100,000 nested elements, known source lines.
 
-Site ``main``. Bodies use ``{main}`` for the port.
+Site ``main``. Bodies use ``{main}`` for the port. Site ``stall``: a page that takes seconds to parse
+while another page's answer is on its way. Site ``asked``: pages asking many fragments of a page read
+last.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from tests.support.sites.fixture import page
 from tests.support.sites.server import Route
@@ -77,4 +81,40 @@ def build() -> dict[str, object]:
         "/css/base.css": Route(body=".x {{ background-image: url('/img/gone-bg.png') }}", content_type="text/css"),
         "/img/ok.png": Route(body="png", content_type="image/png"),
     }
-    return {"main": main}
+    return {"main": main, "stall": stall(), "asked": asked()}
+
+
+# Site ``stall``: /deep.html takes seconds to parse, longer than the crawl's LINKPATROL_TIMEOUT
+# (STALL_TIMEOUT in the tests), and /slow.html's answer arrives meanwhile (after SLOW_DELAY): too big
+# for one read (SLOW_BYTES of text), it takes the crawler's loop a few turns to read.
+STALL_TIMEOUT = 1.5
+DEEP_ELEMENTS = 200_000  # about 3 s of parsing here
+SLOW_DELAY = 0.3
+SLOW_BYTES = 512 * 1024
+
+
+def stall() -> dict[str, Route]:
+    home = page("Stall", '<a href="/deep.html">Deep</a> <a href="/slow.html#sec">Sec</a>'
+                         ' <a href="/slow.html#gone">Gone</a>')
+    deep = page("Deep", "<div>" * DEEP_ELEMENTS + "x" + "</div>" * DEEP_ELEMENTS)
+    slow = page("Slow", f'<h2 id="sec">Section</h2><p>{"x" * SLOW_BYTES}</p>')
+    return {"/": home, "/deep.html": deep, "/slow.html": replace(slow, delay=SLOW_DELAY)}
+
+
+# Site ``asked``: ASKERS pages each ask ASKED_EACH fragments of /last.html (ids f0...), all different,
+# before /last.html answers (it waits LAST_DELAY); it holds the first LAST_IDS of them.
+ASKERS = 5
+ASKED_EACH = 300
+LAST_IDS = 100
+LAST_DELAY = 1.0
+
+
+def asked() -> dict[str, Route]:
+    routes = {"/": page("Askers", " ".join(f'<a href="/p/{i}">{i}</a>' for i in range(ASKERS)))}
+    for i in range(ASKERS):
+        links = " ".join(f'<a href="/last.html#f{n}">f{n}</a>'
+                         for n in range(i * ASKED_EACH, (i + 1) * ASKED_EACH))
+        routes[f"/p/{i}"] = page(f"Asker {i}", links)
+    routes["/last.html"] = replace(page("Last", "".join(f'<h2 id="f{n}">{n}</h2>' for n in range(LAST_IDS))),
+                                   delay=LAST_DELAY)
+    return routes

@@ -1,0 +1,90 @@
+"""Fragments asked of a page read last: ``python -m bench.wanted_anchors --asked 50000 --ids 10000``.
+
+A home page links /x#a0 ... /x#a<asked-1> before /x is read (a hostile site: the set of anchors asked
+of /x grows with every such link); then /x is recorded, holding ids a0 ... a<ids-1>. On a private Redis,
+through ``linkpatrol.frontier.Scripts``, with the frontier's scripts as they are and, with ``--before
+REV``, with COMPLETE and LINKS as they were at git revision REV. Prints for each: the longest script
+call while /x is recorded (SLOWLOG, every command over 0.2 ms logged), the number of calls, and the
+missing anchors counted (asked - ids when right).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from linkpatrol.frontier import HERE, Scripts
+from linkpatrol.redis_server import RedisServer
+from linkpatrol.store import CrawlStore
+from linkpatrol.verdicts import Outcome
+from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+
+SITE = "http://site.example"
+SLOWLOG_US = 200
+
+
+def old_script(rev: str, name: str) -> str:
+    path = (HERE / f"{name}.lua").relative_to(Path(__file__).resolve().parent.parent)
+    return subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=True).stdout
+
+
+def run(client: Any, asked: int, ids: int, before: str | None) -> dict[str, Any]:
+    client.flushall()
+    store = CrawlStore(client)
+    scripts = Scripts(client, store.keys)
+    if before:
+        scripts._complete = client.register_script(old_script(before, "complete"))
+        scripts._links = client.register_script(old_script(before, "links"))
+    crawl = store.create(SITE + "/")
+    client.lpop(store.keys.start)
+    scripts.seed(crawl.id, SITE + "/", 0.0)
+    scripts.pop(crawl.id, 1, "w0")
+    x = SITE + "/x"
+    links = [FoundLink(x, FrontierMessage(x, MessageKind.PAGE, 1), Referrer(SITE + "/", f"a{n}", "a", f"a{n}"), f"a{n}")
+             for n in range(asked)]
+    scripts.complete(Completion(crawl.id, LinkResult(SITE + "/", Outcome.OK, status=200), True, links),
+                     now=1.0, max_referrers=10)
+    scripts.pop(crawl.id, 1, "w0")
+    client.config_set("slowlog-log-slower-than", SLOWLOG_US)
+    client.config_set("slowlog-max-len", 100_000)
+    client.slowlog_reset()
+    client.config_resetstat()
+    page = Completion(crawl.id, LinkResult(x, Outcome.OK, status=200), True, anchors={f"a{n}" for n in range(ids)})
+    scripts.complete(page, now=2.0, max_referrers=10)
+    calls = [e for e in client.slowlog_get(100_000) if str(e["command"]).startswith("b'EVALSHA")]
+    stats = client.info("commandstats")
+    return {
+        "version": f"as at {before}" if before else "now",
+        "longest_ms": max((e["duration"] for e in calls), default=0) / 1000,
+        "calls": stats.get("cmdstat_evalsha", {}).get("calls", 0),
+        "missing": store.require(crawl.id).outcome_count(Outcome.MISSING_ANCHOR),
+        "state": store.require(crawl.id).state,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--asked", type=int, default=50_000)
+    parser.add_argument("--ids", type=int, default=10_000)
+    parser.add_argument("--before", help="a git revision whose COMPLETE and LINKS to measure too (e.g. HEAD)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = RedisServer(Path(tmp) / "redis").start()
+        client = redis.Redis.from_url(server.url, decode_responses=True, socket_timeout=600)
+        try:
+            for before in ([args.before] if args.before else []) + [None]:
+                r = run(client, args.asked, args.ids, before)
+                print(f"{r['version']:>14}: {args.asked} asked, {args.ids} ids: longest call {r['longest_ms']:.1f} ms "
+                      f"(SLOWLOG over {SLOWLOG_US} us), {r['calls']} calls, {r['missing']} missing, crawl {r['state']}")
+        finally:
+            client.close()
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
