@@ -221,10 +221,10 @@ def test_leases_whose_reply_was_lost_are_recovered(store: CrawlStore, crawlers: 
 
     crawlers({"LINKPATROL_CONCURRENCY": "4"})
     crawl = store.create(slow_site.url("main"))
-    wait_for(lambda: rclient.llen(Keys().queue(crawl.id)) >= 5, 60, what="a queue to lease from")
+    wait_for(lambda: rclient.llen(Keys().queue(crawl.id)) >= 20, 60, what="a queue to lease from")
     worker = next(iter(rclient.hkeys(Keys().workers)))
     lost = Scripts(rclient, Keys()).pop(crawl.id, 5, worker)  # leased in Redis, unknown to the worker
-    assert len(lost) == 5
+    assert len(lost) == 5, lost  # 20 queued a moment ago: a loaded machine still leaves 5 to take
     wait_ended(store, crawl.id, timeout=120)
     assert_generated_exact(store, crawl.id, slow_site)
 
