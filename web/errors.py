@@ -92,7 +92,23 @@ def http_error(exc: HTTPException) -> Response:
     return resp
 
 
+class RateLimited(Exception):
+    """Too many crawls started by one client (API, form or schedule); ``str()`` says when to retry.
+    The API answers it with a 429 (``rate_limited`` below); a form shows it as a flash message."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many crawls started from here; try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    resp = error_response(429, str(exc))
+    resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(RateLimited, rate_limited)
     app.register_error_handler(RedisError, redis_error)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(RecursionError, too_deep)

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from linkpatrol.diff import diff
 from linkpatrol.records import InvalidOption
-from web.crawls.starting import RateLimited, create
+from web.crawls.starting import create
 from web.errors import error_response
 from web.params import whole_number
 from web.reports.exports import broken_csv, broken_json, diff_csv, diff_json, parse_outcomes
@@ -34,10 +34,6 @@ def create_crawl() -> Any:
         crawl = create(store(), data)
     except InvalidOption as exc:
         return error_response(400, f"{exc.field}: {exc.message}", field=exc.field)
-    except RateLimited as exc:
-        resp = error_response(429, f"too many crawls created; try again in {exc.retry_after} seconds")
-        resp.headers["Retry-After"] = str(exc.retry_after)
-        return resp
     resp = jsonify(crawl_json(crawl))
     resp.status_code = 201
     resp.headers["Location"] = url_for("api.get_crawl", crawl_id=crawl.id)

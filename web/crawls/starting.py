@@ -17,12 +17,7 @@ from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL, normalize_url
 from linkpatrol.webhooks import refused as refused_webhooks
 from web.auth.views import identity
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after}s")
-        self.retry_after = retry_after
+from web.errors import RateLimited
 
 
 def parse_request(data: Mapping[str, Any], *, form: bool = False) -> tuple[str, CrawlOptions]:

@@ -24,7 +24,6 @@ CHECKBOXES = ("respect_robots", "check_external", "subdomains", "head_first", "s
 # The fields in the form's "Advanced" section: it opens when one of them is set or wrong.
 ADVANCED = ("exclude", "same_site", "subdomains", "accept", "headers", "head_first", "max_page_size",
             "site_concurrency", "site_rate")  # and check_fragments when it is not "site"
-SLOW_DOWN = "You have started many crawls in a short time; try again in {} seconds."
 
 
 def _page_number() -> int:
@@ -64,7 +63,7 @@ def enqueue() -> Any:
         shown = {**form, **{name: name in form for name in CHECKBOXES}, "headers": ""}
         return _home(shown, {exc.field: exc.message}, 400, headers_cleared=bool(form.get("headers", "").strip()))
     except RateLimited as exc:
-        flash(SLOW_DOWN.format(exc.retry_after), "error")
+        flash(str(exc), "error")
         return redirect(url_for("crawls.home")), 303
     flash(f"Checking {crawl.url}: the report fills in as the crawl runs.", "ok")
     return redirect(url_for("reports.report", crawl_id=crawl.id), 303)
@@ -75,7 +74,7 @@ def rerun_crawl(crawl_id: str) -> Any:
     try:
         crawl = rerun(store(), get_crawl_or_404(crawl_id))
     except RateLimited as exc:
-        flash(SLOW_DOWN.format(exc.retry_after), "error")
+        flash(str(exc), "error")
         return redirect(url_for("reports.report", crawl_id=crawl_id), 303)
     flash(f"Checking {crawl.url} again.", "ok")
     return redirect(url_for("reports.report", crawl_id=crawl.id), 303)

@@ -37,7 +37,6 @@ from web.serializers import crawl_json
 
 bp = Blueprint("schedules", __name__)  # its page is the site page (web/sites)
 PATCH_FIELDS = ("paused", "every", "cron")
-SLOW_DOWN = "Too many crawls started from here; try again in {} seconds."
 
 
 def min_interval() -> float:
@@ -87,11 +86,6 @@ def _not_found(schedule_id: str) -> Any:
     return error_response(404, f"no schedule {schedule_id[:64]}")
 
 
-def _rate_limited(exc: RateLimited) -> Any:
-    resp = error_response(429, f"too many crawls created; try again in {exc.retry_after} seconds")
-    resp.headers["Retry-After"] = str(exc.retry_after)
-    return resp
-
 
 # -- the JSON API ------------------------------------------------------------------------------------
 @bp.post("/api/schedules")
@@ -106,8 +100,6 @@ def api_create() -> Any:
         s = schedules().create(req)
     except InvalidOption as exc:
         return error_response(400, f"{exc.field}: {exc.message}", field=exc.field)
-    except RateLimited as exc:
-        return _rate_limited(exc)
     resp = jsonify(schedule_json(s))
     resp.status_code = 201
     resp.headers["Location"] = url_for("schedules.api_get", schedule_id=s.id)
@@ -187,8 +179,6 @@ def api_run(schedule_id: str) -> Any:
     try:
         check_rate_limit(store())
         crawl_id = sch.run_now(schedule_id)
-    except RateLimited as exc:
-        return _rate_limited(exc)
     except ScheduleNotFound:
         return _not_found(schedule_id)
     except PreviousCrawlRunning as exc:
@@ -226,7 +216,7 @@ def form_create() -> Any:
         flash(f"The schedule was not saved: {exc.field}: {exc.message}", "error")
         return _back(url)
     except RateLimited as exc:
-        flash(SLOW_DOWN.format(exc.retry_after), "error")
+        flash(str(exc), "error")
         return _back(url)
     flash(f"Scheduled: {s.url} {s.when}; next run {_when(s.next_run)}.", "ok")
     return _back(s.url)
@@ -256,7 +246,7 @@ def _form_action(schedule_id: str, action: str) -> Any:
             check_rate_limit(store())
             crawl_id = sch.run_now(s.id)
         except RateLimited as exc:
-            flash(SLOW_DOWN.format(exc.retry_after), "error")
+            flash(str(exc), "error")
         except PreviousCrawlRunning as exc:
             flash(f"Not started: the previous crawl {exc.crawl_id} is still running.", "error")
         else:
