@@ -90,6 +90,11 @@ def _check_host_name(host: str) -> None:
     """Refuse a host name no resolver can look up (DNS: labels of 1 to 63 octets, 253 in all, ASCII
     after IDNA). Twisted's resolver raises an unreported UnicodeError on such a name, which costs a
     traceback and a timeout per link; here it is one ``invalid-url`` verdict at once."""
+    forbidden = _FORBIDDEN_IN_HOST.search(host)
+    if forbidden is not None:  # "exa mple.org": no browser loads it, and no resolver is asked
+        char = forbidden[0]
+        named = "a space" if char == " " else repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+        raise InvalidURL(f"the URL's host name contains {named}, which a host name cannot hold")
     if not host.isascii():
         raise InvalidURL("the URL's host name is not a valid internationalised domain name")
     if len(host) > 253:

@@ -134,6 +134,10 @@ def test_normal_forms(raw: str, expected: tuple[str, str]) -> None:
         ("http://:80/", "no host"),
         ("http://./", "no host"),
         ("https://a.example/?" + "q" * 2100, "longer than"),
+        ("http://exa mple.org/", "contains a space"),
+        ("http://exa<mple.org/", "contains '<'"),
+        ("http://a|b.example/", "contains '|'"),
+        ("http://a^b.example/", "contains '\\^'"),
     ],
 )
 def test_invalid_urls_say_why(raw: str, message: str) -> None:

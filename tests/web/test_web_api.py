@@ -57,6 +57,7 @@ def test_site_politeness_options_reach_the_crawl(client: FlaskClient, store: Cra
         ({"url": "http://169.254.169.254/latest/meta-data/"}, "url"),
         ({"url": "http://localhost/"}, "url"),
         ({"url": "http://10.1.2.3/"}, "url"),
+        ({"url": "http://exa mple.org/"}, "url"),
         ({"url": "https://example.org/", "max_pages": "ten"}, "max_pages"),
         ({"url": "https://example.org/", "max_pages": 0}, "max_pages"),
         ({"url": "https://example.org/", "max_depth": -1}, "max_depth"),
