@@ -118,6 +118,9 @@ def _set_paused(schedule_id: str, ctx: Context, paused: bool) -> int:
         _print(_schedules(ctx).set_paused(schedule_id, paused).to_dict())
     except ScheduleNotFound:
         return _none(schedule_id)
+    except InvalidOption as exc:  # resuming a stored cron that never fires
+        _error(f"not resumed: {exc.field}: {exc.message}")
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 

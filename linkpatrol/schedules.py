@@ -14,6 +14,11 @@ a tick killed before EXEC changed nothing and the next tick fires the schedule. 
 the first slot after *now*, so a schedule that missed many slots (everything was down) runs once.
 A finished crawl never becomes active again, so "the previous crawl is still running" needs no lock:
 at worst a crawl that ended between the read and the EXEC is skipped once.
+
+A cron expression is checked where it comes in (``parse_cron``, used by the API, the form and the
+command line): one that never fires (``0 0 31 2 *``) is refused there. A stored one that cannot give a
+next run anyway (written before that check, or by hand) never stops the tick: that schedule alone is
+taken off the due list, with one log line and a ``last_result`` saying why, until its ``cron`` is changed.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import json
+import logging
 import math
 import os
 import re
@@ -32,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from linkpatrol.records import CrawlOptions, CrawlState, InvalidOption
 from linkpatrol.store import CrawlStore, new_record, write_record
@@ -53,6 +59,10 @@ SCHEDULE_ID = re.compile(r"[0-9a-f]{16}")
 # Each schedule starts crawls on its own; creating them is rate limited like crawls, and these caps
 # keep a client from piling up schedules that would then crawl without end.
 MAX_PER_SITE, MAX_SCHEDULES = 20, 10_000
+# croniter's R (a random value, drawn again each time a next run is computed): refused, runs must be stable
+RANDOM_CRON_VALUE = re.compile(r"^r(\(|/|$)", re.IGNORECASE)
+
+logger = logging.getLogger(__name__)
 
 
 def is_schedule_id(value: str) -> bool:
@@ -101,13 +111,16 @@ def parse_every(value: Any, min_interval: float) -> int:
 
 def parse_cron(value: Any, min_interval: float, at: float | None = None) -> str:
     """A five-field cron expression in UTC (``"0 3 * * 1"``). Raises InvalidOption("cron") when it is
-    not one, or when two of its next runs are closer than the shortest interval."""
+    not one, when it never fires (``0 0 31 2 *``), or when two of its next runs are closer than the
+    shortest interval. The one check every caller (API, PATCH, form, command line) goes through."""
     if not isinstance(value, str) or len(value) > 200:
         raise InvalidOption("cron", 'must be a cron expression of five fields: "0 3 * * 1"')
     expr = " ".join(value.split())
     if len(expr.split(" ")) != 5 or not croniter.is_valid(expr):
         raise InvalidOption("cron", f'{expr[:60]!r} is not a cron expression of five fields (minute hour '
                                     'day-of-month month day-of-week), such as "0 3 * * 1"')
+    if any(RANDOM_CRON_VALUE.match(part) for part in expr.replace(" ", ",").split(",")):
+        raise InvalidOption("cron", "random values (R) are not supported: name the minute and hour")
     runs = cron_runs(expr, now() if at is None else at, CRON_GAPS_CHECKED)
     gaps = [b - a for a, b in itertools.pairwise(runs)]
     if gaps and min(gaps) < min_interval:
@@ -117,13 +130,22 @@ def parse_cron(value: Any, min_interval: float, at: float | None = None) -> str:
 
 
 def cron_runs(expr: str, after: float, count: int) -> list[float]:
-    it = croniter(expr, datetime.fromtimestamp(after, UTC))
-    return [float(it.get_next(float)) for _ in range(count)]
+    """The next ``count`` runs of ``expr`` after ``after``. Raises InvalidOption("cron") when croniter
+    cannot compute them: the expression never fires (no date matches its fields within croniter's
+    50 years) or is no cron expression at all (a stored one that skipped ``parse_cron``)."""
+    try:
+        it = croniter(expr, datetime.fromtimestamp(after, UTC))
+        return [float(it.get_next(float)) for _ in range(count)]
+    except CroniterBadDateError:
+        raise InvalidOption("cron", f"{expr[:60]!r} never fires: no date matches its day of month, month and day "
+                                    "of week (such as the 31st of February)") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # croniter's other errors are ValueErrors and TypeErrors
+        raise InvalidOption("cron", f"{expr[:60]!r} cannot be used: {str(exc)[:200]}") from None
 
 
 def next_slot(every: int | None, cron: str | None, anchor: float, after: float) -> float:
     """The first run strictly after ``after``: for ``every``, on the grid anchor + k * every (so runs
-    keep their time of day); for ``cron``, its next firing."""
+    keep their time of day); for ``cron``, its next firing (InvalidOption("cron") if it has none)."""
     if cron:
         return cron_runs(cron, after, 1)[0]
     assert every
@@ -311,7 +333,8 @@ class Schedules:
         return [Schedule.from_record(rec) for rec in pipe.execute() if rec]
 
     def set_paused(self, schedule_id: str, paused: bool, at: float | None = None) -> Schedule:
-        """Pause (no run until resumed) or resume (the next run is the first slot after now)."""
+        """Pause (no run until resumed) or resume (the next run is the first slot after now). Resuming a
+        schedule whose stored cron never fires raises InvalidOption("cron")."""
         t = now() if at is None else at
         if not is_schedule_id(schedule_id):
             raise ScheduleNotFound(schedule_id)
@@ -418,12 +441,21 @@ class Schedules:
                     if not forced and (s.paused or s.next_run is None or s.next_run > t):
                         pipe.unwatch()
                         return Fired("nothing")
+                    try:
+                        nxt = None if forced else next_slot(s.every, s.cron, s.anchor, t)
+                    except InvalidOption as exc:  # a stored cron with no next run: this schedule only stops
+                        pipe.multi()
+                        pipe.zrem(self.keys.schedules_due, schedule_id)
+                        pipe.hset(key, mapping={"next_run": "", "last_result": f"not run: cron {exc.message}"})
+                        pipe.execute()
+                        logger.warning("schedule %s taken off the due list until its cron is changed: %s",
+                                       schedule_id, exc.message)
+                        return Fired("nothing")
                     running = self._still_running(s.last_crawl)
                     options = self._with_secrets(s.options, schedule_id) if not running else s.options
                     pipe.multi()
                     fields: dict[str, str] = {"last_run": repr(t)}
-                    if not forced:
-                        nxt = next_slot(s.every, s.cron, s.anchor, t)
+                    if nxt is not None:
                         fields["next_run"] = repr(nxt)
                         pipe.zadd(self.keys.schedules_due, {schedule_id: nxt})
                     crawl_id = None

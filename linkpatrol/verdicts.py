@@ -12,7 +12,8 @@ they cannot disagree:
   ``id="install"`` (or ``<a name="install">``): a broken link for the reader (the row's url is
   the page with its fragment);
 - ``dead``: 4xx except the ones below, 5xx, 1xx and 3xx without a usable Location, and every failure
-  kind that says the target is not there (dns, refused, timeout, tls...);
+  kind that says the target is not there (dns, refused, timeout, tls...) or that a visitor cannot reach
+  it (``redirect-unsupported``: a redirect to file:, data:, javascript:...);
 - ``blocked``: 401, 403 and 999 (answers that say "not you", not "not here");
 - ``rate_limited``: 429, or 503 with a Retry-After, still there after the bounded retries;
 - ``excluded``: not fetched on purpose (robots.txt, an address the operator does not allow, the
@@ -94,6 +95,7 @@ class ErrorKind(StrEnum):
     CONNECTION_FAILED = "connection-failed"
     TOO_MANY_REDIRECTS = "too-many-redirects"
     REDIRECT_LOOP = "redirect-loop"
+    REDIRECT_UNSUPPORTED = "redirect-unsupported"
     ADDRESS_NOT_ALLOWED = "address-not-allowed"
     ROBOTS = "robots"
     EXCLUDED_BY_RULE = "excluded-by-rule"
@@ -130,6 +132,8 @@ _ERROR_TEXT = {
     ErrorKind.CONNECTION_FAILED: "the connection failed",
     ErrorKind.TOO_MANY_REDIRECTS: "more redirects than a browser follows",
     ErrorKind.REDIRECT_LOOP: "the redirects lead back to a URL already visited",
+    ErrorKind.REDIRECT_UNSUPPORTED: "a redirect to a URL a browser does not open from a web page (file:, data:, "
+                                    "javascript:, gopher:...)",
     ErrorKind.ADDRESS_NOT_ALLOWED: "the host is on a private or local network, which this server does not check",
     ErrorKind.ROBOTS: "robots.txt forbids the check",
     ErrorKind.EXCLUDED_BY_RULE: "the crawl's exclude patterns match it: neither checked nor followed",

@@ -1,14 +1,26 @@
-"""Scrapy's redirect handling, with loops and over-long chains told apart for the report."""
+"""Scrapy's redirect handling, with loops, over-long chains and targets that are no web page told
+apart for the report."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
-from scrapy import Request
+from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from w3lib.url import safe_url_string
 
-from crawler.failures import RedirectLoop, TooManyRedirects
+from crawler.failures import HostFailed, RedirectLoop, TooManyRedirects
+from linkpatrol.verdicts import ErrorKind
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # the ones Scrapy follows
+# Schemes a browser refuses as the target of a redirect, or cannot open at all: for a visitor the link
+# is broken (``redirect-unsupported``, dead). Any other scheme (mailto:, tel:, ftp:, an app's own)
+# is handed to another program, as a link to it would be: not checked (``unsupported-scheme``).
+BROWSER_REFUSED = frozenset({"file", "data", "javascript", "vbscript", "about", "blob", "filesystem",
+                             "view-source", "gopher"})
 
 
 def check_redirect(chain: list[str], target: str, hops_so_far: int, max_hops: int) -> None:
@@ -20,10 +32,46 @@ def check_redirect(chain: list[str], target: str, hops_so_far: int, max_hops: in
         raise TooManyRedirects(f"more than {max_hops} redirects")
 
 
+def redirect_target_kind(target: str) -> ErrorKind | None:
+    """The verdict on a redirect to ``target`` that is not followed: None for http(s), which is."""
+    scheme = urlsplit(target).scheme.lower()
+    if scheme in ("http", "https"):
+        return None
+    return ErrorKind.REDIRECT_UNSUPPORTED if scheme in BROWSER_REFUSED else ErrorKind.UNSUPPORTED_SCHEME
+
+
+class UnsupportedRedirect(IgnoreRequest):
+    """A redirect to a URL that is not http(s) (Scrapy would hand the 3xx itself to the spider, which
+    would call the link ``dead 302``)."""
+
+    def __init__(self, kind: ErrorKind, target: str) -> None:
+        super().__init__(f"redirect to {target[:200]}: {kind.message}")
+        self.kind = kind
+
+
 class LinkRedirectMiddleware(RedirectMiddleware):
     def handle_referer(self, request: Request, response: Response) -> None:
         """A link checker sends no Referer: the pages it reads are not the visitor's business."""
         request.headers.pop("Referer", None)
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None,
+                         ) -> Request | Response:
+        location = response.headers.get(b"Location")
+        if response.status in REDIRECT_STATUSES and location and not self._kept(request, response):
+            target = urljoin(request.url, safe_url_string(location))
+            kind = redirect_target_kind(target)
+            if kind is not None:
+                # crawler.failures.error_kind() names a failure by the kind a HostFailed in its chain
+                # carries; naming UnsupportedRedirect there directly would drop this cause.
+                raise UnsupportedRedirect(kind, target) from HostFailed(kind, urlsplit(request.url).netloc)
+        return super().process_response(request, response)
+
+    def _kept(self, request: Request, response: Response) -> bool:
+        """Whether Scrapy hands this answer to the spider unfollowed, as asked (its own conditions)."""
+        meta = request.meta
+        return bool(meta.get("dont_redirect") or meta.get("handle_httpstatus_all")
+                    or response.status in meta.get("handle_httpstatus_list", ())
+                    or response.status in getattr(self.crawler.spider, "handle_httpstatus_list", ()))
 
     def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
         check_redirect([*request.meta.get("redirect_urls", []), request.url], redirected.url,

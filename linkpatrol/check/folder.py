@@ -6,22 +6,55 @@ Pages, Netlify). Mounted at the path of the production address (``--site-url
 https://example.org/docs/`` serves the folder at ``/docs/``), root-relative links resolve as in
 production; a path outside the mount is answered with a redirect to the production site, which is
 where such a link leads.
+
+Only what would be published is served: a regular file whose real path (symlinks resolved) stays
+inside the folder. A symlink leaving it (``etc -> /etc``, a file elsewhere), a device, a FIFO or a
+socket is a 404, as a static host answers for a path it does not have; the check never opens one in
+a way that can block (a FIFO with no writer) or never end (``/dev/zero``).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import stat
 import threading
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 # What the crawler asks a site for by itself: the production site's are no concern of a copy
 # checked on loopback, so outside the mount they are not redirected there.
 OWN_PATHS = frozenset({"/robots.txt", "/sitemap.xml"})
+INDEXES = ("index.html", "index.htm")
+NOT_INSIDE, NOT_REGULAR = "Outside the checked folder", "Not a regular file"
+
+
+def inside(root: str, real: str) -> bool:
+    """Whether the real path ``real`` is ``root`` or under it."""
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def open_inside(root: str, local: str) -> tuple[BinaryIO | None, str]:
+    """``local`` opened for reading if it is a regular file whose real path is inside ``root`` (a real
+    path itself); else None and why. Opened non-blocking and checked again on the open file, so a path
+    swapped for a FIFO between the two checks cannot hold the thread."""
+    real = os.path.realpath(local)
+    if not inside(root, real):
+        return None, NOT_INSIDE
+    try:
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            return None, NOT_REGULAR
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None, "File not found"
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None, NOT_REGULAR
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb"), ""
 
 
 class _Server(ThreadingHTTPServer):
@@ -49,17 +82,48 @@ class _Handler(SimpleHTTPRequestHandler):
                 return self._redirect(HTTPStatus.PERMANENT_REDIRECT, self.outside + self.path)
             self.send_error(HTTPStatus.NOT_FOUND, "Not in the checked folder")
             return None
-        return super().send_head()
+        return self._send_file(self.translate_path(self.path), path)
+
+    def _send_file(self, local: str, path: str) -> BinaryIO | None:
+        """SimpleHTTPRequestHandler's answer (a folder's index, the slash redirect, the file), but only
+        for what ``open_inside`` allows; no directory listing, no If-Modified-Since."""
+        real = os.path.realpath(local)
+        if os.path.isdir(real):
+            if not inside(self.directory, real):
+                self.send_error(HTTPStatus.NOT_FOUND, NOT_INSIDE)
+                return None
+            if not path.endswith("/"):
+                query = urlsplit(self.path).query
+                self._redirect(HTTPStatus.MOVED_PERMANENTLY, path + "/" + (f"?{query}" if query else ""))
+                return None
+            local = next((os.path.join(real, n) for n in INDEXES if os.path.lexists(os.path.join(real, n))), "")
+            if not local:
+                self.send_error(HTTPStatus.NOT_FOUND, "No index.html in this folder")
+                return None
+        elif local.endswith("/"):
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        f, why = open_inside(self.directory, local)
+        if f is None:
+            self.send_error(HTTPStatus.NOT_FOUND, why)
+            return None
+        try:
+            fs = os.fstat(f.fileno())
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-type", self.guess_type(local))
+            self.send_header("Content-Length", str(fs.st_size))
+            self.send_header("Last-Modified", self.date_time_string(fs.st_mtime))
+            self.end_headers()
+        except BaseException:
+            f.close()
+            raise
+        return f
 
     def translate_path(self, path: str) -> str:
         local = super().translate_path("/" + path[len(self.mount):] if path.startswith(self.mount) else path)
         if not local.endswith("/") and not os.path.exists(local) and os.path.isfile(local + ".html"):
             return local + ".html"
         return local
-
-    def list_directory(self, path: str | os.PathLike[str]) -> None:
-        self.send_error(HTTPStatus.NOT_FOUND, "No index.html in this folder")
-        return None
 
     def _redirect(self, status: HTTPStatus, location: str) -> None:
         self.send_response(status)

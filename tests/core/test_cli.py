@@ -128,3 +128,20 @@ def test_bad_rules_name_the_flag(redis_url: str, store: CrawlStore) -> None:
         assert out.stderr.startswith(f"error: {flag}: ") and message in out.stderr, out.stderr
         assert "s3cret" not in out.stderr
     assert store.count() == 0
+
+
+def test_a_cron_that_never_fires_is_exit_2_naming_the_option(redis_url: str, store: CrawlStore) -> None:
+    from linkpatrol.schedules import Schedules
+
+    for expr, message in (("0 0 31 2 *", "never fires"), ("0 0 30 2 *", "never fires"),
+                          ("R 3 * * *", "random values"), ("0 " * 150, "must be a cron expression")):
+        out = cli(redis_url, "schedule", "add", "https://example.org/", "--cron", expr)
+        assert out.returncode == 2, (expr, out.stderr)
+        assert out.stderr.startswith("error: --cron: ") and message in out.stderr and "Traceback" not in out.stderr
+    assert Schedules(store).count() == 0
+    leap = cli(redis_url, "schedule", "add", "https://example.org/", "--cron", "0 0 29 2 *", "--paused")
+    assert leap.returncode == 0, leap.stderr
+    sid = json.loads(leap.stdout)["id"]
+    store.r.hset(store.keys.schedule(sid), "cron", "0 0 31 2 *")  # stored before the check existed
+    resumed = cli(redis_url, "schedule", "resume", sid)
+    assert resumed.returncode == 2 and "cron: '0 0 31 2 *' never fires" in resumed.stderr, resumed.stderr

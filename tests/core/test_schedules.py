@@ -74,6 +74,69 @@ def test_cron_expressions_are_checked_and_their_gaps_respect_the_minimum() -> No
         parse_cron("0,1 * * * *", 300, at=T0)
 
 
+@pytest.mark.parametrize("expr", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6 *", "15 8 31 11 *"])
+def test_a_cron_that_never_fires_is_refused_naming_the_field(expr: str) -> None:
+    with pytest.raises(InvalidOption) as err:
+        parse_cron(expr, 300, at=T0)
+    assert err.value.field == "cron" and err.value.message == (
+        f"{expr!r} never fires: no date matches its day of month, month and day of week (such as the 31st of "
+        "February)")
+
+
+def test_a_cron_that_fires_rarely_is_kept_and_random_values_are_refused() -> None:
+    assert parse_cron("0 0 29 2 *", 300, at=T0) == "0 0 29 2 *"  # leap days: every four (or eight) years
+    assert next_slot(None, "0 0 29 2 *", T0, T0) == 1_709_164_800.0  # 2024-02-29 00:00 UTC
+    assert parse_cron("0 0 31 2 mon", 300, at=T0) == "0 0 31 2 mon"  # day of month OR day of week: Mondays
+    for bad in ("R 3 * * *", "0 r(1-5) * * *", "0 R/2 * * *"):
+        with pytest.raises(InvalidOption, match="random values"):
+            parse_cron(bad, 300, at=T0)
+
+
+@pytest.mark.parametrize("stored", ["0 0 31 2 *", "not cron at all"])
+def test_a_stored_cron_that_never_fires_stops_its_schedule_alone_with_one_log_line(
+        store: CrawlStore, schedules: Schedules, stored: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A record written before the check (or by hand): the tick fires the others, takes this one off the
+    due list with one log line and says why in ``last_result``; resuming it is refused; a new cron fixes it."""
+    good = hourly(schedules)
+    broken = hourly(schedules)
+    store.r.hset(store.keys.schedule(broken), mapping={"every": "", "cron": stored})
+    caplog.set_level("WARNING", logger="linkpatrol.schedules")
+    fired = schedules.run_due(at=T0 + HOUR)
+    assert [(f.outcome, store.require(f.crawl_id or "").url) for f in fired] == [("started", SITE)]
+    assert schedules.require(good).runs == 1
+    s = schedules.require(broken)
+    assert s.runs == 0 and s.next_run is None and s.last_result.startswith(f"not run: cron {stored!r}")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"schedule {broken} taken off the due list until its cron is changed: {s.last_result[len('not run: cron '):]}"]
+    store.cancel(fired[0].crawl_id or "")
+    assert [f.outcome for f in schedules.run_due(at=T0 + 2 * HOUR)] == ["started"]  # the good one goes on
+    assert len(caplog.records) == 1  # said once, not once a tick
+    schedules.set_paused(broken, True)
+    with pytest.raises(InvalidOption) as err:
+        schedules.set_paused(broken, False)
+    assert err.value.field == "cron"
+    fixed = schedules.set_when(broken, None, "0 3 * * 1", at=T0 + 2 * HOUR)
+    assert fixed.next_run is None  # still paused: resuming now works
+    assert schedules.set_paused(broken, False, at=T0 + 2 * HOUR).next_run == 1_700_449_200.0
+
+
+def test_the_tick_job_goes_on_past_a_stored_cron_that_never_fires(
+        redis_url: str, store: CrawlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job RQ runs for each tick (``web.schedules.jobs.tick``) ends normally and starts the others."""
+    from web.schedules.jobs import tick
+
+    schedules = Schedules(store, 60)
+    good = schedules.create(ScheduleRequest(SITE, parse_options({}), every=HOUR, cron=None)).id
+    broken = schedules.create(ScheduleRequest(SITE, parse_options({}), every=HOUR, cron=None)).id
+    store.r.hset(store.keys.schedule(broken), mapping={"every": "", "cron": "0 0 31 2 *"})
+    clock = tmp_path / "offset"
+    clock.write_text(str(HOUR + 5))
+    monkeypatch.setenv(CLOCK_FILE_ENV, str(clock))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert tick() == "1 started, 0 skipped"
+    assert schedules.require(good).runs == 1 and schedules.require(broken).next_run is None
+
+
 def test_slots_of_an_interval_stay_on_their_grid() -> None:
     assert next_slot(HOUR, None, T0, T0) == T0 + HOUR
     assert next_slot(HOUR, None, T0, T0 + HOUR) == T0 + 2 * HOUR  # strictly after

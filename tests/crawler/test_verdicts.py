@@ -87,6 +87,25 @@ def test_browsers_redirect_limit(finished, hard_site: SiteServer) -> None:  # ty
     assert res[hard_site.url("main", "/loop-a")].error == "redirect-loop"
 
 
+def test_a_redirect_a_browser_does_not_follow_is_dead_with_its_own_kind(  # type: ignore[no-untyped-def]
+        finished, hard_site: SiteServer) -> None:
+    """file:, gopher:, data:, javascript: targets: broken for a visitor (never ``dead 302``, never followed);
+    mailto: is handed to a mail program, as a mailto: link would be: not checked."""
+    store, crawl, _, _ = finished
+    res = results(store, crawl.id)
+    got = {path: (res[hard_site.url("main", path)].outcome, res[hard_site.url("main", path)].status,
+                  res[hard_site.url("main", path)].error) for path in verdicts.ODD_REDIRECTS}
+    dead = ("dead", None, "redirect-unsupported")
+    assert got == {"/to-file": dead, "/to-gopher": dead, "/to-data": dead, "/to-javascript": dead,
+                   "/hop-to-file": dead, "/to-mailto": ("unsupported", None, "unsupported-scheme")}
+    hop = res[hard_site.url("main", "/hop-to-file")]
+    assert hop.redirects == [[hard_site.url("main", "/hop-to-file"), 302]]
+    assert hop.final_url == hard_site.url("main", "/to-file")
+    assert store.require(crawl.id).counters["error_redirect-unsupported"] == 5
+    problem = next(p for p in store.problems(crawl.id) if p.url == hard_site.url("main", "/to-file"))
+    assert problem.error == "redirect-unsupported"
+
+
 def test_big_pages_are_parsed_up_to_the_cap(finished, hard_site: SiteServer) -> None:  # type: ignore[no-untyped-def]
     store, crawl, _, _ = finished
     res = results(store, crawl.id)

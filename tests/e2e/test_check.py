@@ -371,3 +371,86 @@ def test_the_folder_server_answers_as_a_static_host(tmp_path: Path) -> None:
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
+
+
+def escaping_folder(tmp_path: Path) -> Path:
+    """A folder whose symlinks leave it (a folder, a file, through a folder's index and a pretty URL),
+    with a device, a FIFO and a socket, beside symlinks that stay inside."""
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "secret.txt").write_text("s3cret")
+    (private / "index.html").write_text("private index s3cret")
+    site = tmp_path / "public"
+    (site / "guide").mkdir(parents=True)
+    (site / "trap").mkdir()
+    (site / "guide" / "index.html").write_text("guide")
+    (site / "etcdir").symlink_to("/etc")
+    (site / "outdir").symlink_to(private)
+    (site / "secret.txt").symlink_to(private / "secret.txt")
+    (site / "about.html").symlink_to(private / "secret.txt")  # served for /about, were it inside
+    (site / "trap" / "index.html").symlink_to(private / "index.html")
+    (site / "zero").symlink_to("/dev/zero")
+    os.mkfifo(site / "pipe")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(site / "sock"))
+    sock.close()
+    (site / "alias.html").symlink_to("index.html")  # inside: served
+    (site / "guide-link").symlink_to("guide")
+    links = ["etcdir/passwd", "etcdir/", "outdir/secret.txt", "secret.txt", "about", "trap/", "zero", "pipe",
+             "sock", "alias.html", "guide-link/"]
+    (site / "index.html").write_text("".join(f'<a href="{link}">{link}</a>\n' for link in links))
+    return site
+
+
+ESCAPES = {  # path -> the 404's reason
+    "/etcdir/passwd": "Outside the checked folder", "/etcdir/": "Outside the checked folder",
+    "/etcdir": "Outside the checked folder", "/outdir/secret.txt": "Outside the checked folder",
+    "/outdir/": "Outside the checked folder", "/secret.txt": "Outside the checked folder",
+    "/about": "Outside the checked folder", "/trap/": "Outside the checked folder",
+    "/zero": "Outside the checked folder",  # /dev/zero
+    "/pipe": "Not a regular file", "/sock": "Not a regular file",
+}
+
+
+def test_the_folder_server_serves_only_regular_files_inside_the_folder(tmp_path: Path) -> None:
+    server = FolderServer(escaping_folder(tmp_path)).start()
+
+    def get(path: str, method: str = "GET") -> tuple[int, str]:
+        request = urllib.request.Request(server.origin + path, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    try:
+        started = time.monotonic()
+        for path, why in ESCAPES.items():
+            status, body = get(path)
+            assert status == 404 and why in body and "s3cret" not in body and "root:" not in body, (path, body)
+            assert get(path, "HEAD")[0] == 404, path
+        assert time.monotonic() - started < 10  # neither the FIFO nor /dev/zero held a thread
+        assert get("/alias.html")[0] == 200 and 'href="pipe"' in get("/alias.html")[1]
+        assert get("/guide-link/") == (200, "guide")
+        assert get("/guide/") == (200, "guide")
+        assert get("/")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_a_check_of_a_folder_with_escaping_links_reports_them_404_promptly(
+        run_check: Callable[..., Any], tmp_path: Path, outside: Path) -> None:
+    site = escaping_folder(tmp_path)
+    report = outside / "report"
+    started = time.monotonic()
+    out = run_check(str(site), "--crawlers", "1", "--progress", "none", "--format", "json",
+                    "--output", str(report))
+    elapsed = time.monotonic() - started
+    assert out.returncode == 1, out.stdout + out.stderr
+    problems = {p["url"].lstrip("/"): (p["outcome"], p["status"], p["error"])
+                for p in json.loads(report.read_text())["problems"]}
+    report.unlink()
+    assert problems == {link: ("dead", 404, None) for link in ("etcdir/passwd", "etcdir/", "outdir/secret.txt",
+                                                               "secret.txt", "about", "trap/", "zero", "pipe",
+                                                               "sock")}
+    assert elapsed < 45, elapsed  # no link waited for a timeout

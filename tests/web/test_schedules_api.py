@@ -51,6 +51,12 @@ def test_create_read_list_and_the_fields_a_client_reads(api: FlaskClient) -> Non
     ({"every": "30s"}, "every", "at least 1 minute"),
     ({"every": None, "cron": "0 25 * * *"}, "cron", "not a cron expression"),
     ({"every": None, "cron": "*/1 * * * *", "min": 300}, "cron", "the shortest interval is 5 minutes"),
+    ({"every": None, "cron": "0 0 31 2 *"}, "cron", "'0 0 31 2 *' never fires: no date matches"),
+    ({"every": None, "cron": "0 0 30 2 *"}, "cron", "never fires"),
+    ({"every": None, "cron": "R 3 * * *"}, "cron", "random values (R) are not supported"),
+    ({"every": None, "cron": 5}, "cron", "must be a cron expression"),
+    ({"every": None, "cron": ["0 3 * * 1"]}, "cron", "must be a cron expression"),
+    ({"every": None, "cron": "0 3 * * 1 " * 100}, "cron", "must be a cron expression"),
     ({"cron": "0 3 * * 1"}, "cron", "not both"),
     ({"every": None}, "every", "say when"),
     ({"colour": "red"}, "colour", "is not a crawl option"),
@@ -71,6 +77,34 @@ def test_bad_input_is_a_400_naming_the_field(redis_url: str, body: dict[str, Any
 def test_the_minimum_interval_is_the_servers_setting(api: FlaskClient) -> None:
     assert create(api, every=None, cron="* * * * *").status_code == 201  # a minute apart, minimum 1 minute
     assert create(api, every="1m").status_code == 201
+
+
+def test_a_cron_that_never_fires_is_a_400_in_patch_and_the_form_a_rare_one_is_kept(
+        redis_url: str, store: CrawlStore) -> None:
+    app = make_app(redis_url, WTF_CSRF_ENABLED=True, MIN_SCHEDULE_INTERVAL=60)
+    with app.test_client() as c:
+        leap = c.post("/api/schedules", json={"url": SITE, "cron": "0 0 29 2 *"})
+        assert leap.status_code == 201 and "-02-29T00:00:00" in leap.json["next_run"]
+        sid = leap.json["id"]
+        resp = c.patch(f"/api/schedules/{sid}", json={"cron": "0 0 31 2 *"})
+        assert resp.status_code == 400 and resp.json["field"] == "cron" and "never fires" in resp.json["error"]
+        assert c.get(f"/api/schedules/{sid}").json["cron"] == "0 0 29 2 *"  # unchanged
+        token = csrf_token(c, f"/sites?url={SITE}")
+        form = c.post("/schedules", data={"csrf_token": token, "url": SITE, "kind": "cron", "when": "0 0 31 2 *"},
+                      follow_redirects=True)
+        assert form.status_code == 200
+        assert "The schedule was not saved: cron: &#39;0 0 31 2 *&#39; never fires" in form.get_data(as_text=True)
+        assert len(Schedules(store, 60).for_site(SITE)) == 1
+        # A record stored before the check: resuming it says why, through the API and the form.
+        c.patch(f"/api/schedules/{sid}", json={"paused": True})
+        store.r.hset(store.keys.schedule(sid), "cron", "0 0 31 2 *")
+        resp = c.patch(f"/api/schedules/{sid}", json={"paused": False})
+        assert resp.status_code == 400 and resp.json["field"] == "cron" and "never fires" in resp.json["error"]
+        page = c.post(f"/schedules/{sid}/resume", data={"csrf_token": token}, follow_redirects=True)
+        assert page.status_code == 200 and "Not resumed: cron: &#39;0 0 31 2 *&#39; never fires" in page.get_data(
+            as_text=True)
+        fixed = c.patch(f"/api/schedules/{sid}", json={"cron": "0 3 * * 1", "paused": False})
+        assert fixed.status_code == 200 and fixed.json["next_run"] and fixed.json["paused"] is False
 
 
 def test_bodies_that_are_not_json_objects_are_400s(api: FlaskClient) -> None:

@@ -158,6 +158,8 @@ def api_update(schedule_id: str) -> Any:
             sch.set_paused(schedule_id, paused)
     except ScheduleNotFound:
         return _not_found(schedule_id)
+    except InvalidOption as exc:  # resuming a stored cron that never fires: change it with "cron"
+        return error_response(400, f"{exc.field}: {exc.message}", field=exc.field)
     return jsonify(schedule_json(sch.require(schedule_id)))
 
 
@@ -236,8 +238,12 @@ def _form_action(schedule_id: str, action: str) -> Any:
         sch.set_paused(s.id, True)
         flash(f"Paused: {s.url} {s.when}.", "ok")
     elif action == "resume":
-        s = sch.set_paused(s.id, False)
-        flash(f"Resumed: next run {_when(s.next_run)}.", "ok")
+        try:
+            s = sch.set_paused(s.id, False)
+        except InvalidOption as exc:
+            flash(f"Not resumed: {exc.field}: {exc.message}", "error")
+        else:
+            flash(f"Resumed: next run {_when(s.next_run)}.", "ok")
     elif action == "delete":
         sch.delete(s.id)
         flash(f"Schedule deleted ({s.when}); its crawls stay.", "ok")

@@ -1,6 +1,7 @@
 """Hard cases for the verdicts: a page found first through ``<link rel=next>``, a server that lies
-about HEAD, redirect chains of 12 and 21 hops, 20 MB and 50 MB pages, a thousand links to a host that
-does not resolve and fifty to a port that refuses.
+about HEAD, redirect chains of 12 and 21 hops, redirects to URLs that are no web page (file:, gopher:,
+data:, javascript:, mailto:), 20 MB and 50 MB pages, a thousand links to a host that does not resolve and
+fifty to a port that refuses.
 
 Sites: ``main`` (crawled) and ``ext`` (another host). ``build(closed_port)``.
 """
@@ -13,6 +14,15 @@ from tests.support.sites.server import Route
 DEAD_HOST = "nowhere.invalid"
 DEAD_HOST_LINKS = 1000
 REFUSED_LINKS = 50
+# Redirects to targets a crawler must not follow: path -> (status, Location)
+ODD_REDIRECTS = {
+    "/to-file": (302, "file:///etc/passwd"),
+    "/to-gopher": (301, "gopher://example.org/1/"),
+    "/to-data": (307, "data:text/html,<h1>hi</h1>"),
+    "/to-javascript": (302, "javascript:alert(1)"),
+    "/to-mailto": (302, "mailto:ops@example.org"),
+    "/hop-to-file": (302, "/to-file"),  # one ordinary hop first
+}
 FILLER = "<p>" + "lorem ipsum dolor sit amet " * 36 + "</p>\n"  # about 1 kB, no braces
 
 
@@ -40,7 +50,8 @@ def build(closed: str = "") -> dict[str, object]:
 <a href="http://127.0.0.1:{ext}/head-lies">Lies about HEAD</a>
 <a href="http://127.0.0.1:{ext}/honest">Honest</a>
 <a href="/in-scope-lies">In scope, lies about HEAD</a>
-""", head='<link rel="next" href="/next.html"><link rel="stylesheet" href="/style.css">')
+""" + "".join(f'<a href="{path}">{path}</a>' for path in ODD_REDIRECTS),
+                 head='<link rel="next" href="/next.html"><link rel="stylesheet" href="/style.css">')
     next_page = page("Next", '<a href="/_sources/next.txt">View page source</a> <a href="/">Home</a>')
     dead_host = page("Dead host", "\n".join(
         f'<a href="http://{DEAD_HOST}/p{i}">p{i}</a>' for i in range(DEAD_HOST_LINKS)))
@@ -59,6 +70,7 @@ def build(closed: str = "") -> dict[str, object]:
         "/big20.html": big_page(20, '<a href="/">Home</a>', '<a href="/gone-at-end">The last link</a>'),
         "/big50.html": big_page(50, '<a href="/gone-at-start">The first link</a>',
                                 '<a href="/never-read">Past the cap</a>'),
+        **{path: Route(status=status, headers={"Location": to}) for path, (status, to) in ODD_REDIRECTS.items()},
         **chain("r12", 12),
         **chain("r21", 21),
     }
