@@ -19,6 +19,12 @@ def site_id(url: str) -> str:
     return hashlib.sha1(url.encode()).hexdigest()[:16]
 
 
+def _digest(name: str) -> str:
+    """A short fixed-length stand-in for a name a client chose (a typed user name: any length, any
+    character) in a key."""
+    return hashlib.sha256(name.encode()).hexdigest()[:24]
+
+
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "lp"
@@ -59,6 +65,12 @@ class Keys:
     def start_claimed(self, worker: str) -> str:
         """List of start messages a worker popped and has not finished seeding."""
         return f"{self.prefix}:start:claimed:{worker}"
+
+    @property
+    def start_dead(self) -> str:
+        """List of start messages no crawl came from (``wire.DeadStartMessage``: the message as logs
+        show it, why, when), the newest ``start_queue.DEAD_KEPT``."""
+        return f"{self.prefix}:start:dead"
 
     @property
     def workers(self) -> str:
@@ -123,6 +135,26 @@ class Keys:
         """String: the web app's session and CSRF signing key, when LINKPATROL_SECRET_KEY is unset."""
         return f"{self.prefix}:web:secret"
 
+    # -- logins (``linkpatrol.login_throttle``, ``linkpatrol.login_sessions``): hashed names, TTLs ------
+    def login_failures(self, who: str) -> str:
+        """Counter of recent failed logins of one account or one client address (``who``:
+        ``account:<name>`` or ``address:<ip>``, hashed); it expires a window after the last failure."""
+        return f"{self.prefix}:login:{_digest(who)}:failures"
+
+    def login_block(self, who: str) -> str:
+        """String whose remaining TTL is how long logins of ``who`` are refused (429)."""
+        return f"{self.prefix}:login:{_digest(who)}:blocked"
+
+    def login_known(self, account: str) -> str:
+        """Sorted set: client address -> time of its last successful login to ``account``; the
+        account's block does not hold these addresses back."""
+        return f"{self.prefix}:login:{_digest(account)}:known"
+
+    def login_sessions(self, user: str) -> str:
+        """Sorted set: session id -> expiry (Unix seconds), the open sign-in sessions of one user;
+        a session cookie whose id is not in it is signed out."""
+        return f"{self.prefix}:web:sessions:{_digest(user)}"
+
     # -- per-crawl keys ----------------------------------------------------------------------------
     def crawl(self, crawl_id: str) -> str:
         """Hash: the crawl record (id, url, options, state, timestamps, counters)."""
@@ -152,6 +184,11 @@ class Keys:
     def inflight(self, crawl_id: str) -> str:
         """Hash: url -> "worker\\nmessage" for every request a crawler holds."""
         return f"{self.prefix}:crawl:{crawl_id}:inflight"
+
+    def lease_clock(self, crawl_id: str) -> str:
+        """Sorted set: url -> when work on its lease started (taken, and renewed while it waits its
+        turn for the downloader); a lease whose clock runs past the bound is decided (OVERDUE)."""
+        return f"{self.prefix}:crawl:{crawl_id}:leaseclock"
 
     def urls(self, crawl_id: str) -> str:
         """Hash: url -> "" while pending, then the JSON result. Doubles as the crawl's dupefilter."""

@@ -96,9 +96,21 @@ class RateLimited(Exception):
     """Too many crawls started by one client (API, form or schedule); ``str()`` says when to retry.
     The API answers it with a 429 (``rate_limited`` below); a form shows it as a flash message."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many crawls started from here; try again in {retry_after} seconds.")
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message or f"Too many crawls started from here; try again in {retry_after} seconds.")
         self.retry_after = retry_after
+
+
+def throttled_message(retry_after: int) -> str:
+    return f"Too many failed sign-ins. Try again in {retry_after} second{'s' if retry_after != 1 else ''}."
+
+
+class LoginThrottled(RateLimited):
+    """Too many failed logins for this account or from this address (``linkpatrol.login_throttle``):
+    a 429 with Retry-After like the crawl rate limit, with its own message."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after, throttled_message(retry_after))
 
 
 def rate_limited(exc: RateLimited) -> Response:

@@ -17,6 +17,8 @@ from flask import Flask, abort, current_app
 from linkpatrol import connection
 from linkpatrol.config import Config, default_start_key
 from linkpatrol.keys import Keys
+from linkpatrol.login_sessions import LoginSessions
+from linkpatrol.login_throttle import LoginThrottle
 from linkpatrol.records import Crawl
 from linkpatrol.store import CrawlStore
 
@@ -28,6 +30,8 @@ class Resources:
     keys: Keys
     store: CrawlStore
     rq: connection.Client  # does not decode: RQ stores pickles
+    throttle: LoginThrottle
+    sessions: LoginSessions
 
 
 def config_of(app: Flask) -> Config:
@@ -45,7 +49,9 @@ def init_app(app: Flask) -> None:
     timeout = app.config["REDIS_TIMEOUT"]
     client = connection.client(config.redis_url, timeout=timeout)
     rq = connection.client(config.redis_url, decode=False, timeout=timeout)
-    app.extensions[EXTENSION] = Resources(keys, CrawlStore.from_config(client, config), rq)
+    app.extensions[EXTENSION] = Resources(keys, CrawlStore.from_config(client, config), rq,
+                                          LoginThrottle(client, keys, app.config["LOGIN_LIMITS"]),
+                                          LoginSessions(client, keys))
 
 
 def _resources(app: Flask | None = None) -> Resources:
@@ -59,6 +65,16 @@ def store(app: Flask | None = None) -> CrawlStore:
 
 def rq_connection() -> connection.Client:
     return _resources().rq
+
+
+def login_throttle() -> LoginThrottle:
+    """Failed logins per account and address, shared by every web process (``linkpatrol.login_throttle``)."""
+    return _resources().throttle
+
+
+def login_sessions() -> LoginSessions:
+    """The open sign-in sessions (``linkpatrol.login_sessions``)."""
+    return _resources().sessions
 
 
 def keys() -> Keys:

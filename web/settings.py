@@ -12,6 +12,7 @@ from typing import Any
 
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import DEFAULT_PREFIX, DEFAULT_REDIS_URL, BadSetting, Config
+from linkpatrol.login_throttle import LoginLimits
 
 DEFAULTS: dict[str, Any] = {
     "REDIS_URL": DEFAULT_REDIS_URL,
@@ -24,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": 10,  # crawls created per client and window; 0 switches the limit off
     "RATE_WINDOW": 60,
     "ADDRESS_POLICY": AddressPolicy(),
+    "LOGIN_LIMITS": LoginLimits(),  # failed logins per account and address before a 429 (LINKPATROL_LOGIN_LIMIT)
     "TRUSTED_PROXIES": 0,  # how many X-Forwarded-For hops to believe (behind a reverse proxy)
     "PER_PAGE": 50,
     "KEEP_CRAWLS": 30,  # crawls kept per site (LINKPATROL_KEEP_CRAWLS; 0: all)
@@ -84,6 +86,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD": env.get("LINKPATROL_PASSWORD", ""),
         "TRUSTED_PROXIES": _int(env, "LINKPATROL_TRUSTED_PROXIES", 0),
         "ADDRESS_POLICY": AddressPolicy.from_env(env),
+        "LOGIN_LIMITS": LoginLimits.from_env(env),
     }
     if env.get("LINKPATROL_SECRET_KEY"):
         out["SECRET_KEY"] = env["LINKPATROL_SECRET_KEY"]
