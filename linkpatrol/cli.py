@@ -11,6 +11,7 @@
     linkpatrol cancel ID
     linkpatrol delete ID
     linkpatrol workers            live crawler processes (also: crawlers)
+    linkpatrol start-queue dead   start messages no crawl came from, and why (one JSON object a line)
     linkpatrol schedule add URL --every 6h | --cron EXPR [crawl flags]; schedule list, show, pause,
                                   resume, delete, run ID (``linkpatrol.schedule_commands``)
     linkpatrol check URL|DIR      one crawl for CI: starts what it needs, reports, exits 0/1/2/3
@@ -34,10 +35,11 @@ from typing import Any
 
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
-from linkpatrol.connection import REDIS_DOWN, RedisError, client, unavailable
+from linkpatrol.connection import REDIS_DOWN, RedisError, client, refused, refused_message, unavailable
 from linkpatrol.keys import Keys
 from linkpatrol.records import NOTIFY_WHEN, CrawlOptions, InvalidOption, parse_options
 from linkpatrol.registry import list_crawlers
+from linkpatrol.start_queue import dead_letters
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL
 from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
@@ -240,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--limit", type=_positive, default=20)
     lst.set_defaults(handler=_list)
     sub.add_parser("workers", aliases=["crawlers"], help="live crawler processes").set_defaults(handler=_workers)
+    start_queue = sub.add_parser("start-queue", help="the start queue crawlers read (links:start_urls)")
+    dead = start_queue.add_subparsers(dest="what", required=True, metavar="WHAT").add_parser(
+        "dead", help="start messages no crawl came from, newest first, one JSON object a line: why and when")
+    dead.add_argument("--limit", type=_positive, default=20)
+    dead.set_defaults(handler=_dead_starts)
     from linkpatrol.schedule_commands import add_parser as add_schedule_commands  # it builds on this module
 
     add_schedule_commands(sub)
@@ -266,11 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `linkpatrol list | head`: the reader left, which is no Redis failure
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except REDIS_DOWN as exc:
-        _error(f"cannot reach Redis at {config.redis_location}: {exc}")
-        return EXIT_REDIS
-    except RedisError as exc:
-        if unavailable(exc):  # BUSY, LOADING, READONLY...: the same exit code, a message that says "later"
+    except (RedisError, OSError) as exc:
+        if refused(exc):  # NOAUTH, WRONGPASS, NOPERM: no wait helps; REDIS_URL or the ACL must change
+            _error(refused_message(exc, config.redis_location))
+        elif isinstance(exc, REDIS_DOWN):
+            _error(f"cannot reach Redis at {config.redis_location}: {exc}")
+        elif unavailable(exc):  # BUSY, LOADING, READONLY...: the same exit code, a message that says "later"
             _error(f"Redis at {config.redis_location} cannot serve now ({exc}); try again later")
         else:
             _error(f"Redis at {config.redis_location} answered: {exc}")
@@ -322,6 +330,15 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 def _workers(args: argparse.Namespace, ctx: Context) -> int:
     _print(list_crawlers(ctx.client, ctx.keys))
+    return EXIT_OK
+
+
+def _dead_starts(args: argparse.Namespace, ctx: Context) -> int:
+    total, letters = dead_letters(ctx.client, ctx.keys, args.limit)
+    for letter in letters:
+        print(json.dumps(letter.to_dict(), ensure_ascii=False))
+    if total > len(letters):
+        print(f"({total - len(letters)} older ones not shown: --limit)", file=sys.stderr)
     return EXIT_OK
 
 

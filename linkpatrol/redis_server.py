@@ -60,19 +60,22 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """One redis-server process on 127.0.0.1, data (AOF) kept in ``directory``."""
+    """One redis-server process on 127.0.0.1, data (AOF) kept in ``directory``; with ``password``,
+    clients must give it (``requirepass``: the default user's password, as ``url`` carries it)."""
 
     def __init__(self, directory: Path, port: int | None = None, persistent: bool = True,
-                 prefer_embedded: bool = False) -> None:
+                 prefer_embedded: bool = False, password: str | None = None) -> None:
         self.binary = find_binary(prefer_embedded)
         self.directory = Path(directory)
         self.port = port or free_port()
         self.persistent = persistent
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        credentials = f":{self.password}@" if self.password else ""
+        return f"redis://{credentials}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -87,11 +90,13 @@ class RedisServer:
             "--protected-mode", "yes",
             "--logfile", str(self.directory / "redis.log"),
         ]
+        if self.password:
+            args += ["--requirepass", self.password]
         # Its own session: a Ctrl-C meant for whoever started it must not stop Redis before the
         # processes that still write to it have shut down.
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout
         while True:
             try:

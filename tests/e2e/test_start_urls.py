@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,8 +13,10 @@ import redis
 
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.keys import Keys
+from linkpatrol.records import Crawl
+from linkpatrol.registry import list_crawlers
 from linkpatrol.store import CrawlStore
-from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
+from tests.support.processes import CrawlerProcess, SiteServer, linkpatrol_cli, wait_ended, wait_for
 from tests.support.sites import fixture
 from tests.support.webapp import make_app
 
@@ -77,3 +80,66 @@ def test_a_json_start_message_carries_the_api_options(
     assert not any(r.external for r in store.iter_results(crawl.id))
     # The crawl asked for mail: its end is an event for the mail worker, as for any crawl.
     assert store.r.lrange(store.keys.finished_events, 0, -1) == [crawl.id]
+
+
+def _started(store: CrawlStore, count: int) -> list[Crawl]:
+    """The crawls, once there are ``count`` and a crawler started each (none left queued)."""
+    crawls = store.list()
+    return crawls if len(crawls) == count and all(c.state != "queued" for c in crawls) else []
+
+
+def test_hostile_start_messages_never_hold_back_valid_ones(
+    store: CrawlStore, crawlers: Callable[..., CrawlerProcess], site: SiteServer, redis_url: str,
+    rclient: redis.Redis,
+) -> None:
+    """Five URLs and every kind of message no crawl can come from, pushed in one MULTI: the five crawls
+    start and end, each bad message is a dead letter logged in one line, nothing stays claimed."""
+    proc = crawlers()
+    keys = Keys()
+    valid = [json.dumps({"url": site.url("main", f"/?n={n}"), "max_depth": 0}) for n in range(5)]
+    hostile: list[str | bytes] = [b"\xff\xfe bad bytes", "[" * 5000 + "]" * 5000, "http://x.example/" + "a" * 2**21,
+                                  "42", "[1, 2]", "null"]
+    pipe = redis.Redis.from_url(redis_url).pipeline(transaction=True)
+    pipe.rpush(keys.start, *valid[:2], hostile[0], valid[2], *hostile[1:4], valid[3], *hostile[4:], valid[4])
+    pipe.execute()
+
+    crawls = wait_for(lambda: _started(store, 5), 60, what="five crawls started")
+    assert sorted(c.url for c in crawls) == sorted(json.loads(v)["url"] for v in valid)
+    wait_for(lambda: rclient.llen(keys.start_dead) == len(hostile), 20, what="every bad message a dead letter")
+    assert rclient.llen(keys.start) == 0
+    assert not [k for k in rclient.scan_iter(match=keys.start_claimed("*")) if rclient.llen(k)]
+    rejected = [line for line in proc.output().splitlines() if "rejected (" in line]
+    assert len(rejected) == len(hostile) and all(len(line) < 600 for line in rejected)
+    assert "not UTF-8 text" in proc.output() and "nested more than" in proc.output()
+    assert proc.process.poll() is None
+
+    shown = linkpatrol_cli(redis_url, "start-queue", "dead")
+    assert shown.returncode == 0
+    assert len(shown.stdout.splitlines()) == len(hostile) and "not UTF-8 text" in shown.stdout
+
+
+def test_claimed_lists_are_read_again_live_and_after_a_restart(
+    store: CrawlStore, crawlers: Callable[..., CrawlerProcess], site: SiteServer, rclient: redis.Redis,
+) -> None:
+    keys = Keys()
+    first = crawlers()
+    (worker,) = wait_for(lambda: [w["id"] for w in list_crawlers(rclient, keys)], 60, what="the crawler registered")
+    # A message in the claimed list of a live crawler (a batch it left halfway) is handled by its next round.
+    rclient.rpush(keys.start_claimed(worker), json.dumps({"url": site.url("main", "/?live"), "max_depth": 0}))
+    live = wait_for(lambda: _started(store, 1), 30, what="the claimed message's crawl")
+    assert [c.url for c in live] == [site.url("main", "/?live")]
+
+    # The crawler dies holding two claimed messages; another crawler list, of a crawler no registry
+    # remembers, holds a third. A crawler that starts takes all three back: each starts one crawl.
+    first.kill()
+    held = [json.dumps({"url": site.url("main", f"/?held={n}"), "max_depth": 0}) for n in range(3)]
+    rclient.rpush(keys.start_claimed(worker), *held[:2])
+    rclient.rpush(keys.start_claimed("forgotten-1"), held[2])
+    wait_for(lambda: not rclient.exists(keys.worker_alive(worker)), 30, what="the dead crawler's heartbeat to expire")
+    crawlers()
+    crawls = wait_for(lambda: _started(store, 4), 60, what="the held messages' crawls started")
+    assert sorted(c.url for c in crawls) == sorted([site.url("main", "/?live")] +
+                                                   [json.loads(h)["url"] for h in held])
+    time.sleep(2)  # a second handling would show up as a fifth crawl by now
+    assert len(store.list()) == 4
+    assert not [k for k in rclient.scan_iter(match=keys.start_claimed("*")) if rclient.llen(k)]

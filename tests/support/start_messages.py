@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from linkpatrol.connection import async_client
 from linkpatrol.keys import Keys
 from linkpatrol.start_queue import StartQueue
 from linkpatrol.store import CrawlStore
+
+T = TypeVar("T")
 
 
 def handle_start_message(redis_url: str, raw: str, store: CrawlStore | None = None, keys: Keys | None = None,
@@ -29,3 +33,22 @@ def handle_start_message(redis_url: str, raw: str, store: CrawlStore | None = No
             await client.aclose()
 
     return asyncio.run(handle())
+
+
+def with_start_queue(redis_url: str, body: Callable[[StartQueue], Awaitable[T]], worker: str = "w1",
+                     keys: Keys | None = None) -> T:
+    """Run ``body`` with a crawler's StartQueue (worker id ``worker``) over a fresh asyncio client."""
+
+    async def run() -> T:
+        client = async_client(redis_url)
+        try:
+            return await body(StartQueue(client, keys or Keys(), worker))
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+async def claim_and_handle(queue: StartQueue, limit: int = 10) -> list[str | None]:
+    """One round of the spider's start-message loop: claim a batch, handle each message."""
+    return [await queue.handle(raw) for raw in await queue.claim(limit)]
