@@ -14,7 +14,7 @@ from flask import Flask, Response, g, jsonify, make_response, render_template, r
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from linkpatrol.connection import RedisError, unavailable
+from linkpatrol.connection import RedisError, refused, refused_message, unavailable
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER = "30"
@@ -56,6 +56,9 @@ def redis_down_response() -> Response:
 
 
 def redis_error(exc: RedisError) -> Response:
+    if refused(exc):  # the operator's credentials or ACL: not the visitor's fault, not a bug of ours
+        logger.error("while serving %s: %s", request.path, refused_message(exc))
+        return redis_down_response()
     if unavailable(exc):
         logger.warning("Redis unavailable while serving %s: %s", request.path, exc)
         return redis_down_response()
@@ -67,6 +70,9 @@ def redis_error(exc: RedisError) -> Response:
 def internal_error(exc: InternalServerError) -> Response:
     """Exceptions raised outside a view's own handling (opening the session, a hook) end here."""
     original = exc.original_exception
+    if original is not None and refused(original):
+        logger.error("while serving %s: %s", request.path, refused_message(original))
+        return redis_down_response()
     if original is not None and unavailable(original):
         logger.warning("Redis unavailable while serving %s: %s", request.path, original)
         return redis_down_response()

@@ -73,8 +73,11 @@ def test_the_cli_says_redis_refused_us(locked: RedisServer, why: str, expected: 
     assert expected in line and f"127.0.0.1:{locked.port}" in line and "wrong" not in line
 
 
-def test_the_web_app_answers_503(locked: RedisServer) -> None:
-    client = make_app(_urls(locked)["wrong password"]).test_client()
+@pytest.mark.parametrize("why", ["wrong password", "no rights"])
+def test_the_web_app_answers_503(locked: RedisServer, why: str, caplog: pytest.LogCaptureFixture) -> None:
+    client = make_app(_urls(locked)[why]).test_client()
     resp = client.get("/api/crawls", headers={"Accept": "application/json"})
     assert resp.status_code == 503 and resp.headers["Retry-After"]
+    if why == "no rights":  # the operator's log names the cause
+        assert any("lacks a permission" in r.getMessage() for r in caplog.records)
 
