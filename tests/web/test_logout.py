@@ -88,6 +88,7 @@ def test_log_out_everywhere_ends_every_session_of_the_user(redis_url: str, rclie
         key = Keys().login_sessions("admin")
         assert rclient.zcard(key) == 2 and 0 < rclient.ttl(key) <= 31 * 24 * 3600 + 1  # ends by itself
         stolen = replay(phone, web)
+        assert 'name="everywhere"' in laptop.get("/").text  # the header offers it beside "Sign out"
         log_out(laptop, everywhere=True)
         for client in (laptop, phone, stolen):
             assert_signed_out(client)
