@@ -12,14 +12,14 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from linkpatrol.rules import AcceptRule, compile_pattern, remap_prefix, site_host
+from linkpatrol.rules import AcceptRule, compile_patterns, remap_prefix, site_host
 from linkpatrol.verdicts import STATUS_CLASSES, CheckMethod, ErrorKind, Outcome
 
 MAX_NOTIFY = 10
 MAX_LIMIT = 1_000_000
 MAX_SITE_CONCURRENCY = 1000
 MAX_SITE_RATE = 10_000
-MAX_PATTERNS, MAX_PATTERN_LENGTH = 50, 500  # exclude
+MAX_PATTERNS, MAX_PATTERN_LENGTH = 50, 500  # exclude (their compiled size: rules.MAX_PATTERN_PROGRAM)
 MAX_SAME_SITE = 50
 MAX_ACCEPT = 50
 MAX_HEADERS, MAX_HEADER_NAME, MAX_HEADER_VALUE = 20, 100, 4096
@@ -103,7 +103,7 @@ class CrawlOptions:
     site_concurrency: int | None = None
     site_rate: float | None = None  # requests per second
     # The crawl's rules (``linkpatrol.rules``): what is left alone, what is the site, what is alive.
-    exclude: list[str] = field(default_factory=list)  # regular expressions searched in each URL
+    exclude: list[str] = field(default_factory=list)  # regular expressions (RE2) searched in each URL
     same_site: list[str] = field(default_factory=list)  # more hosts of the site (host[:port])
     subdomains: bool = False  # subdomains of the seed's domain are the site too
     accept: list[str] = field(default_factory=list)  # "403", "200-299", "403@github.com"
@@ -200,7 +200,10 @@ class CrawlOptions:
         for pattern in self.exclude:
             if len(pattern) > MAX_PATTERN_LENGTH:
                 raise InvalidOption("exclude", f"{pattern[:40]!r}... is longer than {MAX_PATTERN_LENGTH} characters")
-            _entry("exclude", pattern, compile_pattern)
+        try:
+            compile_patterns(self.exclude)  # RE2's grammar, and their compiled size together
+        except ValueError as exc:
+            raise InvalidOption("exclude", str(exc)) from None
         if len(self.same_site) > MAX_SAME_SITE:
             raise InvalidOption("same_site", f"at most {MAX_SAME_SITE} hosts")
         self.same_site = list(dict.fromkeys(_entry("same_site", h, site_host) for h in self.same_site))

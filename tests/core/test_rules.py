@@ -27,7 +27,7 @@ def test_no_patterns_exclude_nothing() -> None:
         ("https://example.org/blog/?page=2", False),
         ("https://cdn.example.net/logo.png", True),
         ("https://example.org/logo.png", False),
-        ("https://example.org/CALENDAR/", False),  # Python re: case matters unless the pattern says (?i)
+        ("https://example.org/CALENDAR/", False),  # case matters unless the pattern says (?i)
     ],
 )
 def test_patterns_are_searched_in_the_whole_url(url: str, excluded: bool) -> None:
