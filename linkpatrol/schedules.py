@@ -441,18 +441,23 @@ class Schedules:
                     if not forced and (s.paused or s.next_run is None or s.next_run > t):
                         pipe.unwatch()
                         return Fired("nothing")
-                    try:
-                        nxt = None if forced else next_slot(s.every, s.cron, s.anchor, t)
-                    except InvalidOption as exc:  # a stored cron with no next run: this schedule only stops
-                        pipe.multi()
-                        pipe.zrem(self.keys.schedules_due, schedule_id)
-                        pipe.hset(key, mapping={"next_run": "", "last_result": f"not run: cron {exc.message}"})
-                        pipe.execute()
-                        logger.warning("schedule %s taken off the due list until its cron is changed: %s",
-                                       schedule_id, exc.message)
-                        return Fired("nothing")
                     running = self._still_running(s.last_crawl)
                     options = self._with_secrets(s.options, schedule_id) if not running else s.options
+                    try:
+                        nxt = None if forced else next_slot(s.every, s.cron, s.anchor, t)
+                        # Validated now, before anything is written: a schedule stored before a rule
+                        # got stricter (a cron that never fires, an exclude pattern RE2 refuses)
+                        # stops alone, never the tick that fires the others.
+                        record = None if running else new_record(s.url, options)
+                    except InvalidOption as exc:
+                        pipe.multi()
+                        pipe.zrem(self.keys.schedules_due, schedule_id)
+                        pipe.hset(key, mapping={"next_run": "",
+                                                "last_result": f"not run: {exc.field} {exc.message}"})
+                        pipe.execute()
+                        logger.warning("schedule %s taken off the due list until its %s is changed: %s",
+                                       schedule_id, exc.field, exc.message)
+                        return Fired("nothing")
                     pipe.multi()
                     fields: dict[str, str] = {"last_run": repr(t)}
                     if nxt is not None:
@@ -462,8 +467,7 @@ class Schedules:
                     if running:
                         fields["last_result"] = SKIPPED_RUNNING
                         pipe.hincrby(key, "skipped", 1)
-                    else:
-                        record = new_record(s.url, options)
+                    elif record is not None:
                         record["schedule"] = schedule_id
                         crawl_id = record["id"]
                         write_record(pipe, self.keys, record, options.headers, options.webhook_secret)

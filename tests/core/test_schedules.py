@@ -120,6 +120,23 @@ def test_a_stored_cron_that_never_fires_stops_its_schedule_alone_with_one_log_li
     assert schedules.set_paused(broken, False, at=T0 + 2 * HOUR).next_run == 1_700_449_200.0
 
 
+def test_a_stored_pattern_re2_refuses_stops_its_schedule_alone(
+        store: CrawlStore, schedules: Schedules, caplog: pytest.LogCaptureFixture) -> None:
+    """A schedule saved while exclude patterns ran on Python's re (a backreference): the tick starts the
+    others and says why this one did not run."""
+    good = hourly(schedules)
+    broken = hourly(schedules, exclude=["/drafts/"])
+    options = json.loads(store.r.hget(store.keys.schedule(broken), "options") or "{}")
+    store.r.hset(store.keys.schedule(broken), "options", json.dumps({**options, "exclude": [r"(a)\1"]}))
+    caplog.set_level("WARNING", logger="linkpatrol.schedules")
+    fired = schedules.run_due(at=T0 + HOUR)
+    assert [f.outcome for f in fired] == ["started"] and schedules.require(good).runs == 1
+    s = schedules.require(broken)
+    assert s.runs == 0 and s.next_run is None
+    assert s.last_result.startswith("not run: exclude") and "backreference" in s.last_result
+    assert len(caplog.records) == 1 and "until its exclude is changed" in caplog.records[0].getMessage()
+
+
 def test_the_tick_job_goes_on_past_a_stored_cron_that_never_fires(
         redis_url: str, store: CrawlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The job RQ runs for each tick (``web.schedules.jobs.tick``) ends normally and starts the others."""

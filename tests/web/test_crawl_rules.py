@@ -3,6 +3,7 @@ OpenAPI description; and request header values, which are secrets, shown nowhere
 
 from __future__ import annotations
 
+import json
 import re
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -180,6 +181,16 @@ def test_rerun_keeps_rules_and_headers(client: FlaskClient, store: CrawlStore) -
     assert again.id != crawl.id and resp.headers["Location"] == f"/crawls/{again.id}"
     assert again.options == crawl.options
     assert store.crawl_headers(again.id) == RULES["headers"]
+
+
+def test_rerun_of_a_crawl_whose_pattern_re2_refuses_says_why(client: FlaskClient, store: CrawlStore) -> None:
+    """A crawl stored while patterns ran on Python's re: its re-run is refused with the reason, not a 500."""
+    crawl = store.create("https://staging.example.org/", parse_options({"exclude": ["/drafts/"]}))
+    options = json.loads(store.r.hget(store.keys.crawl(crawl.id), "options") or "{}")
+    store.r.hset(store.keys.crawl(crawl.id), "options", json.dumps({**options, "exclude": [r"(a)\1"]}))
+    resp = client.post(f"/crawls/{crawl.id}/rerun", follow_redirects=True)
+    assert resp.status_code == 200 and store.count() == 1
+    assert "cannot be run again" in resp.get_data(as_text=True) and "backreference" in resp.get_data(as_text=True)
 
 
 def test_header_values_are_shown_nowhere(redis_url: str, store: CrawlStore, rq_conn: redis.Redis,

@@ -76,6 +76,9 @@ def rerun_crawl(crawl_id: str) -> Any:
     except RateLimited as exc:
         flash(str(exc), "error")
         return redirect(url_for("reports.report", crawl_id=crawl_id), 303)
+    except InvalidOption as exc:  # options stored before a rule got stricter (a pattern RE2 refuses)
+        flash(f"This crawl cannot be run again as it was: {exc}. Start a new one with changed options.", "error")
+        return redirect(url_for("reports.report", crawl_id=crawl_id), 303)
     flash(f"Checking {crawl.url} again.", "ok")
     return redirect(url_for("reports.report", crawl_id=crawl.id), 303)
 
