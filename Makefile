@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted clean
+.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-huge: $(STAMP)
 ## bench-wanted: 50,000 #fragments asked of one page before it is read: the longest Redis call settling them
 bench-wanted: $(STAMP)
 	$(PY) -m bench.wanted_anchors
+
+## bench-bombs: gzip, deflate, br, zstd and nested bombs of 1 GB of zeros: crawler peak RSS and verdicts
+bench-bombs: $(STAMP)
+	$(PY) -m bench.bombs
 
 clean:
 	rm -rf $(VENV) state

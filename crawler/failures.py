@@ -11,6 +11,7 @@ from typing import Any
 from OpenSSL import SSL
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
@@ -35,6 +36,10 @@ class CancelledCrawl(IgnoreRequest):
 
 class NotAllowedAddress(IgnoreRequest):
     """The host resolves to an address the operator does not allow (loopback, private...)."""
+
+
+class DecodedTooLarge(IgnoreRequest):
+    """The answer decodes (gzip, deflate, br, zstd) to more than the crawl's size cap."""
 
 
 class HostFailed(IgnoreRequest):
@@ -65,10 +70,20 @@ def _chain(exc: BaseException) -> list[Any]:
     return seen
 
 
+def _too_large(item: BaseException) -> bool:
+    """An answer past a size cap: decoded past the crawl's, or a Content-Length past DOWNLOAD_MAXSIZE
+    (the download handler cancels it). Told apart before the robots.txt rule, which reads the text of
+    an IgnoreRequest, and this one names its url, robots.txt perhaps."""
+    return isinstance(item, DecodedTooLarge) or (
+        isinstance(item, DownloadCancelledError) and "larger than download max size" in str(item))
+
+
 def error_kind(exc: BaseException) -> ErrorKind:
     """Name a download failure."""
     chain = _chain(exc)
     for item in chain:
+        if _too_large(item):
+            return ErrorKind.TOO_LARGE
         if isinstance(item, HostFailed):
             return item.kind
         if isinstance(item, TooManyRedirects):

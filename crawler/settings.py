@@ -27,8 +27,9 @@ CONCURRENT_REQUESTS_PER_DOMAIN = int(_env("LINKPATROL_CONCURRENCY_PER_HOST", "16
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = float(_env("LINKPATROL_TIMEOUT", "20"))
 # In-scope HTML pages are read up to the crawl's size cap (LINKPATROL_MAX_PAGE_SIZE MB, or the crawl's
-# max_page_size) and parsed as far as they arrived; everything else is cut after its headers. This is
-# only the hard ceiling above every cap.
+# max_page_size) and parsed as far as they arrived; everything else is cut after its headers. A compressed
+# answer is decoded up to the same cap (downloadermiddlewares/decoded_size.py). This is only the hard
+# ceiling above every cap.
 DOWNLOAD_MAXSIZE = 1025 * 1024 * 1024
 LINKPATROL_MAX_PAGE_SIZE = int(_env("LINKPATROL_MAX_PAGE_SIZE", "32"))
 # Links taken from one page (or one sitemap); the rest are counted on the crawl and named on its report.
@@ -63,6 +64,11 @@ LINKPATROL_MAX_PAGES = _config.max_pages
 LINKPATROL_MAX_DEPTH = _config.max_depth
 LINKPATROL_MAX_DURATION = _config.max_duration
 LINKPATROL_TRAP_IDS = _config.trap_ids
+# A lease whose work started this long ago (its request reached the downloader; the wait for the shared
+# politeness does not count) is decided "timeout" by a reaper: a lost task costs one url, not a crawl.
+LINKPATROL_LEASE_MAX_SECONDS = float(_env("LINKPATROL_LEASE_MAX_SECONDS", "300"))
+# Seconds a crawler gets to stop after SIGTERM/SIGINT; then it gives its leases back and exits anyway.
+LINKPATROL_STOP_GRACE = float(_env("LINKPATROL_STOP_GRACE", "3"))
 EXTENSIONS = {"crawler.extensions.frontier.FrontierExtension": 0}
 
 # -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------
@@ -74,7 +80,10 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 HTTPERROR_ALLOW_ALL = True  # every status reaches the spider: a 404 is a result, not an error
 REDIRECT_MAX_TIMES = 20  # what browsers follow; loops are told apart (redirect-loop)
 METAREFRESH_ENABLED = False
-COOKIES_ENABLED = False
+# A jar per crawl in each crawler process, as a browser profile keeps one (crawl_cookies.py): at most
+# this many cookies a jar (the oldest go first), dropped when the crawl ends. COOKIES_DEBUG is ignored.
+COOKIES_ENABLED = True
+LINKPATROL_COOKIES_PER_CRAWL = 1000
 REFERER_ENABLED = False
 ROBOTSTXT_OBEY = True  # per crawl, "respect_robots": false sets dont_obey_robotstxt
 RETRY_ENABLED = True
@@ -101,8 +110,16 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     f"{_MW}.redirect.LinkRedirectMiddleware": 600,
+    # Scrapy's HttpCompressionMiddleware, in its place (after redirects on the way back), decoding up to
+    # the crawl's size cap: a gzip bomb is too-large, not a gigabyte in memory.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    f"{_MW}.decoded_size.DecodedSizeMiddleware": 590,
     f"{_MW}.retry_after.RetryAfterMiddleware": 560,
     f"{_MW}.head_fallback.HeadFallbackMiddleware": 650,
+    # After redirects and the HEAD fallback on the way out, before them on the way back: every hop and
+    # every retried GET sends what the answer before it set.
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    f"{_MW}.crawl_cookies.CrawlCookiesMiddleware": 700,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     f"{_MW}.politeness.PolitenessMiddleware": 950,  # last before the download: slots held only while fetching
 }
