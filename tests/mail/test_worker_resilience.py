@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -21,25 +18,11 @@ from linkpatrol.keys import Keys
 from linkpatrol.store import CrawlStore
 from tests.support.mail import WorkerProcess, finish_crawl, mail_env, sent_markers
 from tests.support.processes import wait_for
-from tests.support.smtp import Handler, SMTPServer
+from tests.support.smtp import SlowAnswer, SMTPServer
 
 SITE = "http://site.test/"
 OWNER = "owner@example.org"
 SCHEDULER_LOCK = f"rq:scheduler-lock:{Keys().mail_queue}"
-
-
-@dataclass
-class SlowAnswer(Handler):
-    """A scanning MTA: it takes the message at the final "." and answers ``delay`` seconds later."""
-
-    delay: float = 8.0
-    taken: threading.Event = field(default_factory=threading.Event)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        answer = await super().handle_DATA(server, session, envelope)
-        self.taken.set()
-        await asyncio.sleep(self.delay)
-        return answer
 
 
 @pytest.fixture
@@ -125,10 +108,12 @@ def test_worker_and_pump_wait_through_a_busy_redis(store: CrawlStore, smtp: SMTP
                                                    caplog: pytest.LogCaptureFixture) -> None:
     """Another client's 4-second script: every other client gets BUSY meanwhile. The worker process and
     an event pump started during the script both wait, and the next crawl's mail goes out once."""
+    from linkpatrol import connection
     from linkpatrol.events import EndedCrawlEvents
+    from linkpatrol.patience import PatientRetry
     from web.mail.queue import mail_queue
     from web.mail.settings import MailSettings
-    from web.mail.worker import EventPump, patiently
+    from web.mail.worker import EventPump
 
     env = mail_env(redis_url, smtp_port, tmp_path)
     worker = mail_workers(env)
@@ -140,6 +125,7 @@ def test_worker_and_pump_wait_through_a_busy_redis(store: CrawlStore, smtp: SMTP
         "local t = redis.call('TIME')[1] + 4 while tonumber(redis.call('TIME')[1]) < t do end return 1", 0))
     rq = redis.Redis.from_url(redis_url)
     events = redis.Redis.from_url(redis_url, decode_responses=True)
+    patient = connection.client(redis_url, retry=PatientRetry(30, "a ping"))
     pump = EventPump(EndedCrawlEvents(events, store.keys), mail_queue(rq, store.keys), MailSettings.from_env(env),
                      CrawlStore(events))
     try:
@@ -147,7 +133,7 @@ def test_worker_and_pump_wait_through_a_busy_redis(store: CrawlStore, smtp: SMTP
         time.sleep(0.5)
         pump.start()  # its first BLMOVE meets BUSY
         started = time.monotonic()
-        assert patiently("a ping", lambda: rclient.ping()) is True  # waits for the script's end
+        assert patient.ping() is True  # waits for the script's end
         assert time.monotonic() - started > 2
         script.join(10)
     finally:
@@ -158,11 +144,11 @@ def test_worker_and_pump_wait_through_a_busy_redis(store: CrawlStore, smtp: SMTP
         assert mail.recipients == [OWNER] and mail.message["Subject"] == "site.test: 1 dead link found"
     finally:
         pump.stop()
-        for client in (busy, rq, events):
+        for client in (busy, rq, events, patient):
             client.close()
     assert worker.process.poll() is None, worker.output()[-3000:]
     log = worker.output()
-    assert "Redis cannot serve the scheduler's heartbeat now (BUSY" in log, log[-3000:]
+    assert "Redis cannot serve the mail worker now (BUSY" in log, log[-3000:]
     assert "unhandled exception" not in log and "quitting" not in log
     assert "event pump: Redis cannot serve us now (BUSY" in caplog.text
     assert "Redis cannot serve a ping now (BUSY" in caplog.text

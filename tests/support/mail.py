@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import redis
@@ -47,10 +51,11 @@ def finish_crawl(
     dead: dict[str, list[tuple[str, str]]],
     ok: list[str] = (),  # type: ignore[assignment]
     site: str = "http://site.test/",
+    **options: Any,
 ) -> Crawl:
     """A whole crawl through the frontier's Lua: the seed page links to every url of ``dead`` (url ->
     [(referring page, anchor text)]) and ``ok``. The last ``complete`` ends the crawl and pushes its
-    ended event, as a crawler would."""
+    ended event, as a crawler would. ``options``: more crawl options (``webhooks=[...]``...)."""
     referring = {page for refs in dead.values() for page, _ in refs}
     pages: dict[str, FakePage] = {url: FakePage(LinkResult(url, "dead", 404)) for url in dead}
     for page in referring | {site}:
@@ -58,14 +63,14 @@ def finish_crawl(
         if page == site:
             links += [(url, "") for url in [*ok, *sorted(referring - {site})]]
         pages[page] = FakePage(LinkResult(page, "ok", 200), links, is_page=True)
-    return run_crawl(store, site, pages, CrawlOptions(notify=notify), max_referrers=100)
+    return run_crawl(store, site, pages, CrawlOptions(notify=notify, **options), max_referrers=100)
 
 
 class WorkerProcess(LoggedProcess):
     """``python -m web.mail.worker`` with its log in a file (appended to across restarts)."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        super().__init__(["web.mail.worker"], env, log, append=True)
+    def __init__(self, env: dict[str, str], log: Path, args: tuple[str, ...] = ()) -> None:
+        super().__init__(["web.mail.worker", *args], env, log, append=True)
 
     def kill(self) -> None:
         self.kill_tree()
@@ -85,3 +90,42 @@ class WorkerProcess(LoggedProcess):
 
 def sent_markers(client: redis.Redis, crawl_id: str, prefix: str = "lp") -> dict[str, str]:
     return {str(k): str(v) for k, v in client.hgetall(Keys(prefix).mail_sent(crawl_id)).items()}
+
+
+BUSY_LOOP = "local i = 0 while true do i = i + 1 end"
+
+
+@contextlib.contextmanager
+def busy_redis(url: str, threshold_ms: int = 100) -> Iterator[Callable[[], None]]:
+    """Another client's Lua busy loop: from ``threshold_ms`` after it starts until the returned
+    ``end()`` (SCRIPT KILL) every other client of the server gets ``BUSY``. The loop starts on entry;
+    ``end()`` is also called on exit."""
+    admin = redis.Redis.from_url(url, decode_responses=True)
+    old = str(admin.config_get("busy-reply-threshold")["busy-reply-threshold"])
+    admin.config_set("busy-reply-threshold", threshold_ms)
+    looping = redis.Redis.from_url(url, socket_timeout=300)
+    outcome: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            looping.eval(BUSY_LOOP, 0)
+        except redis.ResponseError as exc:  # "Script killed by user with SCRIPT KILL..."
+            outcome.append(exc)
+
+    thread = threading.Thread(target=loop, name="busy-loop")
+
+    def end() -> None:
+        if thread.is_alive():
+            admin.script_kill()
+            thread.join(10)
+
+    thread.start()
+    time.sleep(threshold_ms / 1000 + 0.2)
+    try:
+        yield end
+    finally:
+        end()
+        admin.config_set("busy-reply-threshold", old)
+        looping.close()
+        admin.close()
+    assert outcome and "killed" in str(outcome[0]).lower(), outcome

@@ -50,6 +50,20 @@ class Handler:
         return "250 Message accepted"
 
 
+@dataclass
+class SlowAnswer(Handler):
+    """A scanning MTA: it takes the message at the final "." and answers ``delay`` seconds later."""
+
+    delay: float = 8.0
+    taken: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        self.taken.set()
+        await asyncio.sleep(self.delay)
+        return answer
+
+
 class SMTPServer:
     def __init__(self, port: int, handler: Handler | None = None, **options: Any) -> None:
         self.port = port

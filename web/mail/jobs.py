@@ -6,6 +6,8 @@ Exactly once, as far as SMTP allows:
 - before handing a message to SMTP the job checks the crawl's sent ledger (``CrawlStore.mail_sent``,
   one entry per job and address) and records the mail right after the server accepted it
   (``mark_mail_sent``). A retry, or a job re-run after its worker died, skips what was already sent.
+  The store's client waits while Redis cannot serve (``_store``), so a 250 that comes during a BUSY
+  is recorded when Redis serves again instead of failing the job into a second send.
 - The window left is the server's answer time: the job records the hand-over right before the final
   end-of-data line (``mark_mail_handed``); a later attempt that finds a hand-over with no answer sends
   again with the same Message-ID, or not, as ``LINKPATROL_MAIL_UNANSWERED`` says (docs/NOTIFICATIONS.md,
@@ -28,6 +30,7 @@ from linkpatrol import connection
 from linkpatrol.config import Config
 from linkpatrol.diff import BROKEN, diff
 from linkpatrol.events import skip_reason
+from linkpatrol.patience import PatientRetry
 from linkpatrol.store import CrawlStore
 from web.mail.attempts import begin_attempt, end_attempt
 from web.mail.message import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
@@ -38,8 +41,11 @@ logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def _store(config: Config) -> Iterator[CrawlStore]:
-    store = CrawlStore.from_config(connection.client(config.redis_url), config)
+def _store(config: Config, settings: MailSettings) -> Iterator[CrawlStore]:
+    """The crawl store on a client that waits while Redis cannot serve (BUSY, LOADING, down...) for as
+    long as the job may run: a ledger write after the server's 250 is retried until it is stored."""
+    client = connection.client(config.redis_url, retry=PatientRetry(settings.job_timeout, "a mail job"))
+    store = CrawlStore.from_config(client, config)
     try:
         yield store
     finally:
@@ -53,7 +59,7 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
     settings = MailSettings.from_env()
     job = get_current_job()
     job_id = job.id if job is not None else "direct"
-    with _store(Config.from_env()) as store:
+    with _store(Config.from_env(), settings) as store:
         crawl = store.get(crawl_id)
         if crawl is None:
             begin_attempt(job, "-")

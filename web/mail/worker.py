@@ -8,8 +8,12 @@ Two things in one process:
   processing list. Ids left there by a worker that died in between are enqueued again when any worker
   starts: at worst a no-op.
 - an RQ worker with its scheduler (delayed retries need it) on the mail queue. The scheduler is a
-  child process that ends with its parent (``OrphanFreeScheduler``), and both the worker and the pump
-  wait while Redis cannot serve them (down, BUSY with another client's script, LOADING...).
+  child process that ends with its parent (``OrphanFreeScheduler``).
+
+Redis that cannot serve now (down, BUSY with another client's script, LOADING...): every client of
+the process waits and retries each command (``linkpatrol.patience.PatientRetry``: RQ's loop, its
+work-horse monitoring, heartbeats, job bookkeeping, death registration, the scheduler child and the
+horse inherit it); past that patience the pump's loop and ``run_worker`` start over.
 
 The crawler's Lua pushes an event exactly once per crawl, however many processes race to see it end.
 """
@@ -25,10 +29,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from rq import Queue, Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
@@ -37,34 +42,17 @@ from linkpatrol.config import BadSetting, Config
 from linkpatrol.connection import Client
 from linkpatrol.events import EndedCrawlEvents
 from linkpatrol.keys import Keys
+from linkpatrol.patience import PatientRetry
 from linkpatrol.store import CrawlStore
 from web.mail.queue import enqueue_notification, enqueue_webhooks, mail_queue
 from web.mail.settings import MailSettings
 
 logger = logging.getLogger("linkpatrol.worker")
-T = TypeVar("T")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def patiently(what: str, call: Callable[[], T], stop: threading.Event | None = None) -> T:
-    """Run a Redis call until Redis can serve it (``connection.unavailable``): the worker waits while
-    Redis is down, loading, or BUSY running another client's long script, and loses nothing."""
-    delay, warned = 0.2, False
-    while True:
-        try:
-            result = call()
-        except (connection.RedisError, OSError) as exc:
-            if not connection.unavailable(exc) or (stop is not None and stop.is_set()):
-                raise
-            if not warned:
-                logger.warning("Redis cannot serve %s now (%s); waiting for it", what, exc)
-                warned = True
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
-        if warned:
-            logger.warning("Redis is back; %s done", what)
-        return result
+# How long the worker's clients wait for a Redis that cannot serve (a restart loading a big data set,
+# a failover) before the error reaches RQ's loop, which then ends and ``run_worker`` starts it again.
+PATIENCE = 120.0
+RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before each new start of a work loop that keeps dying
 
 
 class EventPump:
@@ -165,12 +153,6 @@ class OrphanFreeScheduler(RQScheduler):
             self.request_stop()
         return bool(super().should_reacquire_locks)
 
-    def heartbeat(self) -> None:
-        patiently("the scheduler's heartbeat", super().heartbeat)
-
-    def enqueue_scheduled_jobs(self) -> None:
-        patiently("the scheduled retries", super().enqueue_scheduled_jobs)
-
 
 def _die_with_parent() -> None:
     try:
@@ -182,32 +164,37 @@ def _die_with_parent() -> None:
 
 class MailWorker(Worker):
     """RQ's forking worker with a configurable grace before a silent job counts as abandoned, a
-    scheduler that dies with it, and patience while Redis cannot serve it.
+    scheduler that dies with it, and a record of whether it was asked to stop.
 
     RQ keeps a started job in its StartedJobRegistry until ``min(monitor interval, time left) + 60``
     seconds after the last heartbeat; only then does its maintenance hand the job to the retry logic.
     ``heartbeat_grace`` replaces that 60 (tests shorten it to a few seconds).
 
-    RQ's own loop retries a dropped connection but quits on any other Redis error, BUSY included (a
-    ``ResponseError``): the steps of its loop that talk to Redis wait instead (``patiently``)."""
+    RQ's loop retries a dropped connection only around its dequeue and quits on any other Redis
+    error, BUSY included (a ``ResponseError``), wherever it comes: in ``monitor_work_horse``,
+    ``set_current_job_working_time``, ``register_death``... Give it a client with a
+    ``PatientRetry`` (``main`` does): then no step of the job's life meets such an error before the
+    client's patience is over."""
 
     heartbeat_grace = 60
+    stop_asked = False  # SIGTERM/SIGINT: a work loop that ends then must not be started again
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         return max(1, super().get_heartbeat_ttl(job) - 60 + self.heartbeat_grace)
 
-    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        return patiently("the mail queue", lambda: super(MailWorker, self).dequeue_job_and_maintain_ttl(
-            timeout, max_idle_time))
+    def handle_warm_shutdown_request(self) -> None:
+        self.stop_asked = True
+        super().handle_warm_shutdown_request()
 
-    def run_maintenance_tasks(self) -> None:
-        patiently("the worker's maintenance", super().run_maintenance_tasks)
-
-    def check_for_suspension(self, burst: bool) -> None:
-        patiently("the suspension check", lambda: super(MailWorker, self).check_for_suspension(burst))
-
-    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
-        patiently("the worker's heartbeat", lambda: super(MailWorker, self).heartbeat(*args, **kwargs))
+    def _pubsub_exception_handler(self, exc: Exception, pubsub: Any, pubsub_thread: Any) -> None:
+        """RQ's handler keeps its command channel (``rq`` stop/kill commands) alive through a dropped
+        connection only: the same for every "cannot serve now"."""
+        if connection.unavailable(exc):
+            self.log.warning("Worker %s: command channel: Redis cannot serve now (%s); retrying in 2 s", self.name,
+                             exc)
+            time.sleep(2.0)
+            return
+        super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
@@ -233,6 +220,7 @@ class MailWorker(Worker):
 
 
 def build_worker(connection: Client, queue: Queue, settings: MailSettings, *more: Queue) -> MailWorker:
+    """``connection``: RQ's client (replies not decoded), with a ``PatientRetry`` (see ``MailWorker``)."""
     worker = MailWorker(
         [queue, *more],
         connection=connection,
@@ -246,10 +234,40 @@ def build_worker(connection: Client, queue: Queue, settings: MailSettings, *more
     return worker
 
 
+def run_worker(build: Callable[[], MailWorker], burst: bool = False, logging_level: str = "INFO") -> None:
+    """RQ's work loop, started again (a new worker, a new scheduler child) whenever it ends for any
+    reason but a stop request or the end of a burst: the last line of defence behind the patient
+    client (a Redis that could not serve for longer than ``PATIENCE``, an error RQ's loop quits on)."""
+    restarts = 0
+    while True:
+        worker = build()
+        started = time.monotonic()
+        try:
+            try:
+                worker.work(with_scheduler=True, burst=burst, logging_level=logging_level)
+                why = "its loop ended"
+            except Exception as exc:  # raised before or after RQ's loop (birth, death registration)
+                logger.error("worker %s failed", worker.name, exc_info=not connection.unavailable(exc))
+                why = f"{type(exc).__name__}: {exc}"
+                if worker.pubsub_thread is not None:  # what RQ's teardown did not reach
+                    worker.pubsub_thread.stop()
+            if burst or worker.stop_asked:
+                return
+            restarts = 1 if time.monotonic() - started > 300 else restarts + 1
+            delay = RESTART_DELAYS[min(restarts, len(RESTART_DELAYS)) - 1]
+            logger.error("worker %s stopped unasked (%s); starting a new work loop in %d s", worker.name, why, delay)
+            time.sleep(delay)
+        except StopRequested:  # SIGTERM between two loops (RQ's handler of the last worker raises it)
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m web.mail.worker", description=__doc__.split("\n\n")[0])
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty (tests, cron)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--patience", type=float, default=PATIENCE, metavar="SECONDS",
+                        help="how long each Redis command waits while Redis cannot serve (BUSY, LOADING, down) "
+                             f"before the work loop starts over (default {PATIENCE:g})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -260,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     keys = Keys.from_config(config)
     # RQ blocks on its queue for up to a minute at a time: no socket timeout on its client.
-    rq_connection = connection.client(config.redis_url, decode=False, timeout=None)
-    events = connection.client(config.redis_url, timeout=30)
+    rq_connection = connection.client(config.redis_url, decode=False, timeout=None,
+                                      retry=PatientRetry(args.patience, "the mail worker"))
+    events = connection.client(config.redis_url, timeout=30, retry=PatientRetry(args.patience, "the event pump"))
     try:
         rq_connection.ping()
     except connection.RedisError as exc:
@@ -270,12 +289,13 @@ def main(argv: list[str] | None = None) -> int:
     queue = mail_queue(rq_connection, keys)
     logger.info("mail worker on queue %s; mail goes to %s", queue.name, settings.transport)
     pump = EventPump(EndedCrawlEvents(events, keys), queue, settings, CrawlStore.from_config(events, config))
-    patiently("the recovery of ended-crawl events", pump.recover)
+    pump.recover()  # before a --burst worker looks at the queue
     pump.start()
     try:
         # ``more``: the schedule ticks (web.schedules.jobs.tick, enqueued by python -m web.schedules.cron)
-        worker = build_worker(rq_connection, queue, settings, Queue(keys.schedule_queue, connection=rq_connection))
-        worker.work(with_scheduler=True, burst=args.burst, logging_level=args.log_level)
+        run_worker(lambda: build_worker(rq_connection, queue, settings,
+                                        Queue(keys.schedule_queue, connection=rq_connection)),
+                   burst=args.burst, logging_level=args.log_level)
     finally:
         pump.stop()
         events.close()

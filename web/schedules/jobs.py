@@ -11,16 +11,20 @@ import logging
 
 from linkpatrol import connection
 from linkpatrol.config import Config
+from linkpatrol.patience import PatientRetry
 from linkpatrol.schedules import Schedules
 from linkpatrol.store import CrawlStore
 
 logger = logging.getLogger("linkpatrol.schedules")
+# A tick waits this long for a Redis that cannot serve (BUSY, LOADING...), well within its job timeout
+# (300 s, ``web.schedules.cron``); a tick that fails after all is retried by the next one.
+PATIENCE = 60.0
 
 
 def tick() -> str:
     """Fire the due schedules; returns a line saying what it did (kept as the job's result)."""
     config = Config.from_env()
-    client = connection.client(config.redis_url, timeout=30)
+    client = connection.client(config.redis_url, timeout=30, retry=PatientRetry(PATIENCE, "a schedule tick"))
     try:
         schedules = Schedules(CrawlStore.from_config(client, config), config.min_schedule_interval)
         fired = schedules.run_due()

@@ -17,6 +17,7 @@ from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
 from linkpatrol.diff import BROKEN, diff
 from linkpatrol.events import skip_reason
+from linkpatrol.patience import PatientRetry
 from linkpatrol.store import CrawlStore
 from linkpatrol.webhooks import (
     DELIVERY_HEADER,
@@ -44,7 +45,9 @@ def send_webhook(crawl_id: str, url: str, delivery: str) -> str:
     where = redact(url)
     begin_attempt(job, where)
     config = Config.from_env()
-    store = CrawlStore.from_config(connection.client(config.redis_url), config)
+    # Waits while Redis cannot serve (BUSY, LOADING...) for as long as the job may run.
+    client = connection.client(config.redis_url, retry=PatientRetry(settings.job_timeout, "a webhook job"))
+    store = CrawlStore.from_config(client, config)
     try:
         crawl = store.get(crawl_id)
         if crawl is None:
