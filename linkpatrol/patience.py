@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from linkpatrol.connection import RedisError, unavailable
+from linkpatrol.connection import RedisError, refused, unavailable
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +58,8 @@ class PatientRetry(Retry):
                 try:
                     result = do()
                 except (RedisError, OSError) as error:
+                    if refused(error):  # a wrong password or ACL does not heal by waiting: say so now
+                        raise
                     if not unavailable(error) or (is_retryable is not None and not is_retryable(error)):
                         raise
                     failures += 1

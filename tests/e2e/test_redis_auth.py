@@ -81,3 +81,15 @@ def test_the_web_app_answers_503(locked: RedisServer, why: str, caplog: pytest.L
     if why == "no rights":  # the operator's log names the cause
         assert any("lacks a permission" in r.getMessage() for r in caplog.records)
 
+
+
+@pytest.mark.parametrize(("why", "expected"), [("wrong password", "refused our credentials"),
+                                               ("no rights", "lacks a permission")])
+def test_the_mail_worker_says_redis_refused_us(locked: RedisServer, why: str, expected: str) -> None:
+    """At once, not after its patience with a Redis that cannot serve (two minutes)."""
+    started = time.monotonic()
+    done = linkpatrol_cli(_urls(locked)[why], "--burst", module="web.mail.worker")
+    assert done.returncode == 3, done.stderr
+    said = [line for line in done.stderr.splitlines() if "refused" in line]
+    assert len(said) == 1 and expected in said[0] and PASSWORD not in done.stderr
+    assert time.monotonic() - started < 30

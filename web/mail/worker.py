@@ -262,6 +262,17 @@ def run_worker(build: Callable[[], MailWorker], burst: bool = False, logging_lev
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _serve(argv)
+    except connection.RedisError as exc:
+        if not connection.refused(exc):
+            raise
+        # A user whose ACL lacks a command the worker needs (NOPERM) passes the PING: one line, exit 3.
+        print(f"web.mail.worker: {connection.refused_message(exc)}", file=sys.stderr)
+        return 3
+
+
+def _serve(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m web.mail.worker", description=__doc__.split("\n\n")[0])
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty (tests, cron)")
     parser.add_argument("--log-level", default="INFO")
@@ -284,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rq_connection.ping()
     except connection.RedisError as exc:
+        if connection.refused(exc):
+            print(f"web.mail.worker: {connection.refused_message(exc, config.redis_location)}", file=sys.stderr)
+            return 3
         print(f"web.mail.worker: cannot reach Redis at {config.redis_location}: {exc}", file=sys.stderr)
         return 1
     queue = mail_queue(rq_connection, keys)
