@@ -94,7 +94,9 @@ def job_view(job: Job, state: str, q: Queue) -> dict[str, Any]:
 def listing(q: Queue, limit: int = LIMIT) -> dict[str, list[dict[str, Any]]]:
     ids: dict[str, list[str]] = {"queued": q.get_job_ids(0, limit)}
     for state, reg in _registries(q).items():
-        ids[state] = reg.get_job_ids(0, limit - 1, desc=state in ("failed", "finished"))
+        # cleanup=False: viewing the page must not reap jobs (after a long Redis outage RQ's clean-up
+        # would take back jobs whose workers are alive and about to report).
+        ids[state] = reg.get_job_ids(0, limit - 1, desc=state in ("failed", "finished"), cleanup=False)
     out: dict[str, list[dict[str, Any]]] = {}
     for state, job_ids in ids.items():
         jobs = Job.fetch_many(job_ids, connection=q.connection)
