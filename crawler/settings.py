@@ -43,7 +43,8 @@ REACTOR_THREADPOOL_MAXSIZE = 20
 DNSCACHE_ENABLED = True
 # getaddrinfo (IPv4 and IPv6): the default CachingThreadedResolver is IPv4-only (gethostbyname), so
 # IPv6 literals and AAAA-only names failed as "dns". DNS_TIMEOUT does not apply; DOWNLOAD_TIMEOUT does.
-DNS_RESOLVER = "scrapy.resolver.CachingHostnameResolver"
+# TWISTED_DNS_RESOLVER: Scrapy 2.19's name for it (DNS_RESOLVER is deprecated and warns at every start).
+TWISTED_DNS_RESOLVER = "scrapy.resolver.CachingHostnameResolver"
 DOWNLOADER_STATS = False  # per-response byte counters nobody reads
 # uvloop: about 10% less CPU per url than asyncio's own loop (bench/crawl.py, 2000 pages, 5 runs).
 ASYNCIO_EVENT_LOOP = _env("LINKPATROL_EVENT_LOOP", "uvloop.Loop") or None

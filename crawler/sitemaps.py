@@ -1,13 +1,21 @@
 """Sitemaps: finding them (robots.txt's ``Sitemap:`` lines, else ``/sitemap.xml``) and reading them
-(urlsets and sitemap indexes, gzipped or not) with Scrapy's own sitemap utilities."""
+(urlsets and sitemap indexes, gzipped or not) with Scrapy's own sitemap utilities.
+
+A sitemap that is not a sitemap (an HTML page served at ``/sitemap.xml`` by a site that answers 200
+to every path, bytes that decode as nothing, a truncated or oversized gzip) is simply no sitemap:
+``read_sitemap`` raises ``NotASitemap`` and nothing else, never ``StopIteration`` (Scrapy's
+``Sitemap`` raises it on a body without an XML root, and raised in a worker thread it never reaches
+the awaiting task: the task died with its lease, and the crawl never ended)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urljoin
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
@@ -15,6 +23,14 @@ from linkpatrol.urls import InvalidURL, normalize_url
 
 MAX_SITEMAP_BYTES = 64 * 1024 * 1024  # a sitemap holds at most 50,000 urls and 50 MB, uncompressed
 GZIP_MAGIC = b"\x1f\x8b"
+SITEMAP_ROOTS = frozenset({"urlset", "sitemapindex"})
+SNIFF_BYTES = 16 * 1024  # what the /sitemap.xml probe reads to tell a sitemap from an HTML page
+HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
+                        re.IGNORECASE | re.DOTALL)
+
+
+class NotASitemap(ValueError):
+    """The body is not a sitemap this crawler can read; the message says why."""
 
 
 def _url(raw: str, base: str) -> str | None:
@@ -44,26 +60,60 @@ async def discover_sitemaps(crawler: Any, seed: str) -> list[tuple[str, str]]:
     if found:
         return found
     default = urljoin(seed, "/sitemap.xml")
-    probe = await crawler.engine.download_async(Request(default, meta={"dont_obey_robotstxt": True}))
-    return [(default, seed)] if probe.status == 200 else []
+    # Only the first bytes are read (the spider's bytes_received handler stops at SNIFF_BYTES): enough
+    # to tell an HTML page (a site answering 200 to every path) from a sitemap.
+    try:
+        probe = await crawler.engine.download_async(
+            Request(default, meta={"dont_obey_robotstxt": True, "lp_probe": SNIFF_BYTES}))
+    except IgnoreRequest:
+        return []
+    if probe.status != 200 or not looks_like_sitemap(probe.body, probe.headers.get(b"Content-Type")):
+        return []
+    return [(default, seed)]
+
+
+def looks_like_sitemap(head: bytes, content_type: bytes | None = None) -> bool:
+    """Whether the first bytes of an answer may be a sitemap: not empty, not served as HTML, not an
+    HTML document. Gzip is given the benefit of the doubt (``read_sitemap`` decides)."""
+    media = (content_type or b"").split(b";", 1)[0].strip().lower()
+    if not head.strip() or media in (b"text/html", b"application/xhtml+xml"):
+        return False
+    if head.startswith(GZIP_MAGIC):
+        return True
+    return HTML_START.match(head[:SNIFF_BYTES]) is None
 
 
 def read_sitemap(body: bytes, base: str, limit: int | None = None) -> tuple[list[tuple[str, bool]], int]:
     """The urls a sitemap lists, each with True when it is a sitemap itself (an index's entries),
     at most ``limit`` of them, and how many more it listed. A relative ``loc`` (not allowed by the
-    protocol, seen in the wild) is read against ``base``."""
+    protocol, seen in the wild) is read against ``base``. Raises ``NotASitemap`` (and nothing else)
+    for a body that is not one; a sitemap cut short gives the entries before the cut."""
     if body.startswith(GZIP_MAGIC):
-        body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
-    sitemap = Sitemap(body)
+        try:
+            body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
+        except Exception as exc:  # truncated, corrupt (OSError, EOFError, struct.error), over the size
+            raise NotASitemap(f"cannot decompress it ({exc.__class__.__name__})") from None
+    try:
+        sitemap = Sitemap(body)
+    except StopIteration:  # no XML element at all: HTML, text, random bytes
+        raise NotASitemap("no XML document") from None
+    except Exception as exc:  # lxml's XMLSyntaxError and the like
+        raise NotASitemap(f"not XML ({exc.__class__.__name__})") from None
+    if sitemap.type not in SITEMAP_ROOTS:
+        raise NotASitemap(f"its root is <{sitemap.type or '?'}>, not <urlset> or <sitemapindex>")
     is_index = sitemap.type == "sitemapindex"
     out: list[tuple[str, bool]] = []
     overflow = 0
-    for entry in sitemap:
-        loc = entry.get("loc")
-        if limit is not None and len(out) >= limit:
-            overflow += bool(loc)
-            continue
-        url = _url(loc, base) if loc else None
-        if url is not None:
-            out.append((url, is_index))
+    try:
+        for entry in sitemap:
+            loc = entry.get("loc")
+            if limit is not None and len(out) >= limit:
+                overflow += bool(loc)
+                continue
+            url = _url(loc, base) if loc else None
+            if url is not None:
+                out.append((url, is_index))
+    except Exception:  # an error past the first entries: what was read before it stands
+        if not out:
+            raise NotASitemap("not a well-formed sitemap") from None
     return out, overflow

@@ -3,7 +3,10 @@
 One per crawler process. It registers the process in the crawler registry with a heartbeat, leases
 request messages from the active crawls (round robin) while this process has room for them, records
 results (``record``), and reclaims the leases and claimed start messages of crawlers whose heartbeat
-stopped. The spider, the pipeline and the middlewares find it with
+stopped. Its reaper also decides the leases of any crawler held past ``LINKPATROL_LEASE_MAX_SECONDS``
+(OVERDUE: a lease whose task was lost costs one url, never a crawl), and once the engine is stopping
+a watchdog thread ends the process ``LINKPATROL_STOP_GRACE`` seconds later whatever its threads do,
+after giving the leases back. The spider, the pipeline and the middlewares find it with
 ``crawler.get_extension(FrontierExtension)``.
 """
 
@@ -17,6 +20,7 @@ import os
 import random
 import secrets
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -30,8 +34,8 @@ from scrapy.settings import BaseSettings
 from scrapy_redis import connection
 
 from crawler.logs import quiet_robots_failures
-from linkpatrol.connection import AsyncClient, RedisError, retrying, unavailable
-from linkpatrol.frontier import HeldBack, Scripts
+from linkpatrol.connection import AsyncClient, RedisError, SyncClient, retrying, unavailable
+from linkpatrol.frontier import HeldBack, OverdueLease, Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
 from linkpatrol.registry import Heartbeats
@@ -86,12 +90,12 @@ class CrawlContext:
         return (self.options.max_page_size or self.default_page_mb) * MB
 
 
-def redis_from_settings(settings: BaseSettings, cls: type = AsyncClient) -> Any:
+def redis_from_settings(settings: BaseSettings, cls: type = AsyncClient, **params: Any) -> Any:
     """A client (asyncio unless ``cls`` says otherwise) from the Scrapy settings REDIS_URL and
-    REDIS_PARAMS, through scrapy-redis's connection module; the client class is the core's whatever
-    REDIS_PARAMS says."""
+    REDIS_PARAMS (``params`` override them), through scrapy-redis's connection module; the client
+    class is the core's whatever REDIS_PARAMS says."""
     overridden = BaseSettings(settings.copy_to_dict(), priority="cmdline")
-    overridden.set("REDIS_PARAMS", {**settings.getdict("REDIS_PARAMS"), "redis_cls": cls}, "cmdline")
+    overridden.set("REDIS_PARAMS", {**settings.getdict("REDIS_PARAMS"), **params, "redis_cls": cls}, "cmdline")
     return connection.get_redis_from_settings(overridden)
 
 
@@ -115,7 +119,9 @@ def new_worker_id() -> str:
 class FrontierExtension:
     def __init__(self, client: Any, keys: Keys, *, capacity: int, host_cap: int, worker_ttl: float,
                  reap_interval: float, max_referrers: int, redis_location: str = "",
-                 default_page_mb: int = 32, max_links: int = 10_000, trap_ids: int = 0) -> None:
+                 default_page_mb: int = 32, max_links: int = 10_000, trap_ids: int = 0,
+                 lease_max: float = 300.0, stop_grace: float = 3.0,
+                 sync_client: Callable[[], Any] | None = None) -> None:
         self.r: Any = client  # decode_responses=True: every reply is str
         self.keys = keys
         self.scripts = Scripts(client, keys)
@@ -131,6 +137,13 @@ class FrontierExtension:
         self.default_page_mb = default_page_mb
         self.max_links = max_links  # links taken from one page (LINKPATROL_MAX_LINKS_PER_PAGE)
         self.trap_ids = trap_ids  # urls of one id template followed (LINKPATROL_TRAP_IDS; 0: no limit)
+        # A lease whose work started longer ago than this is decided (LINKPATROL_LEASE_MAX_SECONDS; 0: never).
+        self.lease_max = lease_max
+        # Seconds the engine gets to stop once it began to (LINKPATROL_STOP_GRACE; 0: no watchdog), and
+        # the client the watchdog gives the leases back with (its own: the loop may be stuck).
+        self.stop_grace = stop_grace
+        self._sync_client = sync_client
+        self._watchdog: threading.Timer | None = None
         # Host-level verdicts per crawl (host -> kind), shared through Redis, read every second.
         self.host_verdicts: dict[str, dict[str, ErrorKind]] = {}
         self._verdicts_read = 0.0
@@ -148,7 +161,13 @@ class FrontierExtension:
         self._opened: asyncio.Future[None] | None = None
         self._started = time.time()
         self._last_crawl = ""
-        self.leased: set[tuple[str, str]] = set()  # (crawl id, url) of every lease this process holds
+        # (crawl id, url) of every lease this process holds (a count: a url given back by a peer that
+        # thought us dead may come to us twice).
+        self.leased: Counter[tuple[str, str]] = Counter()
+        # Leases whose request has not reached the downloader yet (waiting for the shared politeness):
+        # their clocks are renewed, so a slow site's pacing never counts against the lease bound.
+        self._waiting: set[tuple[str, str]] = set()
+        self._deciding: set[tuple[str, str]] = set()  # overdue leases this reaper took over
         self._suspects: set[tuple[str, str]] = set()
         self._refreshed = 0.0  # when the active set was last read
         self._had_work = False
@@ -172,8 +191,13 @@ class FrontierExtension:
             default_page_mb=s.getint("LINKPATROL_MAX_PAGE_SIZE", 32),
             max_links=s.getint("LINKPATROL_MAX_LINKS_PER_PAGE", 10_000),
             trap_ids=s.getint("LINKPATROL_TRAP_IDS"),
+            lease_max=s.getfloat("LINKPATROL_LEASE_MAX_SECONDS", 300.0),
+            stop_grace=s.getfloat("LINKPATROL_STOP_GRACE", 3.0),
+            sync_client=functools.partial(redis_from_settings, s, SyncClient, socket_timeout=2,
+                                          socket_connect_timeout=2),
         )
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.request_reached_downloader, signal=signals.request_reached_downloader)
         quiet_robots_failures()
         return ext
 
@@ -208,6 +232,39 @@ class FrontierExtension:
             logger.warning("could not return in-flight requests (%s); the reaper of a peer will", exc)
         await self.r.aclose()
 
+    def stopping(self) -> None:
+        """The engine began to stop (SIGTERM, SIGINT). It waits for every request under way, and a
+        parse stuck in a thread (or a task that will never end) would hold it for ever: past
+        ``stop_grace`` seconds, a thread gives this crawler's leases back and ends the process."""
+        if self._watchdog is not None or self.stop_grace <= 0 or self._sync_client is None:
+            return
+        self._watchdog = threading.Timer(self.stop_grace, self._force_stop)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _force_stop(self) -> None:
+        logger.warning("still stopping after %.0f s: giving the leases back and exiting now", self.stop_grace)
+        code = 0
+        try:
+            assert self._sync_client is not None
+            client = self._sync_client()
+            scripts = Scripts(client, self.keys)
+            returned = sum(int(scripts.requeue(crawl_id, self.worker_id))
+                           for crawl_id in client.smembers(self.keys.active))
+            while client.lmove(self.keys.start_claimed(self.worker_id), self.keys.start, "RIGHT", "LEFT"):
+                returned += 1
+            client.hdel(self.keys.workers, self.worker_id)
+            client.delete(self.keys.worker_alive(self.worker_id))
+            logger.info("returned %d in-flight requests to the frontier", returned)
+        except Exception as exc:  # Redis away: a peer's reaper takes them once the heartbeat expires
+            logger.warning("could not return in-flight requests (%s); the reaper of a peer will", exc)
+            code = 1
+        finally:
+            for handler in logging.getLogger().handlers:
+                with contextlib.suppress(Exception):
+                    handler.flush()
+            os._exit(code)
+
     async def _every(self, interval: float, job: Callable[[], Awaitable[Any]], name: str) -> None:
         while True:
             await asyncio.sleep(interval)
@@ -235,13 +292,57 @@ class FrontierExtension:
     # -- recovery ----------------------------------------------------------------------------------
     async def reap(self) -> int:
         """Put back the leases and claimed start messages of crawlers whose heartbeat expired, and
-        this crawler's own orphaned leases."""
+        this crawler's own orphaned leases; decide the leases held past the bound."""
         total = await self._audit_own_leases()
         for worker in await self.heartbeats.dead_peers():
             total += await self._requeue_worker(worker)
             await self.heartbeats.forget(worker)
             logger.warning("worker %s stopped answering; its work went back to the frontier", worker)
+        if self.lease_max > 0:
+            await self._renew_waiting()
+            total += await self.decide_overdue()
         return total
+
+    async def _renew_waiting(self) -> None:
+        """Restart the clocks of the leases still waiting their turn for the downloader."""
+        by_crawl: dict[str, dict[str, float]] = {}
+        now = time.time()
+        for crawl_id, url in self._waiting:
+            by_crawl.setdefault(crawl_id, {})[url] = now
+        if not by_crawl:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for crawl_id, clocks in by_crawl.items():
+            pipe.zadd(self.keys.lease_clock(crawl_id), clocks, xx=True)  # xx: a lease finished meanwhile stays gone
+        await pipe.execute()
+
+    async def decide_overdue(self) -> int:
+        """Decide every lease (of any crawler) whose work started more than ``lease_max`` seconds ago:
+        nobody will ever finish it (a parse task lost to a bug, a thread stuck), so it is recorded
+        ``timeout`` rather than queued again to fail the same way. Returns how many were decided."""
+        decided = 0
+        cutoff = time.time() - self.lease_max
+        for crawl_id in await self.r.smembers(self.keys.active):
+            while leases := OverdueLease.parse(await self.scripts.overdue(crawl_id, cutoff, self.worker_id)):
+                for lease in leases:
+                    await self._decide(crawl_id, lease)
+                    decided += 1
+        return decided
+
+    async def _decide(self, crawl_id: str, lease: OverdueLease) -> None:
+        key = (crawl_id, lease.url)
+        self._deciding.add(key)
+        try:
+            ctx = await self._context(crawl_id)
+            done = lease.completion(crawl_id, external=not ctx.in_scope(host_of(lease.url)))
+            for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers):
+                await retrying("recording an overdue lease", step)
+            logger.warning("crawl %s: %s was held by %s for more than %.0f s; decided %s", crawl_id, lease.url,
+                           lease.worker, self.lease_max, done.result.error)
+        finally:
+            self._deciding.discard(key)
+        if lease.worker == self.worker_id:
+            self.release(crawl_id, lease.url)  # the slot of a task that will never give it back
 
     async def _audit_own_leases(self) -> int:
         """Leases Redis says this worker holds but this process does not know of: a lease whose
@@ -252,7 +353,8 @@ class FrontierExtension:
         seen: set[tuple[str, str]] = set()
         for crawl_id in await self.r.smembers(self.keys.active):
             for url, value in (await self.r.hgetall(self.keys.inflight(crawl_id))).items():
-                if value.startswith(tag) and (crawl_id, url) not in self.leased:
+                if value.startswith(tag) and (crawl_id, url) not in self.leased and \
+                        (crawl_id, url) not in self._deciding:
                     seen.add((crawl_id, url))
         orphans, self._suspects = seen & self._suspects, seen - self._suspects
         by_crawl: dict[str, list[str]] = {}
@@ -284,7 +386,16 @@ class FrontierExtension:
         return ctx.options if ctx else None
 
     def release(self, crawl_id: str, url: str) -> None:
-        self.leased.discard((crawl_id, url))
+        """Free the slot of a lease this process holds (once: a lease decided by the reaper is not
+        freed again when its lost task comes back after all)."""
+        key = (crawl_id, url)
+        if self.leased[key] <= 0:
+            self.leased.pop(key, None)
+            return
+        self.leased[key] -= 1
+        if not self.leased[key]:
+            del self.leased[key]
+            self._waiting.discard(key)
         host = host_of(url)
         if self.held_by_host[host] > 1:
             self.held_by_host[host] -= 1
@@ -355,7 +466,7 @@ class FrontierExtension:
     async def _lease_from(self, crawl_id: str, count: int, room: int,
                           batch: list[tuple[CrawlContext, FrontierMessage]]) -> int:
         """Lease up to ``count`` messages of one crawl into ``batch``; returns the room left."""
-        raws = await self.scripts.pop(crawl_id, count, self.worker_id)
+        raws = await self.scripts.pop(crawl_id, count, self.worker_id, time.time())
         if not raws:
             return room
         ctx = await self._context(crawl_id)
@@ -368,12 +479,19 @@ class FrontierExtension:
                 put_off.append(msg.url)
                 continue
             self.held_by_host[host] += 1
-            self.leased.add((crawl_id, msg.url))
+            self.leased[crawl_id, msg.url] += 1
+            self._waiting.add((crawl_id, msg.url))
             batch.append((ctx, msg))
             room -= 1
         if put_off:  # to the end of the queue: other work first, this host's turn comes again
             await self.scripts.requeue(crawl_id, self.worker_id, put_off, tail=True)
         return room
+
+    def request_reached_downloader(self, request: Any, spider: Any) -> None:
+        """The lease's work starts: its clock no longer renewed (the bound counts from here)."""
+        lp = request.meta.get("lp")
+        if lp:
+            self._waiting.discard((lp["crawl"], lp["url"]))
 
     def context(self, crawl_id: str) -> CrawlContext | None:
         """The context of a crawl this process holds work of."""
@@ -460,17 +578,45 @@ class FrontierExtension:
         cap that applied, when not the per-page one (a sitemap's)."""
         held = HeldBack(over_cap, (link_cap or self.max_links) if over_cap else 0, depth_limited)
         try:
-            result: Any = None
-            for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,
-                                                      held=held, id_limit=self.trap_ids):
-                result = await retrying("recording a result", step)
-            return int(result)
+            try:
+                return await self._record(done, held)
+            except Exception:  # whatever it was, the url gets a result and the lease goes
+                # Not Redis away (``retrying`` waits that out): something in what the page gave us.
+                # Its result alone is recorded; a second failure leaves the lease to the bound.
+                logger.exception("could not record what %s holds; recording its result alone", done.result.url)
+                return await self._record(Completion(done.crawl_id, done.result, method=done.method,
+                                                     retries=done.retries), HeldBack())
         finally:
             self.release(done.crawl_id, done.result.url)
 
+    async def _record(self, done: Completion, held: HeldBack) -> int:
+        result: Any = None
+        for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,
+                                                  held=held, id_limit=self.trap_ids):
+            result = await retrying("recording a result", step)
+        return int(result)
+
+    def give_back(self, crawl_id: str, url: str) -> None:
+        """A task holding the lease was cancelled: the url goes back to the head of its queue (done by
+        another task: the cancelled one cannot await), and the slot is freed."""
+        if self.leased[crawl_id, url] <= 0:
+            self.leased.pop((crawl_id, url), None)
+            return
+        self.release(crawl_id, url)
+        task = asyncio.ensure_future(retrying("giving a lease back", functools.partial(
+            self.scripts.requeue, crawl_id, self.worker_id, [url])))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def drop(self, crawl_id: str, url: str) -> None:
         """The crawl was cancelled: give the lease back, record nothing."""
+        async def drop_lease() -> None:
+            pipe = self.r.pipeline(transaction=False)
+            pipe.hdel(self.keys.inflight(crawl_id), url)
+            pipe.zrem(self.keys.lease_clock(crawl_id), url)
+            await pipe.execute()
+
         try:
-            await retrying("releasing a lease", lambda: self.r.hdel(self.keys.inflight(crawl_id), url))
+            await retrying("releasing a lease", drop_lease)
         finally:
             self.release(crawl_id, url)

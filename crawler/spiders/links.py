@@ -9,7 +9,11 @@ Run it in as many processes as you like: ``scrapy crawl links``. It never stops 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import inspect
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -24,7 +28,7 @@ from crawler.extensions.frontier import CrawlContext, FrontierExtension, redis_f
 from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
-from crawler.sitemaps import discover_sitemaps, read_sitemap
+from crawler.sitemaps import NotASitemap, discover_sitemaps, read_sitemap
 from linkpatrol.connection import RedisError, SyncClient, retrying, unavailable
 from linkpatrol.frontier import CrawlLimits
 from linkpatrol.start_queue import StartQueue
@@ -49,8 +53,66 @@ async def off_reactor(scan: Callable[..., T], *args: Any) -> T:
     each answer that arrived meanwhile, then runs its due timers: the download timeouts of those
     pages fire before the rest is read. They were reported dead by "timeout", and the #anchors
     asked of them never checked (tests/crawler/test_page_contents.py shows it). In a thread, the
-    loop keeps reading sockets (the GIL switches every few ms): a timeout means the server was slow."""
-    return await asyncio.to_thread(scan, *args)
+    loop keeps reading sockets (the GIL switches every few ms): a timeout means the server was slow.
+
+    Whatever the parse raises reaches the caller as an ``Exception``: a ``StopIteration`` cannot be
+    set on a future (``asyncio.to_thread`` then never wakes its task, which died with its lease).
+    The thread is a daemon of its own, not a pool's: a parse that never ends holds neither the other
+    parses nor the process's exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # the awaiting task was cancelled
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def run() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = scan(*args)
+        except BaseException as exc:
+            error = exc
+        if isinstance(error, StopIteration) or (error is not None and not isinstance(error, Exception)):
+            error = RuntimeError(f"{name} raised {error!r}")  # not something a future may carry
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    name = getattr(scan, "__name__", "parse")
+    threading.Thread(target=run, name=f"parse-{name}", daemon=True).start()
+    return await future
+
+
+def settles(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """A response callback that always gives its url an item, so its lease is never lost: an error
+    the callback did not expect is logged, and the item records the answer as it came (status,
+    outcome); a cancelled callback gives the lease back. Scrapy drops whatever a callback that raised
+    would have returned, and the lease stayed held by nobody: the crawl never ended."""
+    if inspect.iscoroutinefunction(callback):
+        @functools.wraps(callback)
+        async def guarded(self: LinksSpider, response: Response) -> CheckedLink:
+            try:
+                return await callback(self, response)  # type: ignore[no-any-return]
+            except asyncio.CancelledError:
+                lp = response.meta.get("lp")
+                if lp:
+                    self.frontier.give_back(lp["crawl"], lp["url"])
+                raise
+            except Exception:
+                return self.answered(response)
+        return guarded
+
+    @functools.wraps(callback)
+    def guarded_sync(self: LinksSpider, response: Response) -> CheckedLink:
+        try:
+            return callback(self, response)  # type: ignore[no-any-return]
+        except Exception:
+            return self.answered(response)
+    return guarded_sync
 
 
 def _media_type(content_type: bytes | None) -> bytes:
@@ -103,9 +165,12 @@ class LinksSpider(RedisSpider):
         try:
             while True:
                 for ctx, msg in await frontier.next_batch():
-                    yield self.request_for(ctx, msg)
+                    yield self._work_for(ctx, msg)
         finally:
+            # The engine stopped asking: it is shutting down. It waits for what is under way; the
+            # frontier's watchdog bounds that wait.
             reader.cancel()
+            frontier.stopping()
 
     # -- start messages ------------------------------------------------------------------------------
     async def pop_list_queue(self, redis_key: str, batch_size: int) -> list[str]:  # type: ignore[override]
@@ -140,6 +205,19 @@ class LinksSpider(RedisSpider):
             await asyncio.sleep(START_POLL)
 
     # -- building requests -------------------------------------------------------------------------
+    def _work_for(self, ctx: CrawlContext, msg: FrontierMessage) -> Request | CheckedLink:
+        """``request_for``, whose failure (a bug, a url no rule expected) is the url's verdict: raised
+        here, it would end ``start()``, and this crawler would lease nothing any more."""
+        try:
+            return self.request_for(ctx, msg)
+        except Exception:
+            logger.exception("could not make a request of %s", msg.url)
+            try:
+                external = not ctx.in_scope(host_of(msg.url))
+            except Exception:
+                external = False
+            return self._decided(ctx.id, msg.url, ErrorKind.INVALID_URL, external)
+
     def request_for(self, ctx: CrawlContext, msg: FrontierMessage) -> Request | CheckedLink:
         url = msg.url
         host = host_of(url)
@@ -200,6 +278,9 @@ class LinksSpider(RedisSpider):
         """Cut every download short that we will not parse: checks, and parse candidates that turn
         out not to be HTML or to live outside the crawl's site (after a redirect)."""
         lp = request.meta.get("lp")
+        if not lp and request.meta.get("lp_probe") and isinstance(body_length, int) and \
+                0 <= body_length <= SMALL_BODY:
+            request.meta["lp_probe"] = 0  # a small probe is read to the end (see below)
         if not lp or request.method != "GET":
             return
         if isinstance(body_length, int) and 0 <= body_length <= SMALL_BODY:
@@ -215,8 +296,14 @@ class LinksSpider(RedisSpider):
             raise StopDownload(fail=False)
 
     def on_bytes(self, data: bytes, request: Request, spider: Any) -> None:
-        """Stop reading a page at the crawl's size cap: what arrived is parsed, the page is a warning."""
+        """Stop reading a page at the crawl's size cap: what arrived is parsed, the page is a warning.
+        A probe (``lp_probe``: the bytes ``/sitemap.xml`` is sniffed by) stops at its few kilobytes."""
         lp = request.meta.get("lp")
+        if not lp and request.meta.get("lp_probe"):
+            request.meta["lp_probe_bytes"] = request.meta.get("lp_probe_bytes", 0) + len(data)
+            if request.meta["lp_probe_bytes"] >= request.meta["lp_probe"]:
+                raise StopDownload(fail=False)
+            return
         if not lp or not (lp["parse"] or lp["anchors"] or lp["sitemap"]):
             return
         lp["bytes"] = lp.get("bytes", 0) + len(data)
@@ -261,9 +348,22 @@ class LinksSpider(RedisSpider):
             external=lp["external"],
         )
 
+    def answered(self, response: Response) -> CheckedLink:
+        """The item of a url whose callback failed: the answer as it came, the failure logged."""
+        lp = response.meta["lp"]
+        logger.exception("could not read %s; its answer (%s) is recorded alone", lp["url"], response.status)
+        try:
+            return self._item(lp, self._result(response), response.request or Request(response.url))
+        except Exception:
+            result = LinkResult(lp["url"], outcome_for_status(response.status, False), status=response.status,
+                                external=bool(lp.get("external")))
+            return CheckedLink(lp["crawl"], result)
+
+    @settles
     def on_checked(self, response: Response) -> CheckedLink:
         return self._item(response.meta["lp"], self._result(response), response.request or Request(response.url))
 
+    @settles
     async def parse_page(self, response: Response) -> CheckedLink:
         lp = response.meta["lp"]
         item = self._item(lp, self._result(response), response.request or Request(response.url))
@@ -310,6 +410,7 @@ class LinksSpider(RedisSpider):
             logger.exception("could not extract links from %s", response.url)
         return item
 
+    @settles
     async def parse_seed(self, response: Response) -> CheckedLink:
         """The first page of a crawl that reads sitemaps: parsed, plus the sitemaps robots.txt names
         (else /sitemap.xml when there is one) queued to be read."""
@@ -325,6 +426,7 @@ class LinksSpider(RedisSpider):
                                         Referrer(referrer, "", "sitemap", "")))
         return item
 
+    @settles
     async def parse_sitemap(self, response: Response) -> CheckedLink:
         """A sitemap: every url it lists is checked (in-scope ones crawled as pages); an index's
         sitemaps are read in turn. Pages listed here that no page links to are the crawl's orphans."""
@@ -338,8 +440,13 @@ class LinksSpider(RedisSpider):
             item.link_cap = max(SITEMAP_URLS, self.frontier.max_links)
             listing, item.links_over_cap = await off_reactor(read_sitemap, response.body, response.url,
                                                              item.link_cap)
+        except NotASitemap as exc:  # an HTML page at /sitemap.xml, a broken gzip...: no sitemap, no problem
+            logger.info("%s is not a sitemap: %s", response.url, exc)
+            item.links_over_cap = 0
+            return item
         except Exception:
-            logger.info("%s is not a sitemap this crawler can read", response.url)
+            logger.exception("could not read the sitemap %s", response.url)
+            item.links_over_cap = 0
             return item
         item.from_sitemap = True
         depth = lp["depth"] + 1
@@ -353,6 +460,7 @@ class LinksSpider(RedisSpider):
                                         Referrer(response.url, "", "sitemap", "")))
         return item
 
+    @settles
     async def read_anchors(self, response: Response) -> CheckedLink:
         """A page of another host, read only for its anchors (the crawl checks fragments everywhere)."""
         item = self.on_checked(response)
@@ -400,6 +508,16 @@ class LinksSpider(RedisSpider):
         return out
 
     def on_error(self, failure: Failure) -> CheckedLink:
+        try:
+            return self._failed(failure)
+        except Exception:  # the failure is the url's verdict whatever went wrong in naming it
+            lp = failure.request.meta["lp"]  # type: ignore[attr-defined]
+            logger.exception("could not name the failure of %s (%s)", lp["url"], failure.value)
+            kind = ErrorKind.CONNECTION_FAILED
+            return CheckedLink(lp["crawl"], LinkResult(lp["url"], kind.outcome, error=kind,
+                                                       external=bool(lp.get("external"))))
+
+    def _failed(self, failure: Failure) -> CheckedLink:
         request = failure.request  # type: ignore[attr-defined]
         lp = request.meta["lp"]
         exc = failure.value

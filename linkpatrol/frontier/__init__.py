@@ -7,7 +7,10 @@ tagged with the worker that holds it. While the lease is held, LINKS queues the 
 of it (a bounded batch per call, as many calls as it takes), records the result, releases the lease
 and, in the same atomic step, detects that the crawl has nothing queued and nothing in flight:
 so a crawl finishes exactly once, whichever process sees it. A worker whose heartbeat key expired has
-its leases put back by REQUEUE. LINKS and COMPLETE are idempotent: a url that already has a result is
+its leases put back by REQUEUE. A lease whose clock (started by POP, renewed by its worker while
+the request waits its turn for the downloader) runs past a bound is taken over by OVERDUE and decided
+(``timeout``) by the reaper that took it: a bug that loses a lease costs one url, never a crawl.
+LINKS and COMPLETE are idempotent: a url that already has a result is
 not counted or expanded twice, so a request done twice (after a worker was wrongly thought dead)
 changes nothing. SEED starts a crawl with its limits settled, STOP ends one at its time limit, CANCEL
 at a person's request. Each script's file documents its KEYS and ARGV.
@@ -15,6 +18,7 @@ at a person's request. Each script's file documents its KEYS and ARGV.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +44,8 @@ LINK_BATCH = 50
 WANT_BATCH = 100
 # COMPLETE's answer while anchors asked of the page are left to settle: nothing recorded, call again.
 SETTLING = 3
+# Leases OVERDUE takes over per call.
+OVERDUE_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,25 @@ class HeldBack:
     depth_limited: bool = False
 
 
+@dataclass(frozen=True)
+class OverdueLease:
+    """A lease OVERDUE took over: its url, the worker that held it, its message."""
+
+    url: str
+    worker: str
+    message: FrontierMessage
+
+    @staticmethod
+    def parse(reply: list[Any]) -> list[OverdueLease]:
+        return [OverdueLease(reply[i], reply[i + 1], FrontierMessage.decode(reply[i + 2]))
+                for i in range(0, len(reply) - 2, 3)]
+
+    def completion(self, crawl_id: str, external: bool) -> Completion:
+        """Its verdict: ``timeout``, nothing found (the url is decided, never queued again)."""
+        kind = ErrorKind.TIMEOUT
+        return Completion(crawl_id, LinkResult(self.url, kind.outcome, error=kind, external=external))
+
+
 def script(name: str) -> str:
     """The source of one of the frontier's Lua scripts."""
     return (HERE / f"{name}.lua").read_text()
@@ -88,6 +113,7 @@ class Scripts:
         self._cancel = client.register_script(script("cancel"))
         self._requeue = client.register_script(script("requeue"))
         self._stop = client.register_script(script("stop"))
+        self._overdue = client.register_script(script("overdue"))
 
     def seed(self, crawl_id: str, url: str, now: float, options: CrawlOptions | None = None) -> Any:
         """Start a queued crawl; ``options``: its options with the crawlers' defaults filled in
@@ -110,12 +136,21 @@ class Scripts:
             args=[crawl_id, repr(now), flag],
         )
 
-    def pop(self, crawl_id: str, count: int, worker: str) -> Any:
+    def pop(self, crawl_id: str, count: int, worker: str, now: float | None = None) -> Any:
+        """Lease up to ``count`` messages to ``worker``; their lease clocks start at ``now``."""
         k = self.keys
         return self._pop(
-            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id)],
-            args=[count, worker],
+            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id), k.lease_clock(crawl_id)],
+            args=[count, worker, repr(time.time() if now is None else now)],
         )
+
+    def overdue(self, crawl_id: str, cutoff: float, worker: str, limit: int = OVERDUE_BATCH) -> Any:
+        """Take over (for ``worker``) the leases of the crawl whose clock started at or before
+        ``cutoff``; the reply reads with ``OverdueLease.parse``. The taker records each
+        (``OverdueLease.completion``), as it would a url it checked."""
+        k = self.keys
+        return self._overdue(keys=[k.inflight(crawl_id), k.lease_clock(crawl_id)],
+                             args=[repr(cutoff), worker, limit])
 
     def complete(self, done: Completion, *, now: float, max_referrers: int, held: HeldBack = HeldBack(),
                  id_limit: int = 0) -> Any:
@@ -196,6 +231,7 @@ class Scripts:
             k.orphan_candidates(crawl_id),
             k.page_decisions(crawl_id),
             k.held_back(crawl_id),
+            k.lease_clock(crawl_id),
         ]
         steps.append(self._until_recorded(complete_keys, complete_args) if until_recorded
                      else _call(self._complete, complete_keys, complete_args))
@@ -230,7 +266,7 @@ class Scripts:
             return 0  # the script reads "no urls" as "all of them"
         k = self.keys
         return self._requeue(
-            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id)],
+            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id), k.lease_clock(crawl_id)],
             args=[worker, "tail" if tail else "head", *(urls or [])],
         )
 

@@ -11,7 +11,8 @@
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 in-flight, 5 active crawls,
 --       6 problems, 7 redirects, 8 ended-crawl events, 9 anchors (page -> its anchors),
 --       10 orphan candidates (unused here, kept for the key order), 11 page-budget decisions of
---       promoted pages (LINKS's; dropped here), 12 urls held back as a trap (never counted as pages)
+--       promoted pages (LINKS's; dropped here), 12 urls held back as a trap (never counted as pages),
+--       13 lease clocks (OVERDUE's)
 -- ARGV: 1 url, 2 result (wire format), 3 outcome, 4 status class, 5 "1" when a parsed page, "p" when
 --       parsed although it was queued as a check (an in-scope target found by a <link>, <img>...
 --       that answered HTML: it takes a place in the page budget now, or is not counted as a page when
@@ -123,6 +124,7 @@ if prev == false or prev == '' then
 end
 redis.call('HDEL', KEYS[4], url)
 redis.call('HDEL', KEYS[11], url)
+redis.call('ZREM', KEYS[13], url)
 if state == 'running' and redis.call('LLEN', KEYS[3]) == 0 and redis.call('HLEN', KEYS[4]) == 0 then
   redis.call('HSET', KEYS[1], 'state', 'finished', 'finished_at', ARGV[7])
   redis.call('SREM', KEYS[5], ARGV[10])

@@ -3,10 +3,12 @@ index with a gzipped child, /sitemap.xml when robots.txt names none."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from crawler.sitemaps import NotASitemap, looks_like_sitemap, read_sitemap
 from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
@@ -22,6 +24,35 @@ def sitemap_site() -> Iterator[SiteServer]:
     server.stop()
 
 
+URLSET = b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+NOT_SITEMAPS = {
+    "html": b'<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>generic</body></html>',
+    "empty": b"",
+    "random bytes": bytes(range(256)) * 16,
+    "truncated gzip": gzip.compress(URLSET + b"<url><loc>/a</loc></url></urlset>")[:40],
+    "gzip bomb": gzip.compress(b"\0" * (80 * 1024 * 1024)),
+    "another XML": b"<?xml version='1.0'?><rss><channel><link>http://x.example/</link></channel></rss>",
+}
+
+
+@pytest.mark.parametrize("body", NOT_SITEMAPS.values(), ids=NOT_SITEMAPS.keys())
+def test_a_sitemap_that_is_not_one_raises_not_a_sitemap(body: bytes) -> None:
+    with pytest.raises(NotASitemap):
+        read_sitemap(body, "http://x.example/sitemap.xml")
+
+
+def test_a_sitemap_cut_short_gives_what_came_before_the_cut() -> None:
+    cut = URLSET + b"<url><loc>http://x.example/a</loc></url><url><lo"
+    assert read_sitemap(cut, "http://x.example/sitemap.xml") == ([("http://x.example/a", False)], 0)
+
+
+def test_the_sitemap_probe_tells_html_from_a_sitemap() -> None:
+    assert not looks_like_sitemap(NOT_SITEMAPS["html"], b"application/xml")
+    assert not looks_like_sitemap(b"\xef\xbb\xbf\n<!-- app shell -->\n<HTML lang=en>", None)
+    assert not looks_like_sitemap(URLSET, b"text/html; charset=utf-8")
+    assert not looks_like_sitemap(b"  \n", b"application/xml")
+    assert looks_like_sitemap(URLSET, b"application/xml")
+    assert looks_like_sitemap(gzip.compress(URLSET), b"application/octet-stream")
 
 
 def test_orphan_pages_and_dead_sitemap_urls(store: CrawlStore, crawlers: Factory, sitemap_site: SiteServer) -> None:
