@@ -37,7 +37,7 @@ from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
 from linkpatrol.connection import REDIS_DOWN, RedisError, client, refused, refused_message, unavailable
 from linkpatrol.keys import Keys
-from linkpatrol.records import NOTIFY_WHEN, CrawlOptions, InvalidOption, parse_options
+from linkpatrol.records import NOTIFY_WHEN, CrawlOptions, InvalidOption, parse_duration, parse_options
 from linkpatrol.registry import list_crawlers
 from linkpatrol.start_queue import dead_letters
 from linkpatrol.store import CrawlStore
@@ -59,15 +59,22 @@ class Context:
     store: CrawlStore
 
 
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
 
 
 def _depth(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
@@ -157,9 +164,16 @@ def flag_of(option: str) -> str:
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
+    """Seconds (``90``, ``2.5``) or a duration (``90s``, ``5m``, ``2h``), above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = float(parse_duration("timeout", text) or 0)
+        except InvalidOption:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a duration; use seconds or 90s, 5m") from None
+    if not value > 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not above 0 seconds")
     return value
 
 
@@ -168,8 +182,9 @@ exit codes:
   0  nothing failed
   1  links failed: a result whose outcome --fail-on names (default: dead)
   2  bad input (the message names the option)
-  3  the run could not complete: Redis unreachable, the crawlers died, --timeout passed,
-     the start page was not fetched, or it was interrupted (Ctrl-C, SIGTERM)
+  3  the run could not complete: the site cannot be reached at all (its start page: connection
+     refused, unknown host, no answer in time, or 401/403/429), Redis unreachable, the crawlers
+     died, --timeout passed, the start page was not fetched, or it was interrupted (Ctrl-C, SIGTERM)
 
 Without REDIS_URL, check starts a private Redis and --crawlers crawler processes (one per CPU) in a
 temporary folder and stops them when it ends, whatever happens. With REDIS_URL it runs the crawl on
@@ -186,7 +201,7 @@ examples:
 
 def _add_check(sub: Any) -> None:
     from linkpatrol.check.progress import PROGRESS_MODES
-    from linkpatrol.check.reports import FORMATS
+    from linkpatrol.check.reports import FORMATS, GROUPINGS
 
     c = sub.add_parser("check", help="crawl a site or a folder of built HTML once, report, exit 0/1/2/3 (for CI)",
                        description="Crawl a site or a folder of built HTML once, print a report and exit with "
@@ -201,12 +216,16 @@ def _add_check(sub: Any) -> None:
     g.add_argument("--fail-on", type=_outcomes, default=(Outcome.DEAD,), metavar="OUTCOMES",
                    help=f"comma-separated outcomes that fail the run ({', '.join(PROBLEM_OUTCOMES)}); default: dead")
     g.add_argument("--format", choices=FORMATS, default="text", help="the report's format (default: text)")
+    g.add_argument("--group-by", choices=GROUPINGS, default=GROUPINGS[0],
+                   help="list problems by the page that holds them, with their lines (default), or by target "
+                        "URL with the pages that link to it")
     g.add_argument("--output", metavar="FILE", help="write the report to FILE; the summary still goes to stdout")
     g.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
                    help="on stderr: a bar on a terminal, a line every few seconds otherwise (default: auto)")
     g.add_argument("--crawlers", type=_positive, metavar="N",
                    help="local crawler processes (default: one per CPU; none when REDIS_URL is set)")
-    g.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up (exit code 3) after SECONDS")
+    g.add_argument("--timeout", type=_seconds, metavar="TIME", help="give up (exit code 3) after TIME: seconds, "
+                   "or 90s, 5m, 1h")
     g.add_argument("--allow-private", action="store_true",
                    help="local crawlers may check loopback and private addresses (always so for a folder)")
     c.set_defaults(handler=_check)
@@ -308,8 +327,9 @@ def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
-    from linkpatrol.check import CheckRequest, run
+    from linkpatrol.check import CheckRequest, process_started, run
 
+    started_at = process_started()
     try:
         options = crawl_options(args)
     except InvalidOption as exc:
@@ -318,7 +338,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     return run(CheckRequest(
         target=args.target, options=options, fail_on=args.fail_on, fmt=args.format, output=args.output,
         progress=args.progress, crawlers=args.crawlers, timeout=args.timeout, allow_private=args.allow_private,
-        site_url=args.site_url,
+        site_url=args.site_url, group_by=args.group_by, started_at=started_at,
     ))
 
 

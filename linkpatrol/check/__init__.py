@@ -11,7 +11,8 @@ from linkpatrol.check.runner import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     CheckRequest,
+    process_started,
     run,
 )
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INCOMPLETE", "EXIT_OK", "CheckRequest", "run"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INCOMPLETE", "EXIT_OK", "CheckRequest", "process_started", "run"]

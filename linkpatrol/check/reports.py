@@ -1,7 +1,13 @@
 """The reports of ``linkpatrol check``: ``text`` for a CI log, ``json`` (the API's shapes), ``csv`` (the
 API's export columns), ``markdown`` (a pull-request comment, GitHub's job summary) and ``junit`` (the
-test reports CI systems read). Every format says the same thing: the crawl's counts and its problems,
-each target once with the pages that link to it; ``--fail-on`` decides which of them fail the run.
+test reports CI systems read). Every format says the same thing: the check's counts and its problems,
+one section per outcome (the outcomes ``--fail-on`` names first), so that 526 unsupported links
+cannot push 4 missing anchors out of a capped table; each section has its own cap and says how many it
+left out.
+
+Problems are listed by page (``--group-by page``, the default: each page that holds broken links, the
+line of each link in its source, the fix list a site owner works through) or by target (``--group-by
+target``: each broken URL once, with the pages that link to it). The JSON report holds both.
 """
 
 from __future__ import annotations
@@ -16,21 +22,28 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import groupby
 from typing import Any
 
 from linkpatrol.records import Crawl
 from linkpatrol.summary import crawl_summary
 from linkpatrol.urls import host_of
-from linkpatrol.verdicts import OTHER_LABEL, ErrorKind, Outcome
+from linkpatrol.verdicts import ErrorKind, Outcome
 from linkpatrol.wire import LinkResult, Referrer
 
 FORMATS = ("text", "json", "csv", "markdown", "junit")
+GROUPINGS = ("page", "target")  # --group-by: the first is the default
 # The columns of the API's CSV export (web/reports/exports.py; tests/core/test_check_reports.py holds
 # them equal), one line per (problem, referring page).
 CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element", "line")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-LISTED_REFERRERS = 10  # per target in the text and Markdown reports; the JSON and CSV have them all
-MARKDOWN_ROWS = 500  # targets per Markdown table: GitHub's job summary takes 1 MB
+LISTED_REFERRERS = 10  # per target in the by-target text and Markdown reports; the JSON and CSV have them all
+# Rows (by page: a link on a page; by target: a target) per outcome section, for an outcome that fails
+# the run and for another. The Markdown ones keep the worst case under GitHub's 1 MB job summary.
+TEXT_ROWS, TEXT_OTHER_ROWS = 1000, 100
+MARKDOWN_ROWS, MARKDOWN_OTHER_ROWS = 500, 100
+ALL_OF_THEM = "--format csv or json lists them all"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _ERROR_KINDS = frozenset(str(kind) for kind in ErrorKind)
@@ -59,7 +72,8 @@ class Display:
         )
 
     def crawl(self, crawl: Crawl) -> Crawl:
-        return replace(crawl, url=self.url(crawl.url))
+        """The crawl's URL and the URLs its notes name (the page over the per-page cap, a trap's prefix)."""
+        return replace(crawl, url=self.url(crawl.url), limits={k: self.url(v) for k, v in crawl.limits.items()})
 
 
 @dataclass
@@ -71,6 +85,14 @@ class Report:
     fail_on: tuple[Outcome, ...]
     results: list[LinkResult] = field(default_factory=list)  # every checked target: the JUnit report's
     generated_at: float = field(default_factory=time.time)
+    group_by: str = GROUPINGS[0]
+    started_at: float | None = None  # epoch seconds the check started (the command, not the crawl)
+    elapsed: float | None = None  # seconds from the command's start to its report: what the user waited
+
+    @property
+    def seconds(self) -> float | None:
+        """The check's wall time; the crawl's own duration for a report made without one."""
+        return self.elapsed if self.elapsed is not None else self.crawl.duration
 
     @property
     def failing(self) -> list[LinkResult]:
@@ -90,6 +112,83 @@ class Report:
         names = [str(o) for o in self.fail_on]
         return names[0] if len(names) == 1 else f"failing ({', '.join(names)})"
 
+    @property
+    def sections(self) -> list[Section]:
+        """One section per outcome found: those that fail the run first, then the others, each in the
+        order of ``Outcome``."""
+        order = [*self.fail_on, *(o for o in Outcome if o.is_problem and o not in self.fail_on)]
+        found: dict[str, list[LinkResult]] = {}
+        for res in self.problems:
+            found.setdefault(str(res.outcome), []).append(res)
+        return [Section(o, found[o], o in self.fail_on) for o in order if o in found]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A problem link where a site owner fixes it: on a page, at a line of the page's source."""
+
+    page: str  # "" for a target no page links to (the start URL)
+    result: LinkResult
+    ref: Referrer | None
+
+    @property
+    def line(self) -> int:
+        return self.ref.line if self.ref else 0
+
+
+def by_page(results: Iterable[LinkResult]) -> list[tuple[str, list[Place]]]:
+    """Each page holding one of ``results`` (sorted; "" first: targets no page links to) with the
+    places on it, in the order of the page's source (unknown lines last)."""
+    places = [Place(ref.page, res, ref) for res in results for ref in res.referrers]
+    places += [Place("", res, None) for res in results if not res.referrers]
+    places.sort(key=lambda p: (p.page, p.line or float("inf"), p.result.url))
+    return [(page, list(group)) for page, group in groupby(places, key=lambda p: p.page)]
+
+
+@dataclass(frozen=True)
+class Section:
+    """The problems of one outcome."""
+
+    outcome: Outcome
+    results: list[LinkResult]  # sorted by url
+    failing: bool  # --fail-on names the outcome
+
+    @cached_property
+    def pages(self) -> list[tuple[str, list[Place]]]:
+        return by_page(self.results)
+
+    @property
+    def unkept(self) -> int:
+        """Referring pages beyond those the crawl keeps per target (LINKPATROL_MAX_REFERRERS)."""
+        return sum(max(0, r.referrer_count - len(r.referrers)) for r in self.results)
+
+    def title(self) -> str:
+        """``Dead: 5 links on 3 pages``."""
+        links, pages = len(self.results), len([page for page, _ in self.pages if page])
+        on = f" on {pages:,} page{'s' if pages != 1 else ''}" if pages else ""
+        return f"{self.outcome.label}: {links:,} link{'s' if links != 1 else ''}{on}"
+
+
+def _cut(section: Section, group_by: str, cap: int) -> tuple[list[tuple[str, list[Place]]], list[LinkResult], str]:
+    """What a capped section shows (pages and their places by page, targets by target) and the line
+    that says how much it left out ("" when nothing)."""
+    if group_by == "target":
+        more = len(section.results) - cap
+        return [], section.results[:cap], f"... and {more:,} more links ({ALL_OF_THEM})" if more > 0 else ""
+    shown: list[tuple[str, list[Place]]] = []
+    left, hidden, hidden_pages = cap, 0, 0
+    for page, places in section.pages:
+        if left > 0:
+            shown.append((page, places[:left]))
+        cut = len(places) - max(left, 0)
+        if cut > 0:
+            hidden, hidden_pages = hidden + cut, hidden_pages + 1
+        left -= len(places)
+    if not hidden:
+        return shown, [], ""
+    return shown, [], (f"... and {hidden:,} more on {hidden_pages:,} page{'s' if hidden_pages != 1 else ''} "
+                       f"({ALL_OF_THEM})")
+
 
 # -- words shared by the formats ----------------------------------------------------------------------
 def verdict(res: LinkResult) -> str:
@@ -105,23 +204,31 @@ def verdict(res: LinkResult) -> str:
     return text
 
 
-def referrer_text(ref: Referrer) -> str:
-    """``"Anchor text"``, or the element when the link has no text (``<img>``); then the line of the
-    page's source the link is on, when known."""
+def link_text(ref: Referrer) -> str:
+    """``"Anchor text"``, or the element when the link has no text (``<img>``)."""
     text = " ".join(ref.text.split())
-    where = f" (line {ref.line})" if ref.line else ""
-    return (f'"{text}"' if text else f"<{ref.element or 'a'}>") + where
+    return f'"{text}"' if text else f"<{ref.element or 'a'}>"
 
 
-def counts_line(crawl: Crawl) -> str:
+def referrer_text(ref: Referrer) -> str:
+    """The link's text, then the line of the page's source the link is on, when known."""
+    return link_text(ref) + (f" (line {ref.line})" if ref.line else "")
+
+
+def page_name(page: str) -> str:
+    return page or "(no page links to it: the start URL)"
+
+
+def counts_line(report: Report) -> str:
+    crawl, seconds = report.crawl, report.seconds
     counts = ", ".join(f"{n:,} {o}" for o, n in crawl.outcome_counts.items() if n)
-    seconds = f" in {crawl.duration:.1f} s" if crawl.duration is not None else ""
-    return (f"{crawl.pages_crawled:,} pages parsed, {crawl.links_checked:,} links checked{seconds}"
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    return (f"{crawl.pages_crawled:,} pages parsed, {crawl.links_checked:,} links checked{took}"
             + (f": {counts}" if counts else ""))
 
 
 def summary(report: Report) -> str:
-    """Two lines for a terminal or a CI log: passed or failed, and the counts."""
+    """Two lines for a terminal or a CI log: passed or failed, and the counts; then the notes."""
     crawl, failing = report.crawl, len(report.failing)
     if failing:
         links = "links" if failing > 1 else "link"
@@ -130,7 +237,7 @@ def summary(report: Report) -> str:
         head = f"linkpatrol: passed - no {report.failing_label} links on {crawl.url}"
     # Why the crawl stopped early or left urls out (a page budget, a trap...): a CI log says it too.
     held = "".join(f"  note: {reason}\n" for reason in crawl.stop_reasons)
-    return f"{head}\n  {counts_line(crawl)}\n{held}"
+    return f"{head}\n  {counts_line(report)}\n{held}"
 
 
 def render(report: Report, fmt: str) -> str:
@@ -139,32 +246,61 @@ def render(report: Report, fmt: str) -> str:
 
 # -- text ---------------------------------------------------------------------------------------------
 def text_report(report: Report) -> str:
+    """The summary, a section per outcome, and the summary again: the last lines of a long CI log are
+    the ones people read."""
     out = [summary(report)]
-    for title, group in ((f"{report.failing_label.capitalize()}", report.failing), (OTHER_LABEL, report.not_failing)):
-        if not group:
-            continue
-        out.append(f"\n{title}: {len(group):,} link{'s' if len(group) > 1 else ''}\n")
-        for res in group:
-            out.append(f"\n  {res.url}\n    {res.outcome}: {verdict(res)}\n")
+    for section in report.sections:
+        out.append(f"\n{section.title()}\n")
+        pages, targets, more = _cut(section, report.group_by, TEXT_ROWS if section.failing else TEXT_OTHER_ROWS)
+        for page, places in pages:
+            out.append(f"\n  {page_name(page)}\n")
+            out.extend(f"    {_text_place(place)}\n" for place in places)
+        for res in targets:
+            out.append(f"\n  {res.url}\n    {verdict(res)}\n")
             out.extend(f"    <- {ref.page} {referrer_text(ref)}\n" for ref in res.referrers[:LISTED_REFERRERS])
-            more = max(res.referrer_count, len(res.referrers)) - LISTED_REFERRERS
-            if more > 0:
-                out.append(f"    <- ... and {more:,} more pages\n")
-            if not res.referrers:
-                out.append("    (the start page)\n" if res.url == report.crawl.url else "")
+            unlisted = max(res.referrer_count, len(res.referrers)) - LISTED_REFERRERS
+            if unlisted > 0:
+                out.append(f"    <- ... and {unlisted:,} more pages\n")
+            if not res.referrers and res.url == report.crawl.url:
+                out.append("    (the start page)\n")
+        if more:
+            out.append(f"\n  {more}\n")
+        if section.unkept and report.group_by == "page":
+            out.append(f"\n  (and {section.unkept:,} more pages with these links: past the pages the crawl keeps "
+                       "per link, LINKPATROL_MAX_REFERRERS)\n")
+    if report.problems:
+        out.append("\n" + summary(report))
     return "".join(out)
+
+
+def _text_place(place: Place) -> str:
+    """``line 10: https://example.org/gone.html  HTTP 404  "Anchor text"``."""
+    what = f"{place.result.url}  {verdict(place.result)}"
+    if place.ref is None:
+        return what
+    return f"{f'line {place.line}: ' if place.line else ''}{what}  {link_text(place.ref)}"
 
 
 # -- JSON ---------------------------------------------------------------------------------------------
 def json_report(report: Report) -> str:
+    seconds = report.seconds
     data = {
         "crawl": crawl_summary(report.crawl),
         "fail_on": [str(o) for o in report.fail_on],
         "failed": len(report.failing),
         "passed": report.passed,
+        "wall_seconds": round(seconds, 3) if seconds is not None else None,  # the command's, start to end
         "problems": [res.to_report() for res in report.problems],  # the API's /broken shape
+        "pages": [{"page": page or None, "links": [_json_place(p) for p in places]}
+                  for page, places in by_page(report.problems)],
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _json_place(place: Place) -> dict[str, Any]:
+    res, ref = place.result, place.ref
+    return {"url": res.url, "outcome": str(res.outcome), "status": res.status, "error": res.error,
+            "line": place.line or None, "text": ref.text if ref else None, "element": ref.element if ref else None}
 
 
 # -- CSV ----------------------------------------------------------------------------------------------
@@ -176,16 +312,22 @@ def cell(value: Any) -> str:
 
 
 def csv_report(report: Report) -> str:
+    """The API export's lines; by page they are sorted by page and line, by target by URL."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
-    for res in report.problems:
+    if report.group_by == "page":
+        places = [place for _, group in by_page(report.problems) for place in group]
+    else:
+        places = [Place(ref.page, res, ref) for res in report.problems for ref in res.referrers]
+        places += [Place("", res, None) for res in report.problems if not res.referrers]
+        places.sort(key=lambda p: p.result.url)  # stable: a target's referrers stay in their order
+    for place in places:
+        res, ref = place.result, place.ref
         base = [cell(res.url), res.outcome, res.status if res.status is not None else "", cell(res.error),
                 "yes" if res.external else "no"]
-        refs: list[Referrer | None] = [*res.referrers] or [None]
-        for ref in refs:
-            extra = [cell(ref.page), cell(ref.text), cell(ref.element), ref.line or ""] if ref else ["", "", "", ""]
-            writer.writerow(base + extra)
+        extra = [cell(ref.page), cell(ref.text), cell(ref.element), ref.line or ""] if ref else ["", "", "", ""]
+        writer.writerow(base + extra)
     return buf.getvalue()
 
 
@@ -203,28 +345,36 @@ def md_url(url: str) -> str:
 
 
 def markdown_report(report: Report) -> str:
-    crawl = report.crawl
+    crawl, seconds = report.crawl, report.seconds
     status = (f"{len(report.failing):,} {report.failing_label} link{'s' if len(report.failing) > 1 else ''}"
               if report.failing else f"passed: no {report.failing_label} links")
     out = [f"## linkpatrol: {md(status)}\n\n", f"Checked {md_url(crawl.url)}\n\n"]
     head = ["Pages", "Links", *(o.label for o in Outcome), "Seconds"]
     values = [f"{crawl.pages_crawled:,}", f"{crawl.links_checked:,}",
-              *(f"{crawl.outcome_count(o):,}" for o in Outcome),
-              f"{crawl.duration:.1f}" if crawl.duration is not None else ""]
+              *(f"{crawl.outcome_count(o):,}" for o in Outcome), f"{seconds:.1f}" if seconds is not None else ""]
     out.append(_row(head) + "|" + "---:|" * len(head) + "\n" + _row(values))
-    for title, group in ((report.failing_label.capitalize(), report.failing), (OTHER_LABEL, report.not_failing)):
-        if not group:
-            continue
-        out.append(f"\n### {md(title)} ({len(group):,})\n\n")
-        out.append(_row(["Link", "Result", "Linked from"]) + "|---|---|---|\n")
-        for res in group[:MARKDOWN_ROWS]:
+    out.extend(f"\nNote: {md(reason)}\n" for reason in crawl.stop_reasons)
+    for section in report.sections:
+        out.append(f"\n### {md(section.title())}\n\n")
+        pages, targets, more = _cut(section, report.group_by,
+                                    MARKDOWN_ROWS if section.failing else MARKDOWN_OTHER_ROWS)
+        if report.group_by == "page":
+            out.append(_row(["Page", "Line", "Link", "Result", "Text"]) + "|---|---:|---|---|---|\n")
+        else:
+            out.append(_row(["Link", "Result", "Linked from"]) + "|---|---|---|\n")
+        for page, places in pages:
+            for i, place in enumerate(places):  # the page once, on its first row
+                out.append(_row([md_url(page_name(page)) if i == 0 else "", str(place.line or ""),
+                                 md_url(place.result.url), md(verdict(place.result)),
+                                 md(link_text(place.ref)) if place.ref else ""]))
+        for res in targets:
             refs = [f"{md_url(ref.page)} {md(referrer_text(ref))}" for ref in res.referrers[:LISTED_REFERRERS]]
-            more = max(res.referrer_count, len(res.referrers)) - LISTED_REFERRERS
-            if more > 0:
-                refs.append(f"and {more:,} more")
-            out.append(_row([md_url(res.url), md(f"{res.outcome}: {verdict(res)}"), "<br>".join(refs)]))
-        if len(group) > MARKDOWN_ROWS:
-            out.append(f"\n{len(group) - MARKDOWN_ROWS:,} more: see the JSON or CSV report.\n")
+            unlisted = max(res.referrer_count, len(res.referrers)) - LISTED_REFERRERS
+            if unlisted > 0:
+                refs.append(f"and {unlisted:,} more")
+            out.append(_row([md_url(res.url), md(verdict(res)), "<br>".join(refs)]))
+        if more:
+            out.append(f"\n{md(more)}\n")
     return "".join(out)
 
 
@@ -239,43 +389,77 @@ def xml_text(text: Any) -> str:
 
 
 def junit_report(report: Report) -> str:
-    """One test case per checked target, named by its URL, grouped by host: a failure for each problem
-    ``--fail-on`` names (the verdict and the referring pages in its message), ``skipped`` for the
-    targets not checked on purpose (excluded, unsupported), a pass for the rest."""
-    problems = {p.url: p for p in report.problems}
-    results = sorted((problems.get(r.url, r) for r in report.results), key=lambda r: r.url) or report.problems
-    crawl = report.crawl
-    failures = sum(1 for r in results if r.outcome in report.fail_on)
-    skipped = sum(1 for r in results if r.outcome not in report.fail_on
-                  and r.outcome in (Outcome.EXCLUDED, Outcome.UNSUPPORTED))
-    seconds = f"{crawl.duration or 0.0:.3f}"
-    counts = {"tests": str(len(results)), "failures": str(failures), "errors": "0", "skipped": str(skipped),
-              "time": seconds}
-    root = ET.Element("testsuites", {"name": "linkpatrol", **counts})
-    suite = ET.SubElement(root, "testsuite", {
-        "name": xml_text(f"linkpatrol {crawl.url}"), **counts,
-        "timestamp": dt.datetime.fromtimestamp(crawl.started_at or report.generated_at, dt.UTC)
-        .strftime("%Y-%m-%dT%H:%M:%S"),
-        "hostname": xml_text(socket.gethostname()),
-    })
-    for res in results:
-        case = ET.SubElement(suite, "testcase", {"classname": xml_text(host_of(res.url) or "links"),
-                                                 "name": xml_text(res.url), "time": "0"})
-        what = f"{res.outcome}: {verdict(res)}"
-        refs = res.referrers
-        if res.outcome in report.fail_on:
-            pages = ", ".join(f"{ref.page} {referrer_text(ref)}" for ref in refs[:3])
-            more = max(res.referrer_count, len(refs)) - 3
-            message = what + (f"; linked from {pages}" if pages else "") + (f" and {more} more" if more > 0 else "")
-            failure = ET.SubElement(case, "failure", {"message": xml_text(message), "type": str(res.outcome)})
-            lines = [what, *(["linked from:"] if refs else []), *(f"  {ref.page} {referrer_text(ref)}" for ref in refs)]
-            failure.text = xml_text("\n".join(lines))
-        elif res.outcome in (Outcome.EXCLUDED, Outcome.UNSUPPORTED):
-            ET.SubElement(case, "skipped", {"message": xml_text(what)})
-        elif res.outcome != Outcome.OK:
-            ET.SubElement(case, "system-out").text = xml_text(what)
+    """By target: one test case per checked target, named by its URL, grouped by host. By page: a test
+    suite per page holding problems, a test case per problem link on it (``file`` the page, ``line``
+    the line), then a suite of the links that work. A failure for each problem ``--fail-on`` names
+    (the verdict and where in its message), ``skipped`` for the targets not checked on purpose
+    (excluded, unsupported), a pass for the rest. ``time`` is the check's wall time."""
+    seconds = report.seconds
+    started = report.started_at or report.crawl.started_at or report.generated_at
+    root = ET.Element("testsuites", {"name": "linkpatrol"})
+    if report.group_by == "page":
+        for page, places in by_page(report.problems):
+            suite = _suite(root, page_name(page), started)
+            for place in places:
+                _case(suite, report, place.result, page_name(place.page), place.ref)
+        ok = [r for r in report.results if r.outcome == Outcome.OK]
+        if ok or not report.problems:
+            suite = _suite(root, f"linkpatrol {report.crawl.url}: links that work", started)
+            for res in ok:
+                _case(suite, report, res, host_of(res.url) or "links", None)
+    else:
+        problems = {p.url: p for p in report.problems}
+        results = sorted((problems.get(r.url, r) for r in report.results), key=lambda r: r.url) or report.problems
+        suite = _suite(root, f"linkpatrol {report.crawl.url}", started)
+        for res in results:
+            _case(suite, report, res, host_of(res.url) or "links", None)
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for suite in root:
+        counts = {"tests": len(suite), "failures": len(suite.findall("testcase/failure")), "errors": 0,
+                  "skipped": len(suite.findall("testcase/skipped"))}
+        suite.attrib.update({k: str(v) for k, v in counts.items()})
+        totals = {k: totals[k] + counts[k] for k in totals}
+    root.attrib.update({k: str(v) for k, v in totals.items()})
+    root.set("time", f"{seconds or 0.0:.3f}")
+    if len(root) == 1:  # one suite: it took the whole time
+        root[0].set("time", root.get("time", "0"))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite(root: ET.Element, name: str, started: float) -> ET.Element:
+    return ET.SubElement(root, "testsuite", {
+        "name": xml_text(name), "tests": "0", "time": "0",
+        "timestamp": dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "hostname": xml_text(socket.gethostname()),
+    })
+
+
+def _case(suite: ET.Element, report: Report, res: LinkResult, classname: str, ref: Referrer | None) -> None:
+    """The test case of a target, or of a link on a page (``ref``: where)."""
+    attrs = {"classname": xml_text(classname), "name": xml_text(res.url), "time": "0"}
+    if ref is not None:
+        attrs["file"] = xml_text(ref.page)
+        if ref.line:
+            attrs["line"] = str(ref.line)
+    case = ET.SubElement(suite, "testcase", attrs)
+    what = f"{res.outcome}: {verdict(res)}"
+    if res.outcome in report.fail_on:
+        if ref is not None:
+            where = f"{referrer_text(ref)} on {ref.page}"
+            message, details = f"{what}; {where}", [what, where]
+        else:
+            refs = res.referrers
+            pages = ", ".join(f"{r.page} {referrer_text(r)}" for r in refs[:3])
+            more = max(res.referrer_count, len(refs)) - 3
+            message = what + (f"; linked from {pages}" if pages else "") + (f" and {more} more" if more > 0 else "")
+            details = [what, *(["linked from:"] if refs else []), *(f"  {r.page} {referrer_text(r)}" for r in refs)]
+        failure = ET.SubElement(case, "failure", {"message": xml_text(message), "type": str(res.outcome)})
+        failure.text = xml_text("\n".join(details))
+    elif res.outcome in (Outcome.EXCLUDED, Outcome.UNSUPPORTED):
+        ET.SubElement(case, "skipped", {"message": xml_text(what)})
+    elif res.outcome != Outcome.OK:
+        ET.SubElement(case, "system-out").text = xml_text(what)
 
 
 RENDERERS: dict[str, Callable[[Report], str]] = {

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from linkpatrol.check.folder import FolderServer
 from linkpatrol.check.progress import Progress, Snapshot, make_progress
-from linkpatrol.check.reports import Display, Report, render, summary
+from linkpatrol.check.reports import GROUPINGS, Display, Report, render, summary
 from linkpatrol.check.services import LocalServices, ServiceFailed, default_crawlers
 from linkpatrol.config import Config
 from linkpatrol.connection import RedisError, client, unavailable
@@ -32,11 +32,13 @@ from linkpatrol.rules import remap_prefix
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL, normalize_url
 from linkpatrol.verdicts import PROBLEM_OUTCOMES, ErrorKind, Outcome
+from linkpatrol.wire import LinkResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 POLL = 0.2  # seconds between two looks at the crawl
 NO_CRAWLER_NOTE = 5.0  # seconds a crawl on shared crawlers may stay queued before we say none runs
 CRAWLER_SETTINGS = "crawler.settings"
+MAX_STARTUP = 120.0  # seconds: a process older than that when check starts is no command line's (a test's)
 SEED_HINTS: dict[str, str] = {
     ErrorKind.ADDRESS_NOT_ALLOWED: "; pass --allow-private to check a private or loopback address",
     ErrorKind.ROBOTS: "; robots.txt forbids it: pass --no-robots to check it anyway",
@@ -57,6 +59,22 @@ class CheckRequest:
     timeout: float | None = None
     allow_private: bool = False
     site_url: str | None = None
+    group_by: str = GROUPINGS[0]
+    started_at: float | None = None  # epoch seconds the user started the command (process_started())
+
+
+def process_started() -> float:
+    """When this process started (epoch seconds), so that the check's time is what its user waited,
+    Python's start-up and imports included: Linux's /proc gives the start in clock ticks since boot.
+    Now, where it does not, or when the process is older than a command's start-up could make it."""
+    now = time.time()
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            ticks = int(stat.read().rsplit(b")", 1)[1].split()[19])  # field 22, starttime
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - age if 0 <= age < MAX_STARTUP else now
 
 
 class BadInput(ValueError):
@@ -166,7 +184,10 @@ class Check:
         self.keys: Keys | None = None
         self.config: Config | None = None
         self.crawl_id: str | None = None
-        self.started = time.monotonic()
+        # From the command's start (when the command line says when that was): every time the check
+        # shows (the summary, the JUnit time, --timeout, the progress) is the time its user waits.
+        self.started_at = min(request.started_at or time.time(), time.time())
+        self.started = time.monotonic() - (time.time() - self.started_at)
 
     def run(self) -> int:
         with _Signals() as signals:
@@ -202,6 +223,8 @@ class Check:
         self.crawl_id = self.store.create(seed, options).id
         crawl = self._wait(self.crawl_id)
         report = self._report(crawl, display)
+        self._stop()  # before the report: stopping is part of the time the report states
+        report.elapsed = time.monotonic() - self.started
         self._write(report)
         return EXIT_OK if report.passed else EXIT_FAILED
 
@@ -317,12 +340,15 @@ class Check:
         if seed is not None and seed.outcome == Outcome.EXCLUDED:  # nothing was checked: no pass
             raise Incomplete(f"the start page {display.url(crawl.url)} was not fetched: {seed.error}"
                              f"{SEED_HINTS.get(seed.error or '', '')}")
+        if seed is not None and not crawl.pages_crawled and (why := unreachable(seed)):
+            raise Incomplete(f"cannot reach {display.url(crawl.url)}: {why}; nothing was checked")
         problems = [display.result(r) for r in store.problems(crawl.id, PROBLEM_OUTCOMES)]
         results = [display.result(r) for r in store.iter_results(crawl.id)] if self.request.fmt == "junit" else []
         shown = display.crawl(crawl)
         if self.plan.folder is not None and not self.plan.site_url:
             shown = replace(shown, url=str(self.plan.folder))
-        return Report(shown, problems, self.request.fail_on, sorted(results, key=lambda r: r.url))
+        return Report(shown, problems, self.request.fail_on, sorted(results, key=lambda r: r.url),
+                      group_by=self.request.group_by, started_at=self.started_at)
 
     def _write(self, report: Report) -> None:
         text = render(report, self.request.fmt)
@@ -337,13 +363,31 @@ class Check:
 
     # -- stopping -----------------------------------------------------------------------------------
     def _stop(self) -> None:
+        """Everything this run started stopped; a second call does nothing."""
         self.progress.close()
         if self.store is not None:
             with contextlib.suppress(RedisError, OSError):  # Redis away: nothing to cancel there either
                 if self.plan.shared and self.crawl_id and self.store.require(self.crawl_id).is_active:
                     self.store.cancel(self.crawl_id)  # the shared crawlers need not finish what nobody reads
             self.store.close()
+            self.store = None
         if self.services is not None:
             self.services.stop()
+            self.services = None
         if self.folder is not None:
             self.folder.stop()
+            self.folder = None
+
+
+def unreachable(seed: LinkResult) -> str:
+    """Why the start page says the site cannot be reached at all, in words ("" when it can): no HTTP
+    answer (a refused connection, an unknown host, a timeout...), or an answer that refuses us."""
+    after = f" (after {len(seed.redirects)} redirect{'s' if len(seed.redirects) > 1 else ''})" if seed.redirects else ""
+    if seed.outcome == Outcome.DEAD and seed.status is None:
+        kind = next((k for k in ErrorKind if k == seed.error), None)
+        return (kind.message if kind else seed.error or "no answer") + after
+    if seed.outcome == Outcome.BLOCKED:
+        return f"it answered HTTP {seed.status}{after}: the server refuses us"
+    if seed.outcome == Outcome.RATE_LIMITED:
+        return f"it answered HTTP {seed.status}{after}: the server asked us to slow down until we gave up"
+    return ""

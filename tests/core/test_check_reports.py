@@ -1,6 +1,7 @@
 """The reports of ``linkpatrol check`` (``linkpatrol.check.reports``), read back as a CI system or a
 person would: CSV with the csv module, the Markdown tables with a small parser, JUnit XML against the
-common JUnit schema. And the ``remap`` option that ``--site-url`` rests on."""
+common JUnit schema; by page (the default) and by target, one capped section per outcome. And the
+``remap`` option that ``--site-url`` rests on."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from linkpatrol.check.reports import CSV_COLUMNS, Display, Report, cell, render, summary
+from linkpatrol.check.reports import (
+    CSV_COLUMNS,
+    MARKDOWN_OTHER_ROWS,
+    TEXT_OTHER_ROWS,
+    Display,
+    Report,
+    cell,
+    render,
+    summary,
+)
 from linkpatrol.records import MAX_REMAP, Crawl, CrawlOptions, InvalidOption, parse_options
 from linkpatrol.rules import CrawlRules
 from linkpatrol.verdicts import Outcome
@@ -32,18 +42,18 @@ def crawl(**counters: int) -> Crawl:
     })
 
 
-def ref(page: str, text: str = "", element: str = "a") -> Referrer:
-    return Referrer(page, text, element, "")
+def ref(page: str, text: str = "", element: str = "a", line: int = 0) -> Referrer:
+    return Referrer(page, text, element, "", line)
 
 
 def report(fail_on: tuple[Outcome, ...] = (Outcome.DEAD,), **kwargs: object) -> Report:
     problems = [
         LinkResult(f"{LOCAL}gone.html", "dead", status=404, referrer_count=12,
-                   referrers=[ref(f"{LOCAL}p{i}.html", f"Gone {i}") for i in range(12)]),
+                   referrers=[ref(f"{LOCAL}p{i}.html", f"Gone {i}", line=20 + i) for i in range(12)]),
         LinkResult("https://other.example.net/", "dead", error="dns", external=True,
-                   referrers=[ref(LOCAL, HOSTILE)]),
+                   referrers=[ref(LOCAL, HOSTILE, line=9)]),
         LinkResult(f"{LOCAL}moved", "dead", status=410, final_url=f"{LOCAL}moved/", redirects=[[f"{LOCAL}moved", 301]],
-                   referrers=[ref(LOCAL, "", "img")]),
+                   referrers=[ref(LOCAL, "", "img", line=4)]),
         LinkResult("https://forbidden.example.net/", "blocked", status=403, external=True, referrers=[ref(LOCAL, "F")]),
         LinkResult(f"{LOCAL}private/", "excluded", error="robots", referrers=[ref(LOCAL, "P")]),
     ]
@@ -67,17 +77,63 @@ def test_display_maps_every_url_of_a_result_to_production() -> None:
     assert display.crawl(crawl()).url == SITE
 
 
+def test_notes_name_the_users_urls() -> None:
+    """The page over the per-page cap and a trap's prefix are noted in production form, in every format."""
+    noted = crawl(links_over_cap=3, trap_held=2)
+    noted.limits.update({"links_over_cap_page": f"{LOCAL}contents.html", "link_cap": "10",
+                         "trap_under": f"{LOCAL}calendar/", "trap_kind": "repeat"})
+    shown = Report(Display("http://127.0.0.1:8123/", "https://example.org/").crawl(noted), [], (Outcome.DEAD,))
+    for fmt in ("text", "markdown", "json"):
+        text = render(shown, fmt)
+        assert f"page {SITE}contents.html had more than the per-page cap of 10" in text, fmt
+        assert f"possible crawl trap under {SITE}calendar/" in text and "127.0.0.1" not in text.replace(
+            '"http://127.0.0.1:8123/docs/"', ""), fmt  # the JSON's options keep the remap's local side
+
+
 # -- text ---------------------------------------------------------------------------------------------
-def test_text_groups_problems_by_target_with_their_referrers() -> None:
+def text_sections(text: str) -> dict[str, str]:
+    """The text report's sections: title (``Dead: 3 links on 13 pages``) -> its lines, the summaries
+    left out."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("linkpatrol: "):
+            current = None
+        elif line and not line.startswith(" "):
+            current = sections[line] = []
+        elif current is not None:
+            current.append(line)
+    return {title: "\n".join(lines).strip("\n") + "\n" for title, lines in sections.items()}
+
+
+def test_text_lists_each_page_with_its_broken_links_in_source_order() -> None:
     text = render(report(), "text")
-    assert text.startswith("linkpatrol: FAILED - 3 dead links on https://example.org/docs/\n")
-    assert "13 pages parsed, 7 links checked in 2.5 s: 2 ok, 3 dead, 1 blocked, 1 excluded" in text
+    head = summary(report())
+    assert text.startswith(head) and text.endswith("\n" + head)  # the summary first and last
+    assert head.startswith("linkpatrol: FAILED - 3 dead links on https://example.org/docs/\n")
+    assert "13 pages parsed, 7 links checked in 2.5 s: 2 ok, 3 dead, 1 blocked, 1 excluded" in head
+    sections = text_sections(text)
+    assert list(sections) == ["Dead: 3 links on 13 pages", "Blocked: 1 link on 1 page", "Excluded: 1 link on 1 page"]
+    dead, blocked, excluded = sections.values()
+    home = dead.split(f"  {SITE}\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert home == [f"    line 4: {SITE}moved  HTTP 410 after 1 redirect  <img>",
+                    f"    line 9: https://other.example.net/  dns (the host name does not resolve)  "
+                    f'"{" ".join(HOSTILE.split())}"']
+    assert f'\n  {SITE}p11.html\n    line 31: {SITE}gone.html  HTTP 404  "Gone 11"\n' in dead
+    assert "forbidden.example.net" not in dead and "line 0" not in text  # an unknown line is left out
+    assert [line.strip() for line in blocked.splitlines()] == [SITE, 'https://forbidden.example.net/  HTTP 403  "F"']
+    assert "robots (robots.txt forbids the check)" in excluded
+
+
+def test_text_by_target_lists_each_target_with_its_referrers() -> None:
+    text = render(report(group_by="target"), "text")
+    assert text.startswith(summary(report())) and text.endswith(summary(report()))
     block = text.split(f"\n  {SITE}gone.html\n", 1)[1].split("\n\n", 1)[0]
-    assert block.splitlines()[0] == "    dead: HTTP 404"
-    assert f'    <- {SITE}p0.html "Gone 0"' in block and "... and 2 more pages" in block
+    assert block.splitlines()[0] == "    HTTP 404"
+    assert f'    <- {SITE}p0.html "Gone 0" (line 20)' in block and "... and 2 more pages" in block
     assert "dns (the host name does not resolve)" in text
-    assert "HTTP 410 after 1 redirect" in text and f"<- {SITE} <img>" in text
-    failing, other = text.split("Warnings, blocked, rate-limited or not checked: 2 links")
+    assert "HTTP 410 after 1 redirect" in text and f"<- {SITE} <img> (line 4)" in text
+    failing, other = text.split("\nBlocked: 1 link on 1 page\n")
     assert "forbidden.example.net" in other and "forbidden.example.net" not in failing
     assert summary(report(fail_on=(Outcome.EXCLUDED,))).startswith(
         "linkpatrol: FAILED - 1 excluded link on")
@@ -87,9 +143,10 @@ def test_text_groups_problems_by_target_with_their_referrers() -> None:
 
 # -- JSON ---------------------------------------------------------------------------------------------
 def test_json_has_the_apis_shapes() -> None:
-    data = json.loads(render(report(), "json"))
-    assert set(data) == {"crawl", "fail_on", "failed", "passed", "problems"}
+    data = json.loads(render(report(elapsed=7.25), "json"))
+    assert set(data) == {"crawl", "fail_on", "failed", "passed", "wall_seconds", "problems", "pages"}
     assert data["fail_on"] == ["dead"] and data["failed"] == 3 and data["passed"] is False
+    assert data["wall_seconds"] == 7.25  # the command's time; the crawl's own is duration_seconds
     # web/serializers.crawl_json's fields, less the web app's links
     assert set(data["crawl"]) == {
         "id", "url", "state", "pages_crawled", "links_checked", "broken", "created_at", "started_at",
@@ -101,6 +158,14 @@ def test_json_has_the_apis_shapes() -> None:
     assert set(first) == set(LinkResult("u", "dead").to_report())
     assert [p["url"] for p in data["problems"]][:1] == [f"{SITE}gone.html"]
     assert first["referrer_count"] == 12 and len(first["referrers"]) == 12
+    # the same problems by page: every page once, its links in the order of its source
+    pages = {p["page"]: p["links"] for p in data["pages"]}
+    assert list(pages) == sorted(pages) and len(pages) == 13
+    assert [(link["line"], link["url"], link["outcome"]) for link in pages[SITE]] == [
+        (4, f"{SITE}moved", "dead"), (9, "https://other.example.net/", "dead"),  # then unknown lines, by URL
+        (None, f"{SITE}private/", "excluded"), (None, "https://forbidden.example.net/", "blocked")]
+    assert pages[f"{SITE}p3.html"] == [{"url": f"{SITE}gone.html", "outcome": "dead", "status": 404, "error": None,
+                                         "line": 23, "text": "Gone 3", "element": "a"}]
 
 
 # -- CSV ----------------------------------------------------------------------------------------------
@@ -118,6 +183,10 @@ def test_csv_has_the_api_exports_columns_and_escapes_formulas() -> None:
     hostile = next(r for r in rows if r["url"] == "https://other.example.net/")
     assert hostile["anchor_text"] == "'" + HOSTILE and hostile["error"] == "dns" and hostile["external"] == "yes"
     assert {r["outcome"] for r in rows} == {"dead", "blocked", "excluded"}
+    # by page (the default) the lines follow the pages and their sources; by target, the URLs
+    assert [(r["referring_page"], r["line"]) for r in rows][:4] == [(SITE, "4"), (SITE, "9"), (SITE, ""), (SITE, "")]
+    by_target = list(csv.DictReader(io.StringIO(render(report(group_by="target"), "csv"))))
+    assert [r["url"] for r in by_target] == sorted(r["url"] for r in rows) and len(by_target) == len(rows)
 
 
 # -- Markdown -----------------------------------------------------------------------------------------
@@ -141,22 +210,93 @@ def markdown_tables(text: str) -> list[list[list[str]]]:
     return tables
 
 
-def test_markdown_tables_read_back() -> None:
+def markdown_sections(text: str) -> dict[str, tuple[list[list[str]], str]]:
+    """Each ``###`` section: its heading -> its table's rows (header first) and the text after it."""
+    sections = {}
+    for chunk in text.split("\n### ")[1:]:
+        heading, body = chunk.split("\n", 1)
+        [table] = markdown_tables(body)
+        sections[re.sub(r"\\(.)", r"\1", heading)] = (table, body.rsplit("|\n", 1)[1].strip())
+    return sections
+
+
+def page_rows(table: list[list[str]]) -> list[list[str]]:
+    """A by-page table's rows with the page filled in where the report shows it only on a page's first row."""
+    assert table[0] == ["Page", "Line", "Link", "Result", "Text"]
+    rows, page = [], ""
+    for row in table[1:]:
+        page = row[0] or page
+        rows.append([page, *row[1:]])
+    return rows
+
+
+def test_markdown_lists_each_page_with_its_broken_links() -> None:
     text = render(report(), "markdown")
     assert text.startswith("## linkpatrol: 3 dead links\n")
-    counts, failing, other = markdown_tables(text)
+    sections = markdown_sections(text)
+    assert list(sections) == ["Dead: 3 links on 13 pages", "Blocked: 1 link on 1 page", "Excluded: 1 link on 1 page"]
+    dead = page_rows(sections["Dead: 3 links on 13 pages"][0])
+    assert dead[:3] == [[SITE, "4", f"{SITE}moved", "HTTP 410 after 1 redirect", "<img>"],
+                        [SITE, "9", "https://other.example.net/", "dns (the host name does not resolve)",
+                         f'"{" ".join(HOSTILE.split())}"'],
+                        [f"{SITE}p0.html", "20", f"{SITE}gone.html", "HTTP 404", '"Gone 0"']]
+    assert len(dead) == 14 and sections["Dead: 3 links on 13 pages"][1] == ""  # nothing left out
+    assert page_rows(sections["Blocked: 1 link on 1 page"][0]) == [
+        [SITE, "", "https://forbidden.example.net/", "HTTP 403", '"F"']]
+
+
+def test_markdown_tables_read_back_by_target() -> None:
+    text = render(report(group_by="target"), "markdown")
+    assert text.startswith("## linkpatrol: 3 dead links\n")
+    counts, failing, blocked, excluded = markdown_tables(text)
     row = dict(zip(counts[0], counts[1], strict=True))
     assert row["Pages"] == "13" and row["Links"] == "7" and row["Dead"] == "3" and row["Seconds"] == "2.5"
     assert failing[0] == ["Link", "Result", "Linked from"]
     by_url = {r[0]: r for r in failing[1:]}
     assert set(by_url) == {f"{SITE}gone.html", "https://other.example.net/", f"{SITE}moved"}
-    assert by_url[f"{SITE}gone.html"][1] == "dead: HTTP 404"
+    assert by_url[f"{SITE}gone.html"][1] == "HTTP 404"
     assert f'{SITE}p9.html "Gone 9"' in by_url[f"{SITE}gone.html"][2] and "and 2 more" in by_url[f"{SITE}gone.html"][2]
     hostile = by_url["https://other.example.net/"][2]
     assert " ".join(HOSTILE.split()) in hostile  # every character escaped, nothing lost (white space folded)
     assert "<script>" not in text and "\\<script\\>" in text
-    assert [r[0] for r in other[1:]] == ["https://forbidden.example.net/", f"{SITE}private/"]
+    assert [r[0] for r in blocked[1:]] == ["https://forbidden.example.net/"]
+    assert [r[0] for r in excluded[1:]] == [f"{SITE}private/"]
     assert "### Dead" not in render(Report(crawl(), [], (Outcome.DEAD,)), "markdown")
+
+
+# -- one section per outcome --------------------------------------------------------------------------
+def crowded(group_by: str) -> Report:
+    """What a user found on a real site: 526 file: canonical links and 4 missing anchors."""
+    unsupported = [LinkResult(f"file:///build/html/page{i:03}.html", "unsupported", error="unsupported-scheme",
+                              referrers=[ref(f"{SITE}page{i:03}.html", "", "link", line=5)]) for i in range(526)]
+    anchors = [LinkResult(f"{SITE}guide.html#part{i}", "missing_anchor", error="missing-anchor",
+                          referrers=[ref(f"{SITE}index.html", f"Part {i}", line=30 + i)]) for i in range(4)]
+    return Report(crawl(pages_crawled=527, links_checked=1000, outcome_ok=470, outcome_unsupported=526,
+                        outcome_missing_anchor=4),
+                  sorted([*unsupported, *anchors], key=lambda r: r.url), (Outcome.DEAD,), group_by=group_by)
+
+
+@pytest.mark.parametrize("group_by", ["page", "target"])
+def test_no_outcome_is_cut_by_another(group_by: str) -> None:
+    md_sections = markdown_sections(render(crowded(group_by), "markdown"))
+    assert list(md_sections) == ["Missing anchor: 4 links on 1 page", "Unsupported: 526 links on 526 pages"]
+    anchors, after = md_sections["Missing anchor: 4 links on 1 page"]
+    assert len(anchors) == 1 + 4 and after == ""
+    unsupported, after = md_sections["Unsupported: 526 links on 526 pages"]
+    assert len(unsupported) == 1 + MARKDOWN_OTHER_ROWS
+    left = 526 - MARKDOWN_OTHER_ROWS
+    assert after == (f"... and {left} more on {left} pages (--format csv or json lists them all)" if group_by == "page"
+                     else f"... and {left} more links (--format csv or json lists them all)")
+    text = render(crowded(group_by), "text")
+    sections = text_sections(text)
+    assert list(sections) == ["Missing anchor: 4 links on 1 page", "Unsupported: 526 links on 526 pages"]
+    assert sections["Missing anchor: 4 links on 1 page"].count("guide.html#part") == 4
+    unsupported_text = sections["Unsupported: 526 links on 526 pages"]
+    assert unsupported_text.count("file:///build/html/") == TEXT_OTHER_ROWS
+    assert unsupported_text.rstrip().endswith(f"... and {526 - TEXT_OTHER_ROWS} more " + (
+        f"on {526 - TEXT_OTHER_ROWS} pages (--format csv or json lists them all)" if group_by == "page"
+        else "links (--format csv or json lists them all)"))
+    assert text.endswith(summary(crowded(group_by)))  # the summary last, after 200 lines
 
 
 # -- JUnit --------------------------------------------------------------------------------------------
@@ -165,8 +305,31 @@ def junit_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(SCHEMA)))
 
 
+def test_junit_by_page_has_a_suite_per_page(junit_schema: etree.XMLSchema) -> None:
+    doc = etree.fromstring(render(report(elapsed=9.8765, started_at=1700000000.0), "junit").encode())
+    junit_schema.assertValid(doc)
+    suites = doc.findall("testsuite")
+    names = [s.get("name") for s in suites]
+    assert names[:2] == [SITE, f"{SITE}p0.html"] and names[-1] == f"linkpatrol {SITE}: links that work"
+    assert len(suites) == 13 + 1
+    home = suites[0]
+    assert [(c.get("name"), c.get("file"), c.get("line")) for c in home.findall("testcase")] == [
+        (f"{SITE}moved", SITE, "4"), ("https://other.example.net/", SITE, "9"), (f"{SITE}private/", SITE, None),
+        ("https://forbidden.example.net/", SITE, None)]
+    assert home.get("tests") == "4" and home.get("failures") == "2" and home.get("skipped") == "1"
+    failure = doc.find(f"testsuite[@name='{SITE}p3.html']/testcase/failure")
+    assert failure is not None and failure.get("message") == f'dead: HTTP 404; "Gone 3" (line 23) on {SITE}p3.html'
+    working = suites[-1].findall("testcase")
+    assert [c.get("name") for c in working] == [SITE, f"{SITE}p1.html"] and working[0].find("*") is None
+    # every link on every page a test, every ok target one: the totals add up
+    assert doc.get("tests") == str(12 + 2 + 2 + 2) and doc.get("failures") == str(12 + 2)
+    assert doc.get("failures") == str(sum(int(s.get("failures", "0")) for s in suites))
+    assert doc.get("time") == "9.877"  # the check's wall time, not the crawl's 2.5 s
+    assert home.get("timestamp") == "2023-11-14T22:13:20"  # when the check started
+
+
 def test_junit_is_valid_and_counts_right(junit_schema: etree.XMLSchema) -> None:
-    xml = render(report(), "junit")
+    xml = render(report(group_by="target"), "junit")
     doc = etree.fromstring(xml.encode())
     junit_schema.assertValid(doc)
     suite = doc.find("testsuite")
@@ -189,9 +352,14 @@ def test_junit_is_valid_and_counts_right(junit_schema: etree.XMLSchema) -> None:
 
 
 def test_junit_fail_on_changes_what_fails(junit_schema: etree.XMLSchema) -> None:
-    doc = etree.fromstring(render(report(fail_on=(Outcome.DEAD, Outcome.BLOCKED, Outcome.EXCLUDED)), "junit").encode())
-    junit_schema.assertValid(doc)
-    assert doc.get("failures") == "5" and doc.get("skipped") == "0"
+    for group_by, failures in (("target", 5), ("page", 16)):
+        doc = etree.fromstring(render(report(fail_on=(Outcome.DEAD, Outcome.BLOCKED, Outcome.EXCLUDED),
+                                             group_by=group_by), "junit").encode())
+        junit_schema.assertValid(doc)
+        assert doc.get("failures") == str(failures) and doc.get("skipped") == "0"
+    passed = etree.fromstring(render(Report(crawl(), [], (Outcome.DEAD,)), "junit").encode())
+    junit_schema.assertValid(passed)  # nothing checked but a passing run: one suite, no test
+    assert passed.get("tests") == "0" and len(passed.findall("testsuite")) == 1
 
 
 def test_the_schema_refuses_what_it_should(junit_schema: etree.XMLSchema) -> None:
@@ -232,3 +400,16 @@ def test_bad_remap_names_the_field(value: object) -> None:
 def test_the_form_does_not_need_remap() -> None:
     assert parse_options({"max_pages": ""}, form=True).remap == {}
     assert "remap" in CrawlOptions().to_dict() and CrawlOptions.from_json('{"max_pages": 3}').remap == {}
+
+
+# -- a site that cannot be reached (exit code 3) ------------------------------------------------------
+def test_the_words_for_a_start_page_that_cannot_be_reached() -> None:
+    from linkpatrol.check.runner import unreachable
+
+    assert unreachable(LinkResult(SITE, "dead", error="refused")) == "the server refused the connection"
+    assert unreachable(LinkResult(SITE, "dead", error="dns", redirects=[[SITE, 301]])) == \
+        "the host name does not resolve (after 1 redirect)"
+    assert unreachable(LinkResult(SITE, "blocked", status=403)) == "it answered HTTP 403: the server refuses us"
+    assert unreachable(LinkResult(SITE, "rate_limited", status=429)).startswith("it answered HTTP 429")
+    assert unreachable(LinkResult(SITE, "dead", status=404)) == ""  # the site answered: a dead link, exit 1
+    assert unreachable(LinkResult(SITE, "ok", status=200)) == ""

@@ -118,27 +118,45 @@ def slow_site() -> Iterator[SiteServer]:
 
 
 def dead_in_text(stdout: str) -> dict[str, set[tuple[str, str]]]:
-    """The text report's targets with their referrers (``<- page "text"``)."""
+    """The text report's broken links (``line N: URL  VERDICT  "text"`` under each page), each with the
+    pages it is on and its text there."""
     found: dict[str, set[tuple[str, str]]] = {}
-    current = ""
+    page = ""
     for line in stdout.splitlines():
-        if line.startswith("  ") and not line.startswith("   ") and "://" in line:
-            current = line.strip()
-            found[current] = set()
-        elif match := re.fullmatch(r'    <- (\S+) "(.*)"(?: \(line [0-9]+\))?', line):
-            found[current].add((match[1], match[2]))
+        if line.startswith("  ") and not line.startswith(("   ", "  note: ")) and "://" in line:
+            page = line.strip()
+        elif match := re.fullmatch(r'    (?:line [0-9]+: )?(\S+)  .+  "(.*)"', line):
+            found.setdefault(match[1], set()).add((page, match[2]))
     return found
+
+
+def within_10_percent(reported: float, wall: float) -> bool:
+    """A time the check reported against the wall time the test measured around the command."""
+    return abs(reported - wall) <= 0.1 * wall
 
 
 # -- exit codes ---------------------------------------------------------------------------------------
 def test_a_folder_with_dead_links_fails_with_production_urls(run_check: Callable[..., Any]) -> None:
+    started = time.monotonic()
     out = run_check(str(BUILT), "--site-url", SITE_URL, "--crawlers", "1", "--progress", "plain")
+    wall = time.monotonic() - started
     assert out.returncode == 1, out.stderr
     assert out.stdout.startswith(f"linkpatrol: FAILED - 5 dead links on {SITE_URL}\n"), out.stdout
     assert f"4 pages parsed, {BUILT_URLS} links checked" in out.stdout
     assert dead_in_text(out.stdout) == BUILT_DEAD
+    # by page: each page with its broken links in the order of its source, the summary again at the end
+    summary = out.stdout.split("\n\n", 1)[0] + "\n"
+    assert out.stdout.endswith("\n" + summary) and "\nDead: 5 links on 3 pages\n" in out.stdout
+    assert f"""
+  {SITE_URL}
+    line 10: {SITE_URL}removed.html  HTTP 404  "Removed page"
+    line 11: {SITE_URL}old-page.html  HTTP 404  "Old page"
+    line 13: {SITE_URL}img/missing.png  HTTP 404  "Missing picture"
+""" in out.stdout
+    seconds = float(re.findall(r"links checked in ([0-9.]+) s", summary)[0])
+    assert within_10_percent(seconds, wall), (seconds, wall)  # the time the user waited, start-up included
     # the absolute production link to a page the folder has is checked there, and alive
-    assert "install.html\n" not in out.stdout and "127.0.0.1" not in out.stdout
+    assert f"{SITE_URL}guide/install.html  " not in out.stdout and "127.0.0.1" not in out.stdout
     assert "started 1 crawler process on a private Redis" in out.stderr
 
 
@@ -177,6 +195,22 @@ def test_a_target_that_is_neither_a_folder_nor_a_url(run_check: Callable[..., An
     assert out.returncode == 2 and "URL|DIR: 'no-such-folder' is neither a folder nor an http(s) URL" in out.stderr
 
 
+def test_argument_errors_are_in_plain_words(run_check: Callable[..., Any]) -> None:
+    for args, message in ((["--timeout=abc"], "--timeout: 'abc' is not a duration; use seconds or 90s, 5m"),
+                          (["--crawlers", "two"], "--crawlers: 'two' is not a whole number")):
+        out = run_check(str(BUILT), *args)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+        assert "_seconds" not in out.stderr and "_positive" not in out.stderr and "invalid" not in out.stderr
+
+
+def test_a_site_that_refuses_connections_is_exit_code_3(run_check: Callable[..., Any], refused_port: int) -> None:
+    url = f"http://127.0.0.1:{refused_port}/"
+    out = run_check(url, "--allow-private", "--crawlers", "1", "--progress", "none")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert f"error: cannot reach {url}: the server refused the connection; nothing was checked" in out.stderr
+    assert out.stdout == "" and "dead link" not in out.stderr
+
+
 def test_redis_unreachable_is_exit_code_3(run_check: Callable[..., Any], refused_port: int) -> None:
     out = run_check("http://127.0.0.1:9/", env=check_env(REDIS_URL=f"redis://127.0.0.1:{refused_port}/0"))
     assert out.returncode == 3, out.stderr
@@ -197,16 +231,18 @@ def test_timeout_is_exit_code_3(run_check: Callable[..., Any], slow_site: SiteSe
 
 
 # -- formats ------------------------------------------------------------------------------------------
-def run_format(run_check: Callable[..., Any], outside: Path, fmt: str) -> tuple[str, str]:
-    """The report written with --output, and what the terminal got."""
+def run_format(run_check: Callable[..., Any], outside: Path, fmt: str) -> tuple[str, str, float]:
+    """The report written with --output, what the terminal got, and the wall time the run took."""
     report = outside / "report"
+    started = time.monotonic()
     out = run_check(str(BUILT), "--site-url", SITE_URL, "--format", fmt, "--output", str(report),
                     "--crawlers", "1", "--progress", "none")
+    wall = time.monotonic() - started
     assert out.returncode == 1, out.stderr
     assert out.stdout.startswith(f"linkpatrol: FAILED - 5 dead links on {SITE_URL}\n")  # the summary
     text = report.read_text()
     report.unlink()
-    return text, out.stdout
+    return text, out.stdout, wall
 
 
 def test_json_report(run_check: Callable[..., Any], outside: Path) -> None:
@@ -231,24 +267,56 @@ def test_csv_report(run_check: Callable[..., Any], outside: Path) -> None:
 
 
 def test_markdown_report(run_check: Callable[..., Any], outside: Path) -> None:
-    from tests.core.test_check_reports import markdown_tables
+    from tests.core.test_check_reports import markdown_sections, markdown_tables, page_rows
 
-    text = run_format(run_check, outside, "markdown")[0]
-    counts, dead = markdown_tables(text)
-    assert dict(zip(counts[0], counts[1], strict=True))["Dead"] == "5"
-    assert {row[0]: re.sub(r" \(line [0-9]+\)", "", row[2]) for row in dead[1:]} == {
-        url: " ".join(f'{page} "{anchor}"' for page, anchor in refs) for url, refs in BUILT_DEAD.items()}
+    text, _, wall = run_format(run_check, outside, "markdown")
+    counts = markdown_tables(text)[0]
+    row = dict(zip(counts[0], counts[1], strict=True))
+    assert row["Dead"] == "5" and within_10_percent(float(row["Seconds"]), wall), (row, wall)
+    [(title, (table, more))] = markdown_sections(text).items()
+    assert title == "Dead: 5 links on 3 pages" and more == ""
+    rows = page_rows(table)
+    found: dict[str, set[tuple[str, str]]] = {}
+    for page, _, url, _, anchor in rows:
+        found.setdefault(url, set()).add((page, anchor.strip('"')))
+    assert found == BUILT_DEAD
+    assert rows[:3] == [[SITE_URL, line, f"{SITE_URL}{path}", "HTTP 404", f'"{anchor}"'] for line, path, anchor in (
+        ("10", "removed.html", "Removed page"), ("11", "old-page.html", "Old page"),
+        ("13", "img/missing.png", "Missing picture"))]
 
 
 def test_junit_report(run_check: Callable[..., Any], outside: Path) -> None:
-    doc = etree.fromstring(run_format(run_check, outside, "junit")[0].encode())
+    text, _, wall = run_format(run_check, outside, "junit")
+    doc = etree.fromstring(text.encode())
     etree.XMLSchema(etree.parse(str(ROOT / "tests" / "support" / "junit.xsd"))).assertValid(doc)
+    # by page: a suite per page with broken links (each dead link here is on one page), then the links that work
+    suites = {s.get("name"): s for s in doc.findall("testsuite")}
+    assert list(suites) == [SITE_URL, f"{SITE_URL}guide/", f"{SITE_URL}guide/install.html",
+                            f"linkpatrol {SITE_URL}: links that work"]
     cases = doc.findall("testsuite/testcase")
     assert len(cases) == BUILT_URLS and doc.get("tests") == str(BUILT_URLS) and doc.get("failures") == "5"
-    failed = {c.get("name"): c.find("failure") for c in cases if c.find("failure") is not None}
-    assert set(failed) == set(BUILT_DEAD)
-    assert failed[f"{SITE_URL}removed.html"].get("message") == \
-        f'dead: HTTP 404; linked from {SITE_URL} "Removed page" (line 10)'
+    failed = {(c.get("file"), c.get("name")): c for c in cases if c.find("failure") is not None}
+    assert {name for _, name in failed} == set(BUILT_DEAD)
+    removed = failed[(SITE_URL, f"{SITE_URL}removed.html")]
+    assert removed.get("line") == "10" and removed.get("classname") == SITE_URL
+    assert removed.find("failure").get("message") == f'dead: HTTP 404; "Removed page" (line 10) on {SITE_URL}'
+    assert within_10_percent(float(doc.get("time")), wall), (doc.get("time"), wall)
+
+
+def test_a_note_names_the_users_url(run_check: Callable[..., Any], tmp_path: Path) -> None:
+    """The per-page cap note names the page at --site-url, not the temporary server check serves it on."""
+    site = tmp_path / "public"
+    site.mkdir()
+    (site / "index.html").write_text('<a href="contents.html">Contents</a>')
+    (site / "contents.html").write_text("".join(f'<a href="p{i}.html">Part {i}</a>\n' for i in range(6)))
+    for n in range(6):
+        (site / f"p{n}.html").write_text("part")
+    out = run_check(str(site), "--site-url", SITE_URL, "--crawlers", "1", "--progress", "none",
+                    env=check_env(LINKPATROL_MAX_LINKS_PER_PAGE="3"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"  note: 3 links not followed: page {SITE_URL}contents.html had more than the per-page cap of 3\n" \
+        in out.stdout
+    assert "127.0.0.1" not in out.stdout + out.stderr
 
 
 def test_a_url_on_shared_crawlers(run_check: Callable[..., Any], redis_url: str, site: SiteServer,
