@@ -1,4 +1,6 @@
-"""Retries a refused or mishandled HEAD as a GET (the body is cut short by the spider)."""
+"""Retries a refused or mishandled HEAD as a GET (the body is cut short by the spider). The GET keeps
+the HEAD's meta: its crawl, hence its cookie jar (the cookies the HEAD answer set go with it), and the
+redirect chain so far."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Scrapy's redirect handling, with loops, over-long chains and targets that are no web page told
-apart for the report."""
+apart for the report. A chain back to a URL it visited is a loop unless an answer on the way changed
+the crawl's cookies: a consent page or a login wall that sets a cookie and sends the visitor back is
+followed, as a browser follows it (the cookies themselves are ``crawl_cookies.py``'s)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from w3lib.url import safe_url_string
 
+from crawler.downloadermiddlewares.crawl_cookies import COOKIES_CHANGED
 from crawler.failures import HostFailed, RedirectLoop, TooManyRedirects
 from linkpatrol.verdicts import ErrorKind
 
@@ -23,11 +26,17 @@ BROWSER_REFUSED = frozenset({"file", "data", "javascript", "vbscript", "about", 
                              "view-source", "gopher"})
 
 
-def check_redirect(chain: list[str], target: str, hops_so_far: int, max_hops: int) -> None:
-    """Raise RedirectLoop when ``target`` is already in ``chain`` (fragments ignored), and
-    TooManyRedirects when following it would exceed ``max_hops``."""
-    if target.split("#", 1)[0] in {u.split("#", 1)[0] for u in chain}:
-        raise RedirectLoop(f"redirect loop back to {target}")
+def check_redirect(chain: list[str], target: str, hops_so_far: int, max_hops: int,
+                   cookies_changed: list[bool] | None = None) -> None:
+    """Raise RedirectLoop when ``target`` was already requested in ``chain`` (fragments ignored) and
+    no answer since then changed the crawl's cookies (``cookies_changed``: one flag per hop of
+    ``chain``); TooManyRedirects when following it would exceed ``max_hops``."""
+    url = target.split("#", 1)[0]
+    changed_since = False
+    for hop, changed in reversed(list(zip(chain, cookies_changed or [False] * len(chain), strict=True))):
+        changed_since = changed_since or changed
+        if not changed_since and hop.split("#", 1)[0] == url:
+            raise RedirectLoop(f"redirect loop back to {target}")
     if hops_so_far + 1 > max_hops:
         raise TooManyRedirects(f"more than {max_hops} redirects")
 
@@ -50,6 +59,10 @@ class UnsupportedRedirect(IgnoreRequest):
 
 
 class LinkRedirectMiddleware(RedirectMiddleware):
+    def _engine_started(self) -> None:
+        """Scrapy's looks for the Referer spider middleware, which a link checker does not use (see
+        handle_referer), and warns at every start that it is missing."""
+
     def handle_referer(self, request: Request, response: Response) -> None:
         """A link checker sends no Referer: the pages it reads are not the visitor's business."""
         request.headers.pop("Referer", None)
@@ -74,6 +87,9 @@ class LinkRedirectMiddleware(RedirectMiddleware):
                     or response.status in getattr(self.crawler.spider, "handle_httpstatus_list", ()))
 
     def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        changed = [*request.meta.get("lp_redirect_cookies", []), bool(request.meta.get(COOKIES_CHANGED))]
         check_redirect([*request.meta.get("redirect_urls", []), request.url], redirected.url,
-                       request.meta.get("redirect_times", 0), self.max_redirect_times)
+                       request.meta.get("redirect_times", 0), self.max_redirect_times, changed)
+        redirected.meta["lp_redirect_cookies"] = changed
+        redirected.meta.pop(COOKIES_CHANGED, None)
         return super()._redirect(redirected, request, reason)

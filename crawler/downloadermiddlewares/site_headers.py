@@ -1,6 +1,8 @@
 """The crawl's own request headers (``headers``: an Authorization or a Cookie for a staging site):
 sent to the crawl's site only, taken off any request that leaves it, also after a redirect. The
-values are secrets: they live in their own Redis key, never in logs (this module logs nothing)."""
+values are secrets: they live in their own Redis key, never in logs (this module logs nothing). A
+``Cookie`` header is sent beside the cookies the site set during the crawl: the cookie middleware
+(``crawl_cookies.py``) joins the two, with ``site_cookie``."""
 
 from __future__ import annotations
 
@@ -17,6 +19,13 @@ def apply_site_headers(request: Request, headers: dict[str, str], in_site: bool)
             request.headers[name] = value
         else:
             request.headers.pop(name, None)
+
+
+def site_cookie(headers: dict[str, str], in_site: bool) -> str | None:
+    """The crawl's own ``Cookie`` header (any spelling of its name), for a request to its site only."""
+    if not in_site:
+        return None
+    return next((value for name, value in headers.items() if name.lower() == "cookie"), None)
 
 
 class SiteHeadersMiddleware(FrontierMiddleware):
