@@ -50,6 +50,15 @@ class HostFailed(IgnoreRequest):
         self.kind = kind
 
 
+class UnsupportedRedirect(IgnoreRequest):
+    """A redirect to a URL that is not http(s) (Scrapy would hand the 3xx itself to the spider, which
+    would call the link ``dead 302``)."""
+
+    def __init__(self, kind: ErrorKind, target: str) -> None:
+        super().__init__(f"redirect to {target[:200]}: {kind.message}")
+        self.kind = kind
+
+
 # Failures that concern a whole host (name and port), not one url: decided once for the crawl.
 HOST_KINDS = frozenset({ErrorKind.DNS, ErrorKind.REFUSED})
 
@@ -84,7 +93,7 @@ def error_kind(exc: BaseException) -> ErrorKind:
     for item in chain:
         if _too_large(item):
             return ErrorKind.TOO_LARGE
-        if isinstance(item, HostFailed):
+        if isinstance(item, (HostFailed, UnsupportedRedirect)):
             return item.kind
         if isinstance(item, TooManyRedirects):
             return ErrorKind.TOO_MANY_REDIRECTS

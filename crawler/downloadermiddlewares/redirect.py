@@ -10,12 +10,11 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from w3lib.url import safe_url_string
 
 from crawler.downloadermiddlewares.crawl_cookies import COOKIES_CHANGED
-from crawler.failures import HostFailed, RedirectLoop, TooManyRedirects
+from crawler.failures import RedirectLoop, TooManyRedirects, UnsupportedRedirect
 from linkpatrol.verdicts import ErrorKind
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # the ones Scrapy follows
@@ -49,15 +48,6 @@ def redirect_target_kind(target: str) -> ErrorKind | None:
     return ErrorKind.REDIRECT_UNSUPPORTED if scheme in BROWSER_REFUSED else ErrorKind.UNSUPPORTED_SCHEME
 
 
-class UnsupportedRedirect(IgnoreRequest):
-    """A redirect to a URL that is not http(s) (Scrapy would hand the 3xx itself to the spider, which
-    would call the link ``dead 302``)."""
-
-    def __init__(self, kind: ErrorKind, target: str) -> None:
-        super().__init__(f"redirect to {target[:200]}: {kind.message}")
-        self.kind = kind
-
-
 class LinkRedirectMiddleware(RedirectMiddleware):
     def _engine_started(self) -> None:
         """Scrapy's looks for the Referer spider middleware, which a link checker does not use (see
@@ -74,9 +64,7 @@ class LinkRedirectMiddleware(RedirectMiddleware):
             target = urljoin(request.url, safe_url_string(location))
             kind = redirect_target_kind(target)
             if kind is not None:
-                # crawler.failures.error_kind() names a failure by the kind a HostFailed in its chain
-                # carries; naming UnsupportedRedirect there directly would drop this cause.
-                raise UnsupportedRedirect(kind, target) from HostFailed(kind, urlsplit(request.url).netloc)
+                raise UnsupportedRedirect(kind, target)
         return super().process_response(request, response)
 
     def _kept(self, request: Request, response: Response) -> bool:
