@@ -128,7 +128,8 @@ _ERROR_TEXT = {
     ErrorKind.TLS: "the TLS handshake failed or the certificate is not valid",
     ErrorKind.CONNECTION_RESET: "the connection was closed before an answer",
     ErrorKind.INCOMPLETE_RESPONSE: "the answer was cut short",
-    ErrorKind.TOO_LARGE: "the page is larger than the crawl's size cap: the part that arrived was parsed",
+    ErrorKind.TOO_LARGE: "the answer is larger than the crawl's size cap (counted after decompression): a plain "
+                         "page is parsed as far as the cap, a compressed one is not read further",
     ErrorKind.CONNECTION_FAILED: "the connection failed",
     ErrorKind.TOO_MANY_REDIRECTS: "more redirects than a browser follows",
     ErrorKind.REDIRECT_LOOP: "the redirects lead back to a URL already visited",
