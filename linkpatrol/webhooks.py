@@ -80,8 +80,9 @@ def text(crawl: Crawl, changes: CrawlDiff, report_url: str) -> str:
     else:
         head = f"{crawl.host}: {_plural(crawl.broken, 'dead link')} found"
     state = "" if crawl.state == "finished" else f" (crawl {crawl.state})"
+    caveat = f" {changes.caveat}" if changes.previous is not None and changes.caveat else ""
     return (f"{head}{state}; {_plural(crawl.links_checked, 'link')} checked on "
-            f"{_plural(crawl.pages_crawled, 'page')}, {broken} broken in all. Report: {report_url}")
+            f"{_plural(crawl.pages_crawled, 'page')}, {broken} broken in all.{caveat} Report: {report_url}")
 
 
 def payload(crawl: Crawl, changes: CrawlDiff, report_url: str, delivery: str) -> dict[str, Any]:
@@ -99,6 +100,8 @@ def payload(crawl: Crawl, changes: CrawlDiff, report_url: str, delivery: str) ->
             "new": len(changes.new),
             "fixed": len(changes.fixed),
             "still": len(changes.still),
+            "unchecked": len(changes.unchecked),
+            "option_changes": list(changes.option_changes),
             "new_broken": changes.new_broken,
             "fixed_broken": changes.fixed_broken,
             "by_outcome": {str(o): row for o, row in changes.by_outcome().items()},

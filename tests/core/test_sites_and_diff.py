@@ -8,8 +8,9 @@ import redis
 
 from linkpatrol.config import Config
 from linkpatrol.diff import diff
+from linkpatrol.events import skip_reason
 from linkpatrol.keys import Keys
-from linkpatrol.records import Crawl
+from linkpatrol.records import Crawl, CrawlOptions
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import ErrorKind, Outcome
 from linkpatrol.wire import LinkResult
@@ -90,13 +91,15 @@ def test_diff_new_fixed_and_still_across_outcomes(store: CrawlStore) -> None:
     first = crawl_of(store, {
         f"{SITE}gone": dead(f"{SITE}gone"),  # still dead
         f"{SITE}fixed": dead(f"{SITE}fixed"),  # ok next time
+        f"{SITE}removed": dead(f"{SITE}removed"),  # no longer linked from the (re-read) home page
         "https://x.example/wall": LinkResult("https://x.example/wall", Outcome.BLOCKED, 403, external=True),
     })
     assert diff(store, first).previous is None
     second = crawl_of(store, {
         f"{SITE}gone": dead(f"{SITE}gone"),
+        f"{SITE}fixed": LinkResult(f"{SITE}fixed", Outcome.OK, 200),
         f"{SITE}new": dead(f"{SITE}new"),
-        # blocked, now dead: new as dead, fixed as blocked
+        # blocked, now dead: new as dead; the blocked one is not fixed (the link still does not work)
         "https://x.example/wall": LinkResult("https://x.example/wall", Outcome.DEAD, error=ErrorKind.DNS,
                                              external=True),
         f"{SITE}slow": LinkResult(f"{SITE}slow", Outcome.RATE_LIMITED, 429),
@@ -105,14 +108,52 @@ def test_diff_new_fixed_and_still_across_outcomes(store: CrawlStore) -> None:
     assert changes.previous == first
     assert [(r.url, r.outcome) for r in changes.new] == [
         (f"{SITE}new", "dead"), (f"{SITE}slow", "rate_limited"), ("https://x.example/wall", "dead")]
-    assert [(r.url, r.outcome) for r in changes.fixed] == [
-        (f"{SITE}fixed", "dead"), ("https://x.example/wall", "blocked")]
+    assert [(r.url, r.outcome) for r in changes.fixed] == [(f"{SITE}fixed", "dead"), (f"{SITE}removed", "dead")]
+    assert changes.removed == {(f"{SITE}removed", "dead")}
     assert [(r.url, r.outcome) for r in changes.still] == [(f"{SITE}gone", "dead")]
-    assert changes.new_broken == 2 and changes.fixed_broken == 1
-    assert changes.by_outcome()[Outcome.BLOCKED] == {"new": 0, "fixed": 1, "still": 0}
+    assert changes.unchecked == [] and changes.option_changes == [] and changes.caveat == ""
+    assert changes.new_broken == 2 and changes.fixed_broken == 2
+    assert Outcome.BLOCKED not in changes.by_outcome()  # nothing blocked now, and the old one not fixed
     # referrers: the new ones from this crawl, the fixed ones from the previous one
     assert changes.new[0].referrers[0].page == SITE and changes.fixed[0].referrer_count == 1
     assert diff(store, second).new[0].referrers == []  # not read unless asked for
+
+
+def test_diff_with_other_options_compares_like_with_like(store: CrawlStore) -> None:
+    """Three crawls with links to other sites checked, then one without: their dead links are "not
+    checked this time", never fixed, and the diff names the option that changed."""
+    externals = {f"https://ext{i}.example/": LinkResult(f"https://ext{i}.example/", Outcome.DEAD, error=ErrorKind.DNS,
+                                                        external=True) for i in range(5)}
+    page = f"{SITE}page"
+
+    def site(results: dict[str, LinkResult], ids: set[str]) -> dict[str, FakePage]:
+        out = pages(SITE, results)
+        out[SITE].links.append((f"{page}#top", "to the top"))
+        out[page] = FakePage(LinkResult(page, "ok", 200), [], True, anchors=ids)
+        return out
+
+    for _ in range(3):
+        wide = run_crawl(store, SITE, site({**externals, f"{SITE}old": dead(f"{SITE}old"),
+                                            f"{SITE}later": dead(f"{SITE}later")}, set()))
+    assert wide.outcome_count(Outcome.MISSING_ANCHOR) == 1 and wide.broken == 7
+    # The crawler leaves links to other sites out entirely when check_external is off: so does this crawl.
+    narrow = run_crawl(store, SITE, site({f"{SITE}old": dead(f"{SITE}old"),
+                                          f"{SITE}later": LinkResult(f"{SITE}later", "ok", 200)}, {"top"}),
+                       CrawlOptions(check_external=False, exclude=["/private/"]))
+    changes = diff(store, narrow)
+    assert changes.option_changes == ["links to other sites: checked before, not checked now",
+                                      "exclude patterns: none before, /private/ now"]
+    assert [r.url for r in changes.fixed] == [f"{SITE}later", f"{SITE}page#top"]  # checked, and working
+    assert [r.url for r in changes.unchecked] == sorted(externals)
+    assert changes.fixed_broken == 2 and changes.unchecked_broken == 5 and changes.new_broken == 0
+    assert changes.by_outcome()[Outcome.DEAD] == {"new": 0, "fixed": 1, "still": 1, "unchecked": 5}
+    assert "links to other sites: checked before, not checked now" in changes.caveat
+    assert "5 dead links or missing anchors of the previous crawl were not checked this time" in changes.caveat
+    # notify_when: changes follows the same rule: nothing new, and only what was found working is fixed
+    assert skip_reason(narrow, changes, narrow.broken) == ""  # two real fixes: a mail is due
+    again = run_crawl(store, SITE, site({f"{SITE}old": dead(f"{SITE}old")}, {"top"}),
+                      CrawlOptions(check_external=False, exclude=["/private/"], notify_when="changes"))
+    assert skip_reason(again, diff(store, again), again.broken).startswith("notify_when is changes: no dead link")
 
 
 def test_retention_keeps_the_newest_n_and_never_an_active_crawl(redis_url: str, rclient: redis.Redis) -> None:

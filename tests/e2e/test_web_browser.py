@@ -48,7 +48,7 @@ def test_submit_watch_and_read_the_report(web_url: str, site: SiteServer, crawle
     page.get_by_label("Max pages").fill("500")
     page.get_by_role("button", name="Start checking").click()
 
-    # The report page follows the crawl live, then reloads itself once when it ends.
+    # The report page follows the crawl live; the update that sees it end leaves the full report.
     expect(page.get_by_role("heading", name="Report for")).to_be_visible()
     state = page.locator("#crawl [data-field=state]")
     expect(state).to_have_text("finished", timeout=120_000)

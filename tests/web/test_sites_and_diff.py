@@ -94,7 +94,8 @@ def test_diff_api_json_and_csv(client: FlaskClient, store: CrawlStore) -> None:
     assert {e["url"] for e in data["still"]} == {f"{SITE}gone", "https://wall.example/"}
     assert set(data["new"][0]) == set(client.get(f"/api/crawls/{second.id}/broken").json[0])
     assert data["new"][0]["referrers"][0]["page"] == SITE
-    assert client.get(f"/api/crawls/{first.id}/diff").json == {"previous": None, "new": [], "fixed": [], "still": []}
+    assert client.get(f"/api/crawls/{first.id}/diff").json == {
+        "previous": None, "option_changes": [], "new": [], "fixed": [], "still": [], "unchecked": []}
     resp = client.get(f"/api/crawls/{second.id}/diff?format=csv")
     assert resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))

@@ -7,7 +7,10 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
+from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
+from linkpatrol.wire import LinkResult
+from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.webapp import HOSTILE, HOSTILE_IMG, SITE, csrf_token, finished_crawl, make_app
 
 
@@ -33,9 +36,10 @@ def test_home_form_creates_a_crawl(client: FlaskClient, store: CrawlStore) -> No
 @pytest.mark.parametrize(
     ("form", "field", "text"),
     [
-        ({"url": "ftp://example.org/"}, "url", "only http and https"),
-        ({"url": ""}, "url", "is empty"),
-        ({"url": "http://192.168.1.1/"}, "url", "private or local network"),
+        ({"url": "ftp://example.org/"}, "url", ">Only http and https URLs can be checked, not ftp:.<"),
+        ({"url": ""}, "url", ">The URL is empty.<"),
+        ({"url": "example.org/docs"}, "url", ">The URL needs a scheme, such as https://.<"),
+        ({"url": "http://192.168.1.1/"}, "url", ">This address is on a private or local network"),
         ({"url": "https://example.org/", "max_pages": "-3"}, "max_pages", "whole number"),
         ({"url": "https://example.org/", "notify": "nobody"}, "notify", "is not an email address"),
     ],
@@ -46,6 +50,7 @@ def test_form_errors_are_shown_next_to_the_field(client: FlaskClient, store: Cra
     assert resp.status_code == 400
     html = resp.get_data(as_text=True)
     assert f'id="{field}-error"' in html and text in html
+    assert "The address the" not in html and "The address this" not in html  # one subject per sentence
     assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', html, re.S)
     assert store.count() == 0
 
@@ -215,3 +220,103 @@ def test_report_draws_the_outcomes_as_one_bar(client: FlaskClient, store: CrawlS
         assert width == pytest.approx(1000 * counters[f"outcome_{outcome}"] / total, abs=0.01)
     assert sum(widths.values()) == pytest.approx(1000, abs=0.05)
     assert f"{counters['outcome_dead']} dead" in html  # the bar's accessible name
+
+
+def test_link_page_pages_through_many_referrers(client: FlaskClient, store: CrawlStore) -> None:
+    seed, target = f"{SITE}/", f"{SITE}/gone"
+    pages = {seed: FakePage(LinkResult(seed, "ok", 200), [(target, f"link {i}", i + 1) for i in range(250)], True),
+             target: FakePage(LinkResult(target, "dead", 404))}
+    crawl = run_crawl(store, seed, pages)
+    first = client.get(f"/crawls/{crawl.id}/link", query_string={"url": target}).get_data(as_text=True)
+    rows = re.findall(r'<td class="anchor"><bdi>link (\d+)</bdi>', first)
+    assert "Linked from 250 places" in first and len(rows) == 100 and rows[0] == "0"
+    assert "Places 1 to 100 of 250." in first and "Page 1 of 3" in first and 'rel="next"' in first
+    last = client.get(f"/crawls/{crawl.id}/link", query_string={"url": target, "page": 3}).get_data(as_text=True)
+    assert re.findall(r'<td class="anchor"><bdi>link (\d+)</bdi>', last)[-1] == "249"
+    assert "Places 201 to 250 of 250." in last and 'rel="next"' not in last and 'rel="prev"' in last
+    assert client.get(f"/crawls/{crawl.id}/link", query_string={"url": target, "page": "x"}).status_code == 400
+
+
+def test_problem_groups_only_on_problem_views(client: FlaskClient, store: CrawlStore) -> None:
+    crawl = finished_crawl(store)
+    for view in ("dead", "other"):
+        assert 'class="groups"' in client.get(f"/crawls/{crawl.id}?view={view}").get_data(as_text=True), view
+    for view in ("redirects", "orphans", "all"):
+        html = client.get(f"/crawls/{crawl.id}?view={view}").get_data(as_text=True)
+        assert 'class="groups"' not in html and "By host" not in html, view
+
+
+def test_home_says_dead_like_every_other_page(client: FlaskClient, store: CrawlStore) -> None:
+    finished_crawl(store)
+    home = client.get("/").get_data(as_text=True)
+    crawls = home[home.index('id="crawls"'):]
+    assert ">Dead</th>" in crawls and "Broken" not in crawls
+
+
+def test_live_parts_are_the_pages_own(client: FlaskClient, store: CrawlStore) -> None:
+    """The fragment the report fetches while a crawl runs holds every live part of the page, rendered
+    the same: for an ended crawl, identical to the page's."""
+    crawl = finished_crawl(store, every_outcome=True)
+    for query in ("", "?view=other&scope=external", "?view=all&page=1&per_page=5"):
+        page = client.get(f"/crawls/{crawl.id}{query}").get_data(as_text=True)
+        live = client.get(f"/crawls/{crawl.id}/live{query}")
+        assert live.status_code == 200 and live.headers["Cache-Control"] == "no-store"
+        fragment = live.get_data(as_text=True)
+        parts = live_parts(fragment)
+        assert list(parts) == ["changes", "status", "numbers", "tabs", "results"]
+        assert parts == live_parts(page)
+        assert 'data-state="finished"' in fragment and "csrf_token" not in fragment
+    numbers = live_parts(client.get(f"/crawls/{crawl.id}/live").get_data(as_text=True))["numbers"]
+    for field in ("pages_crawled", "links_checked", "broken", "other", "redirected", "elapsed"):
+        assert f'data-field="{field}"' in numbers
+    assert "How links were checked" in numbers and "2xx:" in numbers
+    assert client.get("/crawls/nope/live").status_code == 404
+
+
+def live_parts(html: str) -> dict[str, str]:
+    """Each ``data-live`` element's markup, by name (they do not nest)."""
+    out = {}
+    for m in re.finditer(r'<(section|div|nav) [^>]*data-live="(\w+)"', html):
+        tag, name = m.group(1), m.group(2)
+        depth, pos = 0, m.start()
+        for t in re.finditer(rf"<(/?){tag}\b[^>]*>", html[m.start():]):
+            depth += -1 if t.group(1) else 1
+            if depth == 0:
+                pos = m.start() + t.end()
+                break
+        out[name] = html[m.start():pos]
+    return out
+
+
+def test_jobs_page_says_plainly_that_a_list_is_empty(client: FlaskClient) -> None:
+    html = client.get("/jobs").get_data(as_text=True)
+    for sentence in ("No job is waiting.", "No job is running.", "No retry is scheduled.", "No job has failed.",
+                     "No job has finished yet."):
+        assert f">{sentence}</p>" in html
+    assert "No queued." not in html and "No running." not in html
+
+
+def test_diff_card_and_api_after_an_options_change(client: FlaskClient, store: CrawlStore) -> None:
+    """Links to other sites checked, then not: their dead links are not checked this time, not fixed."""
+    seed = f"{SITE}/"
+    ext = {f"https://ext{i}.example/": FakePage(LinkResult(f"https://ext{i}.example/", "dead", error="dns",
+                                                           external=True)) for i in range(3)}
+    local = {f"{SITE}/gone": FakePage(LinkResult(f"{SITE}/gone", "dead", 404))}
+    home = FakePage(LinkResult(seed, "ok", 200), [(url, "x") for url in [*ext, *local]], True)
+    first = run_crawl(store, seed, {seed: home, **ext, **local})
+    narrow = FakePage(LinkResult(seed, "ok", 200), [(f"{SITE}/gone", "x")], True)
+    second = run_crawl(store, seed, {seed: narrow, **local}, CrawlOptions(check_external=False))
+    html = client.get(f"/crawls/{second.id}").get_data(as_text=True)
+    lead = re.search(r'<p class="diff-lead">(.*?)</p>', html, re.S)
+    assert lead and "0 new dead links" in lead.group(1) and "0 fixed" in lead.group(1)
+    caveat = html[html.index('id="diff-caveat"'):html.index("</div>", html.index('id="diff-caveat"'))]
+    assert "Not like with like" in caveat and "<li>links to other sites: checked before, not checked now</li>" in caveat
+    assert "3 dead links or missing anchors\n      of the previous crawl were not checked this time" in caveat
+    unchecked = html[html.index('id="diff-unchecked"'):]
+    assert "Not checked this time (3)" in unchecked and "https://ext0.example/" in unchecked
+    data = client.get(f"/api/crawls/{second.id}/diff").json
+    assert data["previous"] == first.id and data["fixed"] == [] and data["new"] == []
+    assert data["option_changes"] == ["links to other sites: checked before, not checked now"]
+    assert [e["url"] for e in data["unchecked"]] == sorted(ext)
+    rows = client.get(f"/api/crawls/{second.id}/diff?format=csv").get_data(as_text=True).splitlines()
+    assert sum(1 for row in rows if row.startswith("unchecked,")) == 3

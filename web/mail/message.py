@@ -168,6 +168,8 @@ def summary(crawl: Crawl, orphans: int | None = None, changes: CrawlDiff | None 
     if changes is not None and changes.previous is not None:
         lines.insert(0, (f"New since {_date(changes.previous.created_at)}",
                          f"{changes.new_broken}; fixed: {changes.fixed_broken}"))
+        if changes.caveat:  # not like with like: the reader must know before trusting "fixed"
+            lines.insert(1, ("Compared with care", changes.caveat))
     return lines
 
 

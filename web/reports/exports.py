@@ -52,14 +52,17 @@ def broken_json(results: list[LinkResult]) -> list[dict[str, Any]]:
 
 
 def diff_json(changes: CrawlDiff) -> dict[str, Any]:
-    """``GET /api/crawls/<id>/diff``: the previous crawl's id (null: the site's first) and the new,
-    fixed and still-there problems, each as in ``broken_json``."""
-    return {"previous": changes.previous.id if changes.previous else None, "new": broken_json(changes.new),
-            "fixed": broken_json(changes.fixed), "still": broken_json(changes.still)}
+    """``GET /api/crawls/<id>/diff``: the previous crawl's id (null: the site's first), the options
+    that differ between the two crawls (in words; empty: like with like), and the new, fixed,
+    still-there and not-checked-this-time problems, each as in ``broken_json``."""
+    return {"previous": changes.previous.id if changes.previous else None,
+            "option_changes": changes.option_changes,
+            "new": broken_json(changes.new), "fixed": broken_json(changes.fixed), "still": broken_json(changes.still),
+            "unchecked": broken_json(changes.unchecked)}
 
 
 def diff_csv(changes: CrawlDiff) -> Iterator[str]:
-    """``broken_csv`` with a first column ``change``: new, fixed or still."""
+    """``broken_csv`` with a first column ``change``: new, fixed, still or unchecked."""
     return _csv(changes.entries(), ("change",))
 
 

@@ -1,21 +1,26 @@
 """Pages: a crawl's report (summary, dead links with their referrers, other problems, redirects,
-all links) with filters, sorting and pagination, and the page of one link with all its referrers."""
+all links) with filters, sorting and pagination; its live parts alone (``live``: what the page fetches
+every second while the crawl runs, rendered by the same macros); and the page of one link with its
+referrers, 100 a page."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request
 
 from linkpatrol.diff import BROKEN, diff
 from linkpatrol.records import Crawl
 from linkpatrol.report_index import OUTCOME
 from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
+from web.params import page_arg
 from web.reports import groups
 from web.reports.query import CACHE, VIEW_OUTCOMES, VIEWS, BadQuery, Query, Row, run
 from web.resources import get_crawl_or_404, store
 
 bp = Blueprint("reports", __name__, template_folder="templates")
+PROBLEM_VIEWS = ("dead", "anchors", "other")  # the views that list problems, with their groups
+REFERRERS_PER_PAGE = 100  # on the page of one link
 
 
 def view_counts(crawl: Crawl) -> dict[str, int]:
@@ -31,29 +36,45 @@ def view_counts(crawl: Crawl) -> dict[str, int]:
     }
 
 
-@bp.get("/crawls/<crawl_id>")
-def report(crawl_id: str) -> Any:
-    crawl = get_crawl_or_404(crawl_id)
+def _context(crawl: Crawl) -> dict[str, Any]:
+    """What the report's live parts (``reports/_live.html``) show, for the page and for its live fetch."""
     try:
         q = Query.from_args(request.args, current_app.config["PER_PAGE"])
     except BadQuery as exc:
         abort(400, str(exc))
     page = run(store(), crawl, q)
-    # The groups count the problems of the view shown (dead links unless it is a problem view).
-    wanted = VIEW_OUTCOMES[q.view] if q.view in ("dead", "anchors", "other") else (Outcome.DEAD,)
-    problems = [rec for rec in CACHE.records(store(), crawl, "problems") if wanted and rec[OUTCOME] in wanted]
-    return render_template("reports/report.html", crawl=crawl, page=page, q=q, views=VIEWS,
-                           changes=None if crawl.is_active else diff(store(), crawl), broken=BROKEN,
-                           by_host=groups.by_host(problems), by_kind=groups.by_kind(problems),
-                           classes=STATUS_CLASSES, counts=view_counts(crawl),
-                           outcomes=[o for o in Outcome if o is not Outcome.MISSING_ANCHOR],  # the bar: checked links
-                           other_label=OTHER_LABEL, error_messages={str(k): k.message for k in ErrorKind})
+    # The groups count the problems of the view shown, and only a problem view shows them.
+    wanted = VIEW_OUTCOMES[q.view] if q.view in PROBLEM_VIEWS else ()
+    problems = [rec for rec in CACHE.records(store(), crawl, "problems") if rec[OUTCOME] in wanted] if wanted else []
+    return dict(crawl=crawl, page=page, q=q, views=VIEWS,
+                changes=None if crawl.is_active else diff(store(), crawl), broken=BROKEN,
+                by_host=groups.by_host(problems), by_kind=groups.by_kind(problems),
+                classes=STATUS_CLASSES, counts=view_counts(crawl),
+                outcomes=[o for o in Outcome if o is not Outcome.MISSING_ANCHOR],  # the bar: checked links
+                other_label=OTHER_LABEL, error_messages={str(k): k.message for k in ErrorKind})
+
+
+@bp.get("/crawls/<crawl_id>")
+def report(crawl_id: str) -> Any:
+    return render_template("reports/report.html", **_context(get_crawl_or_404(crawl_id)))
+
+
+@bp.get("/crawls/<crawl_id>/live")
+def live(crawl_id: str) -> Any:
+    """The report's live parts alone (the same query string as the page): what the page swaps in."""
+    resp = make_response(render_template("reports/live.html", **_context(get_crawl_or_404(crawl_id))))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/crawls/<crawl_id>/link")
 def link(crawl_id: str) -> Any:
     crawl = get_crawl_or_404(crawl_id)
     url = request.args.get("url", "")
+    page_no = page_arg("page")
     result = store().result(crawl.id, url)
     row = Row.from_result(result) if result else None
-    return render_template("reports/link.html", crawl=crawl, url=url, row=row), 200 if row else 404
+    pages = max(1, -(-len(row.referrers) // REFERRERS_PER_PAGE)) if row else 1
+    shown = row.referrers[(page_no - 1) * REFERRERS_PER_PAGE:page_no * REFERRERS_PER_PAGE] if row else []
+    return render_template("reports/link.html", crawl=crawl, url=url, row=row, referrers=shown, page=page_no,
+                           pages=pages, first=(page_no - 1) * REFERRERS_PER_PAGE), 200 if row else 404

@@ -1,9 +1,17 @@
 """The site page's trend chart, drawn on the server: coordinates for an inline SVG (no script, so the
 page's Content-Security-Policy holds), one polyline and one point per finished crawl for each of the
-dead, missing-anchor and blocked counts, oldest crawl on the left."""
+dead, missing-anchor and blocked counts, oldest crawl on the left.
+
+The x axis names a few crawls: the first, the last and some between, never closer than ``MIN_GAP``
+user units, so no two labels overlap; each label is the crawl's UTC date, with its time on a second
+line when two crawls of the chart share a day (with seconds when two share a minute). The margins
+leave room for a label centred on the first or last crawl, so none is cut by the SVG's edge
+(``tests/e2e/test_chart_browser.py`` measures what chromium paints)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from linkpatrol.records import Crawl
@@ -11,7 +19,8 @@ from linkpatrol.verdicts import Outcome
 
 SERIES = (Outcome.DEAD, Outcome.MISSING_ANCHOR, Outcome.BLOCKED)
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40  # room for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 64, 44, 16, 52  # room for the axis labels: two lines below, half a label right
+MIN_GAP = 84  # between two x labels: a date at 11px is about 62 units wide
 
 
 @dataclass(frozen=True)
@@ -33,10 +42,17 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Tick:
+    x: float
+    crawl: Crawl
+    lines: tuple[str, ...]  # ("2026-12-05",) or ("2026-12-05", "14:03")
+
+
+@dataclass(frozen=True)
 class Chart:
     series: list[Series]
     y_ticks: list[tuple[float, int]]  # (y, count)
-    x_ticks: list[tuple[float, Crawl]]  # (x, crawl): the first and the last, and a few between
+    x_ticks: list[Tick]  # the first crawl and the last, and a few between
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -70,7 +86,27 @@ def trend(crawls: list[Crawl]) -> Chart | None:
 
     series = [Series(o, [Point(x(i), y(c.outcome_count(o)), c.outcome_count(o), c) for i, c in enumerate(done)])
               for o in SERIES]
-    every = max(1, -(-len(done) // 5))
-    x_ticks = [(x(i), c) for i, c in enumerate(done) if i % every == 0 or i == len(done) - 1]
     y_ticks = [(y(v), v) for v in sorted({0, top // 2, top})]
-    return Chart(series, y_ticks, x_ticks)
+    return Chart(series, y_ticks, _x_ticks(done, x))
+
+
+def _when(crawl: Crawl) -> dt.datetime:
+    return dt.datetime.fromtimestamp(crawl.created_at, dt.UTC)
+
+
+def _x_ticks(done: list[Crawl], x: Callable[[int], float]) -> list[Tick]:
+    shown: list[int] = []
+    for i in range(len(done)):
+        if not shown or x(i) - x(shown[-1]) >= MIN_GAP:
+            shown.append(i)
+    last = len(done) - 1
+    if shown[-1] != last:  # the newest crawl is always named, in place of a neighbour too close to it
+        if x(last) - x(shown[-1]) < MIN_GAP and len(shown) > 1:
+            shown.pop()
+        shown.append(last)
+    days = [_when(c).strftime("%Y-%m-%d") for c in done]
+    minutes = [_when(c).strftime("%H:%M") for c in done]
+    with_time = len(set(days)) < len(days)  # two crawls on one day: the date alone does not tell them apart
+    clock = "%H:%M:%S" if len(set(zip(days, minutes, strict=True))) < len(days) else "%H:%M"  # or one minute
+    return [Tick(x(i), done[i], (days[i], _when(done[i]).strftime(clock)) if with_time else (days[i],))
+            for i in shown]

@@ -1,9 +1,10 @@
-// Live progress without a reload: polls the app's progress JSON and writes numbers with textContent only
-// (never innerHTML), so nothing that came from a crawled page can become markup.
+// Live progress without a reload. The home page polls the app's progress JSON and writes numbers with
+// textContent only (never innerHTML), so nothing that came from a crawled page can become markup; the
+// report page swaps in its server-rendered live parts (below).
 (function () {
   "use strict";
   var ACTIVE = { queued: true, running: true };
-  var INTERVAL = 1500;
+  var INTERVAL = 1000;
 
   function num(n) { return Number(n || 0).toLocaleString("en-US"); }
   function duration(s) {
@@ -65,22 +66,50 @@
     window.setTimeout(tick, INTERVAL);
   }
 
-  // Report page: the summary box; reload once when the crawl ends so the tables are complete.
+  // Report page: while the crawl runs, its live parts (every number, the tabs' counts, the list shown)
+  // are fetched as one server-rendered fragment every second and swapped in, part by part, when they
+  // changed; the fetch that sees the crawl ended is the last, and leaves the page as a reload would.
+  // The fragment is this app's own template output (autoescaped): crawled text in it is text, and
+  // DOMParser runs no script.
   var head = document.getElementById("crawl");
   if (head && ACTIVE[head.getAttribute("data-state")]) {
     var note = document.getElementById("live-note");
+    var source = head.getAttribute("data-live-src") + window.location.search;
+    var seen = {};
     note.hidden = false;
-    note.textContent = "The crawl is running: these numbers update live; the lists below show what was found when the page loaded.";
+    note.textContent = "The crawl is running: every number and list on this page updates live.";
+    var swap = function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var root = doc.getElementById("live");
+      if (!root) { return null; }
+      Array.prototype.forEach.call(root.querySelectorAll("[data-live]"), function (part) {
+        var name = part.getAttribute("data-live");
+        var here = document.querySelector('[data-live="' + name + '"]');
+        if (!here || seen[name] === part.outerHTML) { return; }
+        seen[name] = part.outerHTML;
+        here.replaceWith(document.importNode(part, true));
+      });
+      var state = root.getAttribute("data-state");
+      head.setAttribute("data-state", state);
+      var active = root.getAttribute("data-active") === "yes";
+      Array.prototype.forEach.call(document.querySelectorAll("form[data-when]"), function (form) {
+        form.hidden = (form.getAttribute("data-when") === "active") !== active;
+      });
+      return active;
+    };
     var poll = function () {
-      getJSON(head.getAttribute("data-api"), function (c) {
-        apply(head, c);
-        if (!ACTIVE[c.state]) {
-          note.textContent = "The crawl " + c.state + ". Loading the full report…";
-          window.setTimeout(function () { window.location.reload(); }, 300);
+      var xhr = new XMLHttpRequest();
+      xhr.open("GET", source);
+      xhr.onload = function () {
+        var active = xhr.status === 200 ? swap(xhr.responseText) : null;
+        if (active === false) {
+          note.textContent = "The crawl " + head.getAttribute("data-state") + ": this is the full report.";
         } else {
-          window.setTimeout(poll, INTERVAL);
+          window.setTimeout(poll, active === null ? INTERVAL * 4 : INTERVAL);
         }
-      }, function () { window.setTimeout(poll, INTERVAL * 4); });
+      };
+      xhr.onerror = function () { window.setTimeout(poll, INTERVAL * 4); };
+      xhr.send();
     };
     window.setTimeout(poll, INTERVAL);
   }
