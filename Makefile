@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs clean
 
-$(STAMP): requirements.txt pyproject.toml
+# requirements-dev.txt: the runtime pins (requirements.txt, all the Docker image has) and the test and lint tools.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	# The project itself (editable, its dependencies are the pins above): the `linkpatrol` command.
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
@@ -20,12 +21,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m linkpatrol.launcher
 
-## system-deps: Debian's chromium (browser tests) and iproute2 (network-namespace tests), as root
+## system-deps: Debian's chromium (browser tests), iproute2 (network-namespace tests) and python3.11-doc
+## (a real site of big index pages, tests/crawler/test_python_docs.py), as root
 system-deps:
-	@if command -v chromium >/dev/null && command -v ip >/dev/null; then :; \
+	@if command -v chromium >/dev/null && command -v ip >/dev/null && [ -f /usr/share/doc/python3.11/html/genindex-all.html ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 >/dev/null; \
-	else echo "note: without chromium and iproute2 (apt-get install chromium iproute2) the browser and netns tests are skipped"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 python3.11-doc >/dev/null; \
+	else echo "note: without chromium, iproute2 and python3.11-doc (apt-get install chromium iproute2 python3.11-doc) the browser, netns and Python docs tests are skipped"; fi
 
 ## test: the whole suite (starts its own Redis, fixture sites, crawlers, SMTP server, browser)
 test: $(STAMP) system-deps

@@ -32,6 +32,9 @@ DOWNLOAD_TIMEOUT = float(_env("LINKPATROL_TIMEOUT", "20"))
 # ceiling above every cap.
 DOWNLOAD_MAXSIZE = 1025 * 1024 * 1024
 LINKPATROL_MAX_PAGE_SIZE = int(_env("LINKPATROL_MAX_PAGE_SIZE", "32"))
+# Bytes of answers a crawler decodes and parses at once (MB; crawler/parse_budget.py): one more waits,
+# still compressed, until others are parsed; one larger than the budget goes alone. 0: no budget.
+LINKPATROL_PARSE_BUDGET_MB = int(_env("LINKPATROL_PARSE_BUDGET_MB", "128"))
 # Links taken from one page (or one sitemap); the rest are counted on the crawl and named on its report.
 # Real pages rarely hold more than a few thousand; a hostile one holds millions. Also the most ids a
 # page may hold for its anchors to be checked (beyond it, fragments naming the page are not checked).

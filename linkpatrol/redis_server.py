@@ -45,7 +45,10 @@ def find_binary(prefer_embedded: bool = False) -> str:
 
 
 def port_free(port: int) -> bool:
+    """True when a server may listen on 127.0.0.1:``port``. SO_REUSEADDR as redis-server and gunicorn set
+    it: the connections a server just stopped left in TIME_WAIT do not hold the port, a listener does."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
