@@ -7,7 +7,7 @@
                            [--max-page-size MB] [--wait]
     linkpatrol status ID          the crawl record as JSON
     linkpatrol report ID          the dead links as JSON (--include for other outcomes)
-    linkpatrol list               recent crawls, one JSON object a line
+    linkpatrol list [--origin check|other]  recent crawls, one JSON object a line
     linkpatrol cancel ID
     linkpatrol delete ID
     linkpatrol workers            live crawler processes (also: crawlers)
@@ -37,10 +37,10 @@ from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
 from linkpatrol.connection import REDIS_DOWN, RedisError, client, refused, refused_message, unavailable
 from linkpatrol.keys import Keys
-from linkpatrol.records import NOTIFY_WHEN, CrawlOptions, InvalidOption, parse_duration, parse_options
+from linkpatrol.records import NOTIFY_WHEN, CrawlOptions, InvalidOption, Origin, parse_duration, parse_options
 from linkpatrol.registry import list_crawlers
 from linkpatrol.start_queue import dead_letters
-from linkpatrol.store import CrawlStore
+from linkpatrol.store import ORIGIN_FILTERS, CrawlStore
 from linkpatrol.urls import InvalidURL
 from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
 from linkpatrol.webhooks import refused as refused_webhooks
@@ -192,6 +192,10 @@ the shared crawlers and waits (local crawlers only with --crawlers). A folder is
 127.0.0.1 and crawled; --site-url https://example.org/docs/ makes links to that address links into
 the folder, and the reports show production URLs.
 
+Options can live in ./linkpatrol.toml (or [tool.linkpatrol] of ./pyproject.toml): the long flags
+without "--" as keys (max-pages = 500, exclude = ["/drafts/"], fail-on = ["dead"], format = "junit");
+flags given on the command line win.
+
 examples:
   linkpatrol check https://example.org/ --exclude '/calendar/'
   linkpatrol check public/ --site-url https://example.org/docs/ --format junit --output links.xml
@@ -208,6 +212,10 @@ def _add_check(sub: Any) -> None:
                                    "a code a CI job can act on.",
                        epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("target", metavar="URL|DIR", help="the site's address, or a folder of built HTML")
+    files = c.add_mutually_exclusive_group()
+    files.add_argument("--config", metavar="FILE", help="read the options from FILE (default: ./linkpatrol.toml, "
+                       "else [tool.linkpatrol] in ./pyproject.toml); flags win over it")
+    files.add_argument("--no-config", action="store_true", help="read no config file")
     add_crawl_options(c)
     g = c.add_argument_group("the check")
     g.add_argument("--site-url", metavar="URL",
@@ -259,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(handler=_report)
     lst = sub.add_parser("list", help="recent crawls, newest first, one JSON object a line")
     lst.add_argument("--limit", type=_positive, default=20)
+    lst.add_argument("--origin", choices=ORIGIN_FILTERS, help="only the crawls of linkpatrol check, or only "
+                     "the others (default: every crawl)")
     lst.set_defaults(handler=_list)
     sub.add_parser("workers", aliases=["crawlers"], help="live crawler processes").set_defaults(handler=_workers)
     start_queue = sub.add_parser("start-queue", help="the start queue crawlers read (links:start_urls)")
@@ -281,7 +291,16 @@ def _error(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    if args.command == "check":
+        from linkpatrol.check.config import ConfigError, apply
+
+        try:
+            args.config_file = apply(args, argv, build_parser)
+        except ConfigError as exc:
+            _error(str(exc))
+            return EXIT_BAD_INPUT
     config = Config.from_env()
     keys = Keys.from_config(config)
     redis_client = client(config.redis_url)
@@ -309,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
 def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
     try:
         options = crawl_options(args)
-        created = ctx.store.create(args.url, options)
+        created = ctx.store.create(args.url, options, Origin.CLI)
     except InvalidOption as exc:
         _error(f"{flag_of(exc.field)}: {exc.message}")
         return EXIT_BAD_INPUT
@@ -339,11 +358,12 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         target=args.target, options=options, fail_on=args.fail_on, fmt=args.format, output=args.output,
         progress=args.progress, crawlers=args.crawlers, timeout=args.timeout, allow_private=args.allow_private,
         site_url=args.site_url, group_by=args.group_by, started_at=started_at,
+        config=str(args.config_file.name) if args.config_file else None,
     ))
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
-    for crawl in ctx.store.list(0, args.limit):
+    for crawl in ctx.store.list(0, args.limit, ORIGIN_FILTERS.get(args.origin)):
         print(json.dumps(crawl.to_dict()))
     return EXIT_OK
 

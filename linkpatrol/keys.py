@@ -37,8 +37,15 @@ class Keys:
     # -- global keys -------------------------------------------------------------------------------
     @property
     def crawls(self) -> str:
-        """Sorted set: crawl id -> creation time (the crawl history)."""
+        """Sorted set: crawl id -> creation time (the crawl history), every crawl but those of
+        ``linkpatrol check`` (``check_crawls``)."""
         return f"{self.prefix}:crawls"
+
+    @property
+    def check_crawls(self) -> str:
+        """Sorted set: crawl id -> creation time, the crawls ``linkpatrol check`` made (``Origin.CHECK``):
+        listed apart, in no site's history, the newest ``LINKPATROL_KEEP_CRAWLS`` kept."""
+        return f"{self.prefix}:check_crawls"
 
     @property
     def sites(self) -> str:
@@ -246,6 +253,16 @@ class Keys:
     def refs(self, crawl_id: str, url: str) -> str:
         """List of JSON referrers ``[page, text, element, fragment]`` of a not-ok (or pending) url."""
         return f"{self.prefix}:crawl:{crawl_id}:refs:{url}"
+
+    def refs_over(self, crawl_id: str) -> str:
+        """Hash: url -> referrers found past the ``refs`` list's cap (``LINKPATROL_MAX_REFERRERS``), not
+        kept: the list's length plus this is the url's true referrer count. Dropped with the list."""
+        return f"{self.prefix}:crawl:{crawl_id}:refsover"
+
+    def landed(self, crawl_id: str) -> str:
+        """Hash: redirected url -> the result a missing ``#anchor`` of it is stored with (``final_url``:
+        the page it landed on, whose anchors decide its fragments; its redirects)."""
+        return f"{self.prefix}:crawl:{crawl_id}:landed"
 
     # -- per-host politeness keys: shared by every crawl and crawler, each with a TTL -----------------
     def host_slots(self, host: str) -> str:

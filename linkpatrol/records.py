@@ -72,6 +72,18 @@ TRAP_KINDS = {
 MAX_DURATION = 30 * 24 * 3600  # seconds
 
 
+class Origin(StrEnum):
+    """What made a crawl (the record's ``origin``; older records have none). Crawls of ``linkpatrol
+    check`` are listed apart from the sites' crawls and are no site's history (``store.write_record``)."""
+
+    UI = "ui"
+    API = "api"
+    CLI = "cli"  # linkpatrol enqueue
+    SCHEDULE = "schedule"
+    START_QUEUE = "start-queue"
+    CHECK = "check"
+
+
 class CrawlState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -546,6 +558,12 @@ class Crawl:
     finished_at: float | None
     counters: dict[str, int]
     limits: dict[str, str] = field(default_factory=dict)  # LIMIT_FIELDS present in the record
+    origin: str = ""  # an Origin; "" for a record written before crawls said what made them
+
+    @property
+    def by_check(self) -> bool:
+        """Made by ``linkpatrol check``: no site's crawl (a CI run, or a folder on a temporary server)."""
+        return self.origin == Origin.CHECK
 
     @property
     def pages_crawled(self) -> int:
@@ -639,6 +657,7 @@ class Crawl:
             "id": self.id,
             "url": self.url,
             "state": self.state,
+            "origin": self.origin or None,
             "options": self.options.to_dict(),
             "pages_crawled": self.pages_crawled,
             "links_checked": self.links_checked,
@@ -664,6 +683,7 @@ class Crawl:
             finished_at=_num(rec.get("finished_at")),
             counters={name: int(rec.get(name) or 0) for name in COUNTERS},
             limits={name: rec[name] for name in LIMIT_FIELDS if rec.get(name)},
+            origin=rec.get("origin", ""),
         )
 
 

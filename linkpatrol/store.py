@@ -21,7 +21,7 @@ import redis
 from linkpatrol.config import Config
 from linkpatrol.frontier import Scripts
 from linkpatrol.keys import Keys, site_id
-from linkpatrol.records import Crawl, CrawlOptions, CrawlState
+from linkpatrol.records import Crawl, CrawlOptions, CrawlState, Origin
 from linkpatrol.registry import list_crawlers
 from linkpatrol.report_index import Record, load_records
 from linkpatrol.urls import host_of, normalize_url
@@ -34,6 +34,9 @@ class CrawlNotFound(LookupError):
 
 
 BATCH = 50  # crawl records read per round trip when walking a site's history
+# The crawl lists by what made them (``CrawlStore.list``'s ``checks``), as the API's and the command
+# line's ``origin`` filter names them: only those of ``linkpatrol check``, or every other one.
+ORIGIN_FILTERS: dict[str, bool] = {"check": True, "other": False}
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,8 @@ def is_crawl_id(value: str) -> bool:
     return CRAWL_ID.fullmatch(value) is not None
 
 
-def new_record(url: str, options: CrawlOptions) -> dict[str, str]:
-    """The Redis hash of a new queued crawl. Raises InvalidURL or InvalidOption."""
+def new_record(url: str, options: CrawlOptions, origin: Origin | None = None) -> dict[str, str]:
+    """The Redis hash of a new queued crawl (``origin``: what made it). Raises InvalidURL or InvalidOption."""
     options = options.validate()
     seed, _ = normalize_url(url)
     now = time.time()
@@ -82,6 +85,7 @@ def new_record(url: str, options: CrawlOptions) -> dict[str, str]:
         "notify": "1" if options.notify or options.webhooks else "",
         # Read by the COMPLETE script: the page budget never travels with each result.
         "max_pages": str(options.max_pages or 0),
+        **({"origin": str(origin)} if origin else {}),
     }
 
 
@@ -97,6 +101,9 @@ def write_record(pipe: Any, keys: Keys, record: dict[str, str], headers: Mapping
     if webhook_secret:
         pipe.hset(keys.crawl_secrets(record["id"]), "webhook_secret", webhook_secret)
     created = float(record["created_at"])
+    if record.get("origin") == Origin.CHECK:  # a CI run (a folder on a temporary server...): no site
+        pipe.zadd(keys.check_crawls, {record["id"]: created})
+        return
     pipe.zadd(keys.crawls, {record["id"]: created})
     pipe.zadd(keys.site_crawls(record["url"]), {record["id"]: created})
     pipe.zadd(keys.sites, {record["url"]: created}, gt=True)
@@ -106,6 +113,7 @@ def forget_crawl(pipe: Any, keys: Keys, crawl_id: str, url: str) -> None:
     """Queue on ``pipe`` (sync or asyncio) the removal of a crawl from the history, the active set and
     its site's history (its own keys go by ``Keys.crawl_pattern``)."""
     pipe.zrem(keys.crawls, crawl_id)
+    pipe.zrem(keys.check_crawls, crawl_id)
     pipe.srem(keys.active, crawl_id)
     pipe.zrem(keys.site_crawls(url), crawl_id)
 
@@ -138,15 +146,18 @@ class CrawlStore:
         self.r.close()
 
     # -- records -----------------------------------------------------------------------------------
-    def create(self, url: str, options: CrawlOptions | None = None) -> Crawl:
-        """A new queued crawl, and its start message for the crawlers."""
+    def create(self, url: str, options: CrawlOptions | None = None, origin: Origin | None = None) -> Crawl:
+        """A new queued crawl, and its start message for the crawlers; ``origin`` says what made it."""
         options = options or CrawlOptions()
-        record = new_record(url, options)
+        record = new_record(url, options, origin)
         pipe = self.r.pipeline(transaction=True)
         write_record(pipe, self.keys, record, options.headers, options.webhook_secret)
         pipe.rpush(self.keys.start, StartMessage(crawl_id=record["id"]).encode())
         pipe.execute()
-        self.prune(record["url"])
+        if origin == Origin.CHECK:
+            self.prune_checks()
+        else:
+            self.prune(record["url"])
         return Crawl.from_record(record)
 
     def get(self, crawl_id: str) -> Crawl | None:
@@ -169,12 +180,29 @@ class CrawlStore:
         """The secret that signs the crawl's webhooks ("" when none): for the webhook job and a re-run."""
         return str(self.r.hget(self.keys.crawl_secrets(crawl_id), "webhook_secret") or "")
 
-    def count(self) -> int:
-        return int(self.r.zcard(self.keys.crawls))
+    def count(self, checks: bool | None = None) -> int:
+        """How many crawls ``list`` has (``checks``: as there)."""
+        pipe = self.r.pipeline(transaction=False)
+        for key in self._histories(checks):
+            pipe.zcard(key)
+        return sum(int(n) for n in pipe.execute())
 
-    def list(self, offset: int = 0, limit: int = 50) -> builtins.list[Crawl]:
-        """Newest first."""
-        return self._records(self.r.zrevrange(self.keys.crawls, offset, offset + limit - 1))
+    def list(self, offset: int = 0, limit: int = 50, checks: bool | None = None) -> builtins.list[Crawl]:
+        """Newest first: every crawl, or (``checks``) only those of ``linkpatrol check``, or (False)
+        every other one, the sites' crawls."""
+        if checks is not None:
+            [key] = self._histories(checks)
+            return self._records(self.r.zrevrange(key, offset, offset + limit - 1))
+        pipe = self.r.pipeline(transaction=False)
+        for key in self._histories(None):
+            pipe.zrevrange(key, 0, offset + limit - 1, withscores=True)
+        newest = sorted((pair for reply in pipe.execute() for pair in reply), key=lambda pair: -pair[1])
+        return self._records([crawl_id for crawl_id, _ in newest[offset:offset + limit]])
+
+    def _histories(self, checks: bool | None) -> tuple[str, ...]:
+        if checks is None:
+            return self.keys.crawls, self.keys.check_crawls
+        return (self.keys.check_crawls,) if checks else (self.keys.crawls,)
 
     def cancel(self, crawl_id: str) -> bool:
         """Stop a queued or running crawl. Returns False when it had already ended."""
@@ -213,9 +241,17 @@ class CrawlStore:
     def prune(self, url: str) -> builtins.list[str]:
         """Retention: delete the site's ended crawls beyond the newest ``keep_crawls`` (never a queued
         or running one). Returns the ids deleted."""
+        return self._prune(self.keys.site_crawls(url))
+
+    def prune_checks(self) -> builtins.list[str]:
+        """Retention of the crawls of ``linkpatrol check`` (no site's: a folder's seed changes with its
+        temporary port): the newest ``keep_crawls`` of them all are kept."""
+        return self._prune(self.keys.check_crawls)
+
+    def _prune(self, history: str) -> builtins.list[str]:
         if not self.keep_crawls:
             return []
-        older = self.r.zrevrange(self.keys.site_crawls(url), self.keep_crawls, -1)
+        older = self.r.zrevrange(history, self.keep_crawls, -1)
         if not older:
             return []
         pipe = self.r.pipeline(transaction=False)
@@ -224,7 +260,7 @@ class CrawlStore:
         expired = expired_crawls(list(zip(older, pipe.execute(), strict=True)))
         for crawl_id in expired:
             if not self.delete(crawl_id):  # its record was gone already: drop the stale entry
-                self.r.zrem(self.keys.site_crawls(url), crawl_id)
+                self.r.zrem(history, crawl_id)
         return expired
 
     # -- sites -------------------------------------------------------------------------------------
@@ -331,17 +367,20 @@ class CrawlStore:
     def referrers(
         self, crawl_id: str, urls: builtins.list[str], limit: int | None = None
     ) -> builtins.list[tuple[int, builtins.list[Referrer]]]:
-        """For each url, in one round trip: how many referrers are kept and the first ``limit``."""
+        """For each url, in one round trip: how many referrers it has (the true count: those kept, at
+        most LINKPATROL_MAX_REFERRERS, and those counted past them) and the first ``limit`` kept."""
         if not urls:
             return []
         pipe = self.r.pipeline(transaction=False)
+        over = self.keys.refs_over(crawl_id)
         for url in urls:
             key = self.keys.refs(crawl_id, url)
             pipe.llen(key)
+            pipe.hget(over, url)
             pipe.lrange(key, 0, -1 if limit is None else limit - 1)
         replies = pipe.execute()
         return [
-            (int(replies[2 * i]), [Referrer.decode(raw) for raw in replies[2 * i + 1]])
+            (int(replies[3 * i]) + int(replies[3 * i + 1] or 0), [Referrer.decode(raw) for raw in replies[3 * i + 2]])
             for i in range(len(urls))
         ]
 
@@ -351,10 +390,14 @@ class CrawlStore:
         return [res for res in self._with_referrers(crawl_id, urls, (Outcome.OK,), 0) if res.is_html]
 
     def referrer_counts(self, crawl_id: str, urls: builtins.list[str]) -> builtins.list[int]:
+        """How many referrers each url has (the true count, as ``referrers`` gives it)."""
         pipe = self.r.pipeline(transaction=False)
+        over = self.keys.refs_over(crawl_id)
         for url in urls:
             pipe.llen(self.keys.refs(crawl_id, url))
-        return [int(n) for n in pipe.execute()]
+            pipe.hget(over, url)
+        replies = pipe.execute()
+        return [int(replies[2 * i]) + int(replies[2 * i + 1] or 0) for i in range(len(urls))]
 
     def report_records(self, crawl: Crawl, subset: str) -> builtins.list[Record]:
         """Compact, url-sorted records of ``subset`` ("problems", "redirects" or "all"); see

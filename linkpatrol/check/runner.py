@@ -27,7 +27,7 @@ from linkpatrol.check.services import LocalServices, ServiceFailed, default_craw
 from linkpatrol.config import Config
 from linkpatrol.connection import RedisError, client, unavailable
 from linkpatrol.keys import Keys
-from linkpatrol.records import Crawl, CrawlOptions, CrawlState, InvalidOption
+from linkpatrol.records import Crawl, CrawlOptions, CrawlState, InvalidOption, Origin
 from linkpatrol.rules import remap_prefix
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL, normalize_url
@@ -61,6 +61,7 @@ class CheckRequest:
     site_url: str | None = None
     group_by: str = GROUPINGS[0]
     started_at: float | None = None  # epoch seconds the user started the command (process_started())
+    config: str | None = None  # the config file the options came from (``check.config``), for a note
 
 
 def process_started() -> float:
@@ -215,12 +216,15 @@ class Check:
 
     # -- the run ------------------------------------------------------------------------------------
     def _run(self) -> int:
+        if self.request.config:
+            self.progress.note(f"options from {self.request.config}")
         seed, options, display = self._target()
         redis_url = self._start_services()
         self.config = Config.from_env({**self.env, "REDIS_URL": redis_url})
         self.client, self.keys = client(self.config.redis_url), Keys.from_config(self.config)
         self.store = CrawlStore(self.client, self.keys, self.config.keep_crawls)
-        self.crawl_id = self.store.create(seed, options).id
+        # Marked as check's: listed apart, and no site (a folder's seed is a temporary loopback server).
+        self.crawl_id = self.store.create(seed, options, Origin.CHECK).id
         crawl = self._wait(self.crawl_id)
         report = self._report(crawl, display)
         self._stop()  # before the report: stopping is part of the time the report states

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from linkpatrol.diff import diff
 from linkpatrol.records import InvalidOption
+from linkpatrol.store import ORIGIN_FILTERS
 from web.crawls.starting import create
 from web.errors import error_response
 from web.params import whole_number
@@ -48,9 +49,14 @@ def list_crawls() -> Any:
     n = whole_number(request.args.get("per_page", "20"), 1, 100)
     if n is None:
         return error_response(400, "per_page must be between 1 and 100", field="per_page")
+    origin = request.args.get("origin") or None
+    if origin is not None and origin not in ORIGIN_FILTERS:
+        return error_response(400, "origin must be check (the crawls of linkpatrol check) or other (every "
+                                   "other crawl); leave it out for every crawl", field="origin")
+    checks = ORIGIN_FILTERS[origin] if origin else None
     s = store()
-    total = s.count()
-    crawls = s.list(offset=(p - 1) * n, limit=n)
+    total = s.count(checks)
+    crawls = s.list(offset=(p - 1) * n, limit=n, checks=checks)
     return jsonify({"crawls": [crawl_json(c) for c in crawls], "page": p, "per_page": n, "total": total,
                     "pages": max(1, -(-total // n))})
 

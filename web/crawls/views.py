@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from linkpatrol.records import InvalidOption
+from linkpatrol.store import ORIGIN_FILTERS
 from web.crawls.starting import RateLimited, create, rerun
 from web.params import page_arg
 from web.resources import get_crawl_or_404, store
@@ -16,6 +17,7 @@ from web.serializers import crawl_json
 bp = Blueprint("crawls", __name__, template_folder="templates")
 PER_PAGE = 20
 SITES = 20  # sites listed on the home page, by their newest crawl
+CHECKS = 5  # crawls of linkpatrol check listed apart on the home page (all of them: ?origin=check)
 FORM_DEFAULTS = {"url": "", "max_pages": "", "max_depth": "", "respect_robots": True, "check_external": True,
                  "notify": "", "site_concurrency": "", "site_rate": "", "exclude": "", "same_site": "",
                  "subdomains": False, "accept": "", "headers": "", "head_first": False, "max_page_size": "",
@@ -30,16 +32,30 @@ def _page_number() -> int:
     return page_arg("page")
 
 
+def _origin() -> str:
+    """Which crawls the list shows: "other" (the sites' crawls, by default) or "check" (``?origin=check``)."""
+    origin = request.args.get("origin") or "other"
+    if origin not in ORIGIN_FILTERS:
+        abort(400, "origin must be check (the crawls of linkpatrol check) or other (every other crawl)")
+    return origin
+
+
 def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200,
           headers_cleared: bool = False) -> Any:
-    page_no = _page_number()
+    page_no, origin = _page_number(), _origin()
     s = store()
-    total = s.count()
-    crawls = s.list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
-    sites = s.sites(0, SITES) if page_no == 1 else []
+    # The crawls of linkpatrol check (CI runs, folders on a temporary server) are no site's: listed
+    # apart, below the sites' crawls, in full at ?origin=check.
+    checks = ORIGIN_FILTERS[origin]
+    total = s.count(checks)
+    crawls = s.list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE, checks=checks)
+    front = page_no == 1 and not checks
+    sites = s.sites(0, SITES) if front else []
+    check_crawls = s.list(0, CHECKS, checks=True) if front else []
     form, errors = {**FORM_DEFAULTS, **(form or {})}, errors or {}
     return render_template(
         "crawls/home.html", crawls=crawls, total=total, sites=sites, site_total=s.site_count() if sites else 0,
+        origin=origin, check_crawls=check_crawls, check_total=s.count(True) if check_crawls else 0,
         page=page_no, pages=max(1, -(-total // PER_PAGE)),
         form=form, errors=errors, headers_cleared=headers_cleared,
         advanced_open=headers_cleared or any(errors.get(k) or form.get(k) for k in ADVANCED)
@@ -106,7 +122,7 @@ def delete(crawl_id: str) -> Any:
 @bp.get("/progress")
 def progress() -> Any:
     page_no = _page_number()
-    crawls = store().list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+    crawls = store().list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE, checks=ORIGIN_FILTERS[_origin()])
     return jsonify({"crawls": [crawl_json(c) for c in crawls]})
 
 
