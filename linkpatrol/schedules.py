@@ -40,7 +40,7 @@ from typing import Any
 import redis
 from croniter import CroniterBadDateError, croniter
 
-from linkpatrol.records import CrawlOptions, CrawlState, InvalidOption
+from linkpatrol.records import CrawlOptions, CrawlState, InvalidOption, Origin
 from linkpatrol.store import CrawlStore, new_record, write_record
 from linkpatrol.summary import iso
 from linkpatrol.wire import StartMessage
@@ -448,7 +448,7 @@ class Schedules:
                         # Validated now, before anything is written: a schedule stored before a rule
                         # got stricter (a cron that never fires, an exclude pattern RE2 refuses)
                         # stops alone, never the tick that fires the others.
-                        record = None if running else new_record(s.url, options)
+                        record = None if running else new_record(s.url, options, Origin.SCHEDULE)
                     except InvalidOption as exc:
                         pipe.multi()
                         pipe.zrem(self.keys.schedules_due, schedule_id)

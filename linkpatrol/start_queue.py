@@ -30,7 +30,7 @@ from redis.exceptions import WatchError
 from linkpatrol.connection import RedisError, unavailable
 from linkpatrol.frontier import CrawlLimits, Scripts
 from linkpatrol.keys import Keys
-from linkpatrol.records import Crawl, CrawlState
+from linkpatrol.records import Crawl, CrawlState, Origin
 from linkpatrol.store import CrawlStore, new_record, write_record
 from linkpatrol.wire import BadStartMessage, DeadStartMessage, StartMessage
 
@@ -138,7 +138,7 @@ class StartQueue:
             return None
         if msg.crawl_id is None:
             assert msg.url is not None
-            record = new_record(msg.url, msg.options)
+            record = new_record(msg.url, msg.options, Origin.START_QUEUE)
             named = StartMessage(crawl_id=record["id"]).encode()
 
             def create(pipe: Any) -> None:

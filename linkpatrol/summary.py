@@ -25,6 +25,7 @@ def crawl_summary(crawl: Crawl) -> dict[str, Any]:
         "id": crawl.id,
         "url": crawl.url,
         "state": crawl.state,
+        "origin": crawl.origin or None,  # what made it (ui, api, cli, schedule, start-queue, check); null: older
         "pages_crawled": crawl.pages_crawled,
         "links_checked": crawl.links_checked,
         "broken": crawl.broken,

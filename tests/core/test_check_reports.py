@@ -149,7 +149,7 @@ def test_json_has_the_apis_shapes() -> None:
     assert data["wall_seconds"] == 7.25  # the command's time; the crawl's own is duration_seconds
     # web/serializers.crawl_json's fields, less the web app's links
     assert set(data["crawl"]) == {
-        "id", "url", "state", "pages_crawled", "links_checked", "broken", "created_at", "started_at",
+        "id", "url", "state", "origin", "pages_crawled", "links_checked", "broken", "created_at", "started_at",
         "finished_at", "duration_seconds", "options", "outcomes", "status_classes", "redirected", "checks",
         "retries", "errors", "stop_reasons", "held_back", "server_time"}
     assert data["crawl"]["url"] == SITE and data["crawl"]["duration_seconds"] == 2.5

@@ -178,6 +178,7 @@ def test_a_due_schedule_starts_one_crawl_with_its_options_and_moves_on(
     assert [f.outcome for f in fired] == ["started"]
     crawl = store.require(fired[0].crawl_id or "")
     assert crawl.options.max_pages == 5 and crawl.options.notify == ["a@b.example"]
+    assert crawl.origin == "schedule"
     assert crawl.options.header_names == ["Authorization"]
     assert store.crawl_headers(crawl.id) == {"Authorization": "Bearer s3cret"}
     assert crawl.options.notify_when == "changes" and crawl.options.webhooks == ["https://hooks.example/in"]

@@ -54,6 +54,7 @@ def test_hostile_messages_are_dead_letters_and_the_batch_goes_on(redis_url: str,
     assert time.monotonic() - started < 20  # bounded work, however hostile (a loaded machine: generous)
 
     assert sorted(c.url for c in store.list()) == valid
+    assert {c.origin for c in store.list()} == {"start-queue"}
     assert sum(1 for h in handled if h) == 3
     dead = {letter.size: letter for letter in _dead(rclient)}  # the sizes differ
     assert len(dead) == len(HOSTILE)

@@ -27,6 +27,7 @@ def test_create_returns_the_crawl(client: FlaskClient, store: CrawlStore) -> Non
     assert body["created_at"].endswith("Z") and "T" in body["created_at"]
     assert body["started_at"] is None and body["finished_at"] is None
     assert body["options"]["max_pages"] == 50 and body["options"]["notify"] == ["ops@example.org"]
+    assert body["origin"] == "api"  # what made it; the form's crawls say "ui"
     crawl = store.require(body["id"])
     assert crawl.options.respect_robots is False and crawl.options.max_depth == 3
     got = client.get(f"/api/crawls/{body['id']}").json

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 
 from linkpatrol.addresses import AddressPolicy
-from linkpatrol.records import Crawl, CrawlOptions, InvalidOption, parse_options
+from linkpatrol.records import Crawl, CrawlOptions, InvalidOption, Origin, parse_options
 from linkpatrol.store import CrawlStore
 from linkpatrol.urls import InvalidURL, normalize_url
 from linkpatrol.webhooks import refused as refused_webhooks
@@ -60,11 +60,11 @@ def check_rate_limit(store: CrawlStore) -> None:
 def create(store: CrawlStore, data: Mapping[str, Any], *, form: bool = False) -> Crawl:
     url, options = parse_request(data, form=form)
     check_rate_limit(store)
-    return store.create(url, options)
+    return store.create(url, options, Origin.UI if form else Origin.API)
 
 
 def rerun(store: CrawlStore, crawl: Crawl) -> Crawl:
     """The same crawl again, with the same options and request headers."""
     check_rate_limit(store)
     options = crawl.options.with_headers(store.crawl_headers(crawl.id))
-    return store.create(crawl.url, options.with_webhook_secret(store.webhook_secret(crawl.id)))
+    return store.create(crawl.url, options.with_webhook_secret(store.webhook_secret(crawl.id)), Origin.UI)
