@@ -40,6 +40,11 @@ def test_the_home_page_lists_check_crawls_apart(client: FlaskClient, store: Craw
     assert client.get("/?origin=nonsense").status_code == 400
     assert [c["id"] for c in client.get("/progress?origin=check").json["crawls"]] == [check.id]
     assert [c["id"] for c in client.get("/progress").json["crawls"]] == [site.id]
+    assert 'data-origin="check"' in listed  # progress.js asks /progress for the same list
+
+    # its report compares it with nothing and links to no site page (a folder's server is gone)
+    report = client.get(f"/crawls/{check.id}").get_data(as_text=True)
+    assert "kept apart from the sites" in report and "/sites" not in report
 
 
 def test_the_small_list_links_to_all_of_them(client: FlaskClient, store: CrawlStore) -> None:

@@ -51,11 +51,13 @@
   var table = document.getElementById("crawls");
   if (table) {
     var page = table.getAttribute("data-page") || "1";
+    var origin = table.getAttribute("data-origin") || "";  // "check": the list of linkpatrol check's crawls
     var tick = function () {
       var rows = table.querySelectorAll("tr[data-crawl]");
       var active = Array.prototype.some.call(rows, function (r) { return ACTIVE[r.getAttribute("data-state")]; });
       if (!active) { return; }
-      getJSON("/progress?page=" + encodeURIComponent(page), function (data) {
+      var query = "/progress?page=" + encodeURIComponent(page) + (origin ? "&origin=" + encodeURIComponent(origin) : "");
+      getJSON(query, function (data) {
         data.crawls.forEach(function (c) {
           var row = table.querySelector('tr[data-crawl="' + c.id + '"]');
           if (row) { apply(row, c); }
