@@ -10,7 +10,7 @@ import pytest
 from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
-from tests.support.sites import anchors
+from tests.support.sites import anchors, attributes
 
 Factory = Callable[..., CrawlerProcess]
 
@@ -108,3 +108,58 @@ def test_many_fragments_asked_of_a_page_read_last(store: CrawlStore, crawlers: F
     assert not store.r.keys(f"lp:crawl:{crawl.id}:want:*"), "no question left open once the crawl ends"
     fine = [store.keys.refs(crawl.id, f"{a}/last.html#f{n}") for n in (0, anchors.LAST_IDS - 1)]
     assert not store.r.exists(*fine), "no referrers kept for what is fine"
+
+
+@pytest.fixture(scope="module")
+def attribute_site() -> Iterator[SiteServer]:
+    server = SiteServer("attributes")
+    yield server
+    server.stop()
+
+
+def test_every_url_bearing_attribute_of_html_and_svg(store: CrawlStore, crawlers: Factory,
+                                                     attribute_site: SiteServer) -> None:
+    crawlers({"LINKPATROL_MAX_LINKS_PER_PAGE": str(attributes.CAP)})
+    crawl = crawl_to_end(store, attribute_site.url("main"))
+    m = attribute_site.url("main", "")
+    dead = {r.url: r for r in store.problems(crawl.id, ("dead",))}
+    assert set(dead) == {m + url for url in attributes.DEAD}
+    for url, element in attributes.DEAD.items():
+        assert dead[m + url].status == 404, url
+        assert {r.element for r in dead[m + url].referrers} == {element}, url
+    missing = {r.url for r in store.problems(crawl.id, ("missing_anchor",))}
+    # An inline sprite's symbol and a gradient's template are ids of the page; a sprite file's
+    # #icon is not checked (SVG files are not read for ids).
+    assert {u for u in missing if "/svg.html" in u} == {m + url for url in attributes.MISSING}
+    for url in attributes.ALIVE:
+        assert store.result(crawl.id, m + url).outcome == "ok", url  # type: ignore[union-attr]
+    results = {r.url for r in store.iter_results(crawl.id)}
+    hits = attribute_site.hits("main")
+    for url in attributes.NEVER_REQUESTED:
+        assert m + url not in results and f"GET {url}" not in hits, url
+    assert not [u for u in results if "urn:" in u or "isbn" in u]  # a cite that names a book
+
+
+def test_a_page_is_deduplicated_by_target_before_the_cap(store: CrawlStore, crawlers: Factory,
+                                                         attribute_site: SiteServer) -> None:
+    # /index.html holds 160 links, 8 times the cap, to 10 pages: read whole, every fragment checked.
+    # /over.html holds 7 pages past the cap and 30 fragments past their bound: counted, not taken.
+    crawlers({"LINKPATROL_MAX_LINKS_PER_PAGE": str(attributes.CAP)})
+    crawl = crawl_to_end(store, attribute_site.url("main", "/index.html"))
+    m = attribute_site.url("main", "")
+    last = attributes.FRAGMENTS - 1
+    found = {r.url: r for r in store.problems(crawl.id, ("missing_anchor",))}
+    assert set(found) == {f"{m}/t/{t}.html#f{last}" for t in range(attributes.TARGETS)}
+    # Written twice on the page, kept once: one referrer, the first.
+    row = found[f"{m}/t/3.html#f{last}"]
+    assert [(r.page, r.text) for r in row.referrers] == [(f"{m}/index.html", f"t3 f{last}")]
+    assert crawl.counters.get("links_over_cap", 0) == 0
+    assert not crawl.stop_reasons
+
+    crawl = crawl_to_end(store, attribute_site.url("main", "/over.html"))
+    over = attributes.OVER_TARGETS - attributes.CAP + attributes.OVER_FRAGMENTS - 5 * attributes.CAP
+    assert crawl.counters["links_over_cap"] == over
+    checked = {r.url for r in store.iter_results(crawl.id)}
+    assert {f"{m}/o/{n}.html" for n in range(attributes.CAP)} <= checked
+    assert not {f"{m}/o/{n}.html" for n in range(attributes.CAP, attributes.OVER_TARGETS)} & checked
+    assert any(r.startswith(f"{over:,} links not followed: page {m}/over.html") for r in crawl.stop_reasons)
