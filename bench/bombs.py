@@ -3,9 +3,10 @@
 Serves ``tests.support.sites.bombs`` (1 GB of zeros as gzip, deflate, br, zstd, nested gzip, a gzip
 page whose Content-Length claims 5 GB, a stylesheet, a file checked by GET and a sitemap: 2 kB to 1 MB
 each on the wire; a site whose robots.txt is a gzip bomb; for comparison, a page of 31 MB of zeros,
-just under the default cap, gzip-encoded and not), crawls each site to its end with a fresh crawler and
-Redis, and prints the crawler's RSS before the crawl, at its peak (psutil, sampled every 10 ms), after
-it, and the kernel's high-water mark (VmHWM, Linux), with the verdicts.
+just under the default cap, gzip-encoded and not) and ``tests.support.sites.near_cap`` (32 such pages
+linked from one page, gzip-encoded and not: the parse budget's case), crawls each site to its end with
+a fresh crawler and Redis, and prints the crawler's RSS before the crawl, at its peak (psutil, sampled
+every 10 ms), after it, and the kernel's high-water mark (VmHWM, Linux), with the verdicts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from linkpatrol.store import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 
 MB = 1 << 20
-SITES = ("main", "robots", "near_gzip", "near_plain")
+# (site module, site name, row label)
+SITES = (("bombs", "main", "main"), ("bombs", "robots", "robots"), ("bombs", "near_gzip", "near_gzip"),
+         ("bombs", "near_plain", "near_plain"), ("near_cap", "gzip", "32 gzip"), ("near_cap", "plain", "32 plain"))
 
 
 def high_water_mark(pid: int) -> int | None:
@@ -59,14 +62,13 @@ def crawl(store: CrawlStore, proc: psutil.Process, url: str) -> dict[str, Any]:
     }
 
 
-def run(workdir: Path, site: SiteServer, name: str, max_page_mb: int | None) -> dict[str, Any]:
-    """Crawl one site of the bomb server with a fresh crawler and a fresh Redis."""
-    server = RedisServer(workdir / f"redis-{name}").start()
+def run(workdir: Path, site: SiteServer, name: str, env: dict[str, str]) -> dict[str, Any]:
+    """Crawl one site of ``site`` with a fresh crawler and a fresh Redis."""
+    tag = f"{site.ports[name]}-{name}"
+    server = RedisServer(workdir / f"redis-{tag}").start()
     client = redis.Redis.from_url(server.url, decode_responses=True)
-    env = {"LINKPATROL_LOG_LEVEL": "WARNING", "LINKPATROL_TIMEOUT": "20"}
-    if max_page_mb is not None:
-        env["LINKPATROL_MAX_PAGE_SIZE"] = str(max_page_mb)
-    crawler = CrawlerProcess(server.url, workdir / f"crawler-{name}.log", env)
+    crawler = CrawlerProcess(server.url, workdir / f"crawler-{tag}.log",
+                             {"LINKPATROL_LOG_LEVEL": "WARNING", "LINKPATROL_TIMEOUT": "20", **env})
     try:
         store = CrawlStore(client)
         wait_for(lambda: client.hlen("lp:workers") == 1, 60, what="crawler registered")
@@ -85,19 +87,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-page-size", type=int, default=None,
                         help="LINKPATROL_MAX_PAGE_SIZE in MB (default: the crawler's, 32)")
+    parser.add_argument("--parse-budget", type=int, default=None,
+                        help="LINKPATROL_PARSE_BUDGET_MB (default: the crawler's, 64)")
+    parser.add_argument("--only", action="append", default=None, metavar="LABEL",
+                        help="run only this row (repeatable): " + ", ".join(label for *_, label in SITES))
     args = parser.parse_args()
+    env = {}
+    if args.max_page_size is not None:
+        env["LINKPATROL_MAX_PAGE_SIZE"] = str(args.max_page_size)
+    if args.parse_budget is not None:
+        env["LINKPATROL_PARSE_BUDGET_MB"] = str(args.parse_budget)
+    rows = [row for row in SITES if args.only is None or row[2] in args.only]
     print(f"{'site':>10} {'seconds':>8} {'RSS before MB':>14} {'peak RSS MB':>12} {'RSS after MB':>13} "
           f"{'VmHWM MB':>9}  verdicts", flush=True)
-    site = SiteServer("bombs")
+    servers: dict[str, SiteServer] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for name in SITES:
-                r = run(Path(tmp), site, name, args.max_page_size)
+            for module, name, label in rows:
+                if module not in servers:
+                    servers[module] = SiteServer(module)
+                r = run(Path(tmp), servers[module], name, env)
                 verdicts = ", ".join(f"{k} x{v}" for k, v in sorted(r["verdicts"].items()))
-                print(f"{name:>10} {r['seconds']:>8.1f} {r['rss_before']:>14.0f} {r['peak']:>12.0f} "
+                print(f"{label:>10} {r['seconds']:>8.1f} {r['rss_before']:>14.0f} {r['peak']:>12.0f} "
                       f"{r['after']:>13.0f} {r['hwm']:>9.0f}  {verdicts}", flush=True)
     finally:
-        site.stop()
+        for server in servers.values():
+            server.stop()
 
 if __name__ == "__main__":
     main()

@@ -34,7 +34,7 @@ DOWNLOAD_MAXSIZE = 1025 * 1024 * 1024
 LINKPATROL_MAX_PAGE_SIZE = int(_env("LINKPATROL_MAX_PAGE_SIZE", "32"))
 # Bytes of answers a crawler decodes and parses at once (MB; crawler/parse_budget.py): one more waits,
 # still compressed, until others are parsed; one larger than the budget goes alone. 0: no budget.
-LINKPATROL_PARSE_BUDGET_MB = int(_env("LINKPATROL_PARSE_BUDGET_MB", "128"))
+LINKPATROL_PARSE_BUDGET_MB = int(_env("LINKPATROL_PARSE_BUDGET_MB", "64"))
 # Links taken from one page (or one sitemap); the rest are counted on the crawl and named on its report.
 # Real pages rarely hold more than a few thousand; a hostile one holds millions. Also the most ids a
 # page may hold for its anchors to be checked (beyond it, fragments naming the page are not checked).
@@ -71,6 +71,9 @@ LINKPATROL_TRAP_IDS = _config.trap_ids
 # A lease whose work started this long ago (its request reached the downloader; the wait for the shared
 # politeness does not count) is decided "timeout" by a reaper: a lost task costs one url, not a crawl.
 LINKPATROL_LEASE_MAX_SECONDS = float(_env("LINKPATROL_LEASE_MAX_SECONDS", "300"))
+# A url held by this many crawlers that stopped answering (heartbeat expired) is decided "timeout", not
+# queued again to stop the next one (0: no bound).
+LINKPATROL_LEASE_ATTEMPTS = int(_env("LINKPATROL_LEASE_ATTEMPTS", "3"))
 # Seconds a crawler gets to stop after SIGTERM/SIGINT; then it gives its leases back and exits anyway.
 LINKPATROL_STOP_GRACE = float(_env("LINKPATROL_STOP_GRACE", "3"))
 EXTENSIONS = {"crawler.extensions.frontier.FrontierExtension": 0}

@@ -5,7 +5,10 @@ A sitemap that is not a sitemap (an HTML page served at ``/sitemap.xml`` by a si
 to every path, bytes that decode as nothing, a truncated or oversized gzip) is simply no sitemap:
 ``read_sitemap`` raises ``NotASitemap`` and nothing else, never ``StopIteration`` (Scrapy's
 ``Sitemap`` raises it on a body without an XML root, and raised in a worker thread it never reaches
-the awaiting task: the task died with its lease, and the crawl never ended)."""
+the awaiting task: the task died with its lease, and the crawl never ended). A gzipped sitemap
+(``.xml.gz``, served without a Content-Encoding) is decoded up to the crawl's size cap, as any
+answer is (``DecodedSizeMiddleware``): past it, ``SitemapTooLarge``, and the sitemap's verdict is
+``too-large``."""
 
 from __future__ import annotations
 
@@ -16,12 +19,12 @@ from urllib.parse import urljoin
 from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from linkpatrol.urls import InvalidURL, normalize_url
 
-MAX_SITEMAP_BYTES = 64 * 1024 * 1024  # a sitemap holds at most 50,000 urls and 50 MB, uncompressed
 GZIP_MAGIC = b"\x1f\x8b"
 SITEMAP_ROOTS = frozenset({"urlset", "sitemapindex"})
 SNIFF_BYTES = 16 * 1024  # what the /sitemap.xml probe reads to tell a sitemap from an HTML page
@@ -31,6 +34,10 @@ HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s
 
 class NotASitemap(ValueError):
     """The body is not a sitemap this crawler can read; the message says why."""
+
+
+class SitemapTooLarge(NotASitemap):
+    """The body is gzipped and decodes to more than the crawl's size cap."""
 
 
 def _url(raw: str, base: str) -> str | None:
@@ -83,16 +90,26 @@ def looks_like_sitemap(head: bytes, content_type: bytes | None = None) -> bool:
     return HTML_START.match(head[:SNIFF_BYTES]) is None
 
 
-def read_sitemap(body: bytes, base: str, limit: int | None = None) -> tuple[list[tuple[str, bool]], int]:
+def read_sitemap(body: bytes, base: str, limit: int | None = None, *, max_size: int,
+                 ) -> tuple[list[tuple[str, bool]], int]:
     """The urls a sitemap lists, each with True when it is a sitemap itself (an index's entries),
     at most ``limit`` of them, and how many more it listed. A relative ``loc`` (not allowed by the
-    protocol, seen in the wild) is read against ``base``. Raises ``NotASitemap`` (and nothing else)
-    for a body that is not one; a sitemap cut short gives the entries before the cut."""
+    protocol, seen in the wild) is read against ``base``. A gzipped body is decoded up to
+    ``max_size`` bytes (the crawl's size cap), past which it raises ``SitemapTooLarge``. Raises
+    ``NotASitemap`` (and nothing else) for a body that is not one; a sitemap cut short gives the
+    entries before the cut."""
     if body.startswith(GZIP_MAGIC):
         try:
-            body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
-        except Exception as exc:  # truncated, corrupt (OSError, EOFError, struct.error), over the size
+            body = gunzip(body, max_size=max(max_size, 1))
+        except _DecompressionMaxSizeExceeded:
+            # Raised afresh, outside the except clause: its traceback holds what was decoded so far.
+            too_large = True
+        except Exception as exc:  # truncated, corrupt (OSError, EOFError, struct.error)
             raise NotASitemap(f"cannot decompress it ({exc.__class__.__name__})") from None
+        else:
+            too_large = False
+        if too_large:
+            raise SitemapTooLarge(f"it decodes to more than the crawl's size cap ({max_size} bytes)")
     try:
         sitemap = Sitemap(body)
     except StopIteration:  # no XML element at all: HTML, text, random bytes

@@ -147,14 +147,19 @@ class FrontierMessage:
     url: str
     kind: MessageKind
     depth: int = 0
+    # Crawlers that stopped answering while they held this message ("a", counted by REQUEUE).
+    attempts: int = 0
 
     def encode(self) -> str:
-        return compact_json({"u": self.url, "k": str(self.kind), "d": self.depth})
+        d: dict[str, Any] = {"u": self.url, "k": str(self.kind), "d": self.depth}
+        if self.attempts:
+            d["a"] = self.attempts
+        return compact_json(d)
 
     @classmethod
     def decode(cls, raw: str) -> FrontierMessage:
         d = json.loads(raw)
-        return cls(d["u"], MessageKind(d["k"]), int(d.get("d", 0)))
+        return cls(d["u"], MessageKind(d["k"]), int(d.get("d", 0)), int(d.get("a", 0)))
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,23 @@ class Completion:
         if self.anchors is None:
             return ""
         return "\n" + "".join(f"{h}\n" for h in sorted({anchor_hash(name) for name in self.anchors}))
+
+    @property
+    def landing(self) -> str:
+        """The page a redirected url landed on, when that page's anchors decide the #fragments asked of
+        the url: the page it queued in its place (a redirect within the site, read in its turn), or
+        the one whose anchors it read itself (another host's page, ``check_fragments: all``); ""
+        otherwise (not redirected, or the landing page is not read for anchors)."""
+        res = self.result
+        if not res.redirects or not res.final_url:
+            return ""
+        try:
+            final = normalize_url(res.final_url)[0]
+        except InvalidURL:
+            return ""
+        if final != res.url and (self.anchors is not None or any(link.target == final for link in self.links)):
+            return final
+        return ""
 
     @property
     def page_flag(self) -> str:

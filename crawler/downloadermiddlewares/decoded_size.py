@@ -14,6 +14,12 @@ wire and decoded alike.
 Past the cap Scrapy raises IgnoreRequest from a traceback whose frames hold the part decoded so far
 (32 MB): the failure travels to the errback and lives until the garbage collector finds its cycles,
 so a few bombs at once held hundreds of MB. It is replaced by ``DecodedTooLarge``, raised afresh.
+
+The cap bounds each answer, not what the crawler holds at once: an answer of a crawl is decoded and
+parsed only once it fits in the crawler's parse budget (``crawler.parse_budget``), waiting here,
+still compressed, while others are parsed. The politeness slot was given back before (its
+middleware sits closer to the download). robots.txt and the sitemap probe do not wait: a callback
+holding part of the budget may await them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from scrapy.http import Response
 
 from crawler.extensions.frontier import MB, FrontierExtension, frontier_of
 from crawler.failures import DecodedTooLarge
+from crawler.parse_budget import HOLD, ParseBudget
 
 MAXSIZE = "download_maxsize"
 
@@ -45,6 +52,7 @@ class DecodedSizeMiddleware(HttpCompressionMiddleware):
     def __init__(self, crawler: Crawler, frontier: FrontierExtension) -> None:
         super().__init__(crawler=crawler)
         self.frontier = frontier
+        self.budget = ParseBudget(max(crawler.settings.getint("LINKPATROL_PARSE_BUDGET_MB", 64), 0) * MB)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -58,16 +66,38 @@ class DecodedSizeMiddleware(HttpCompressionMiddleware):
             request.meta.setdefault(MAXSIZE, decoded_cap(request, self.frontier))
         return super().process_request(request)
 
-    def process_response(self, request: Request, response: Response, spider: Spider | None = None,
-                         ) -> Request | Response:
-        own = bool(request.meta.get("lp"))
-        if own:
-            request.meta[MAXSIZE] = decoded_cap(request, self.frontier)
+    async def process_response(self, request: Request, response: Response,  # type: ignore[override]
+                               spider: Spider | None = None) -> Request | Response:
+        if not request.meta.get("lp"):
+            return self._decoded(request, response)
+        cap = decoded_cap(request, self.frontier)
+        encoded = request.method != "HEAD" and bool(response.headers.getlist("Content-Encoding"))
+        waits = self.budget.waits
+        # Until it is decoded, its size may be anything up to the cap.
+        hold = await self.budget.hold(cap if encoded else len(response.body))
+        if self.stats and self.budget.waits > waits:
+            self.stats.inc_value("linkpatrol/parse_budget/waited")
+        request.meta[MAXSIZE] = cap
         try:
-            return super().process_response(request, response)
+            decoded = self._decoded(request, response)
+        except BaseException:
+            hold.release()
+            raise
+        finally:
+            del request.meta[MAXSIZE]
+        hold.resize(len(decoded.body))
+        hold.tie_to(decoded)
+        request.meta[HOLD] = hold
+        if self.stats:
+            self.stats.max_value("linkpatrol/parse_budget/peak_bytes", self.budget.peak)
+        return decoded
+
+    def _decoded(self, request: Request, response: Response) -> Response:
+        try:
+            decoded = super().process_response(request, response)
         except IgnoreRequest as exc:  # the one thing it raises: decoded past the cap
             reason = str(exc)
-        finally:
-            if own:
-                del request.meta[MAXSIZE]
+        else:
+            assert isinstance(decoded, Response)  # it returns a request only when given one
+            return decoded
         raise DecodedTooLarge(reason)  # outside the except clause: no reference to the first failure

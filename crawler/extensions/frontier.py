@@ -35,11 +35,12 @@ from scrapy_redis import connection
 
 from crawler.logs import quiet_robots_failures
 from linkpatrol.connection import AsyncClient, RedisError, SyncClient, retrying, unavailable
-from linkpatrol.frontier import HeldBack, OverdueLease, Scripts
+from linkpatrol.frontier import HeldBack, OverdueLease, Scripts, dead_requeued
 from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
 from linkpatrol.registry import Heartbeats
 from linkpatrol.rules import CrawlRules
+from linkpatrol.start_queue import RAW
 from linkpatrol.urls import host_of
 from linkpatrol.verdicts import ErrorKind
 from linkpatrol.wire import Completion, FrontierMessage, MessageKind
@@ -120,7 +121,7 @@ class FrontierExtension:
     def __init__(self, client: Any, keys: Keys, *, capacity: int, host_cap: int, worker_ttl: float,
                  reap_interval: float, max_referrers: int, redis_location: str = "",
                  default_page_mb: int = 32, max_links: int = 10_000, trap_ids: int = 0,
-                 lease_max: float = 300.0, stop_grace: float = 3.0,
+                 lease_max: float = 300.0, stop_grace: float = 3.0, lease_attempts: int = 3,
                  sync_client: Callable[[], Any] | None = None) -> None:
         self.r: Any = client  # decode_responses=True: every reply is str
         self.keys = keys
@@ -139,6 +140,9 @@ class FrontierExtension:
         self.trap_ids = trap_ids  # urls of one id template followed (LINKPATROL_TRAP_IDS; 0: no limit)
         # A lease whose work started longer ago than this is decided (LINKPATROL_LEASE_MAX_SECONDS; 0: never).
         self.lease_max = lease_max
+        # Crawlers a url may stop (their heartbeat expired while they held it) before it is decided
+        # ``timeout`` instead of queued again (LINKPATROL_LEASE_ATTEMPTS; 0: no bound).
+        self.lease_attempts = lease_attempts
         # Seconds the engine gets to stop once it began to (LINKPATROL_STOP_GRACE; 0: no watchdog), and
         # the client the watchdog gives the leases back with (its own: the loop may be stuck).
         self.stop_grace = stop_grace
@@ -192,6 +196,7 @@ class FrontierExtension:
             max_links=s.getint("LINKPATROL_MAX_LINKS_PER_PAGE", 10_000),
             trap_ids=s.getint("LINKPATROL_TRAP_IDS"),
             lease_max=s.getfloat("LINKPATROL_LEASE_MAX_SECONDS", 300.0),
+            lease_attempts=s.getint("LINKPATROL_LEASE_ATTEMPTS", 3),
             stop_grace=s.getfloat("LINKPATROL_STOP_GRACE", 3.0),
             sync_client=functools.partial(redis_from_settings, s, SyncClient, socket_timeout=2,
                                           socket_connect_timeout=2),
@@ -251,7 +256,8 @@ class FrontierExtension:
             scripts = Scripts(client, self.keys)
             returned = sum(int(scripts.requeue(crawl_id, self.worker_id))
                            for crawl_id in client.smembers(self.keys.active))
-            while client.lmove(self.keys.start_claimed(self.worker_id), self.keys.start, "RIGHT", "LEFT"):
+            while client.execute_command("LMOVE", self.keys.start_claimed(self.worker_id), self.keys.start,
+                                         "RIGHT", "LEFT", **RAW) is not None:
                 returned += 1
             client.hdel(self.keys.workers, self.worker_id)
             client.delete(self.keys.worker_alive(self.worker_id))
@@ -295,7 +301,7 @@ class FrontierExtension:
         this crawler's own orphaned leases; decide the leases held past the bound."""
         total = await self._audit_own_leases()
         for worker in await self.heartbeats.dead_peers():
-            total += await self._requeue_worker(worker)
+            total += await self._requeue_worker(worker, dead=True)
             await self.heartbeats.forget(worker)
             logger.warning("worker %s stopped answering; its work went back to the frontier", worker)
         if self.lease_max > 0:
@@ -325,11 +331,12 @@ class FrontierExtension:
         for crawl_id in await self.r.smembers(self.keys.active):
             while leases := OverdueLease.parse(await self.scripts.overdue(crawl_id, cutoff, self.worker_id)):
                 for lease in leases:
-                    await self._decide(crawl_id, lease)
+                    await self._decide(crawl_id, lease, f"was held by {lease.worker} for more than "
+                                                        f"{self.lease_max:.0f} s")
                     decided += 1
         return decided
 
-    async def _decide(self, crawl_id: str, lease: OverdueLease) -> None:
+    async def _decide(self, crawl_id: str, lease: OverdueLease, why: str) -> None:
         key = (crawl_id, lease.url)
         self._deciding.add(key)
         try:
@@ -337,8 +344,7 @@ class FrontierExtension:
             done = lease.completion(crawl_id, external=not ctx.in_scope(host_of(lease.url)))
             for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers):
                 await retrying("recording an overdue lease", step)
-            logger.warning("crawl %s: %s was held by %s for more than %.0f s; decided %s", crawl_id, lease.url,
-                           lease.worker, self.lease_max, done.result.error)
+            logger.warning("crawl %s: %s %s; decided %s", crawl_id, lease.url, why, done.result.error)
         finally:
             self._deciding.discard(key)
         if lease.worker == self.worker_id:
@@ -367,12 +373,25 @@ class FrontierExtension:
             logger.warning("put back %d leases this worker had lost track of (a reply lost with Redis)", total)
         return total
 
-    async def _requeue_worker(self, worker: str) -> int:
+    async def _requeue_worker(self, worker: str, dead: bool = False) -> int:
+        """Put back ``worker``'s leases and claimed start messages. ``dead``: its heartbeat expired;
+        a url that stopped ``lease_attempts`` crawlers so (the last one included) is decided instead,
+        rather than queued to stop the next one."""
         total = 0
         for crawl_id in await self.r.smembers(self.keys.active):
-            total += int(await self.scripts.requeue(crawl_id, worker))
+            if not dead:
+                total += int(await self.scripts.requeue(crawl_id, worker))
+                continue
+            returned, taken = dead_requeued(await self.scripts.requeue_dead(crawl_id, worker, self.worker_id,
+                                                                            self.lease_attempts))
+            total += returned
+            for lease in taken:
+                await self._decide(crawl_id, lease, f"was held by {lease.message.attempts} crawlers that "
+                                                    f"stopped answering, the last {lease.worker}")
         claimed = self.keys.start_claimed(worker)
-        while await self.r.lmove(claimed, self.keys.start, "RIGHT", "LEFT"):
+        # As bytes (RAW): a message that is not UTF-8 goes back like any other, to become a dead letter
+        # when claimed; decoded here, every reap moved one and failed with a traceback.
+        while await self.r.execute_command("LMOVE", claimed, self.keys.start, "RIGHT", "LEFT", **RAW) is not None:
             total += 1
         return total
 

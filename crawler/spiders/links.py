@@ -28,7 +28,8 @@ from crawler.extensions.frontier import CrawlContext, FrontierExtension, redis_f
 from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
-from crawler.sitemaps import NotASitemap, discover_sitemaps, read_sitemap
+from crawler.parse_budget import release_hold
+from crawler.sitemaps import NotASitemap, SitemapTooLarge, discover_sitemaps, read_sitemap
 from linkpatrol.connection import RedisError, SyncClient, retrying, unavailable
 from linkpatrol.frontier import CrawlLimits
 from linkpatrol.start_queue import StartQueue
@@ -91,7 +92,9 @@ def settles(callback: Callable[..., Any]) -> Callable[..., Any]:
     """A response callback that always gives its url an item, so its lease is never lost: an error
     the callback did not expect is logged, and the item records the answer as it came (status,
     outcome); a cancelled callback gives the lease back. Scrapy drops whatever a callback that raised
-    would have returned, and the lease stayed held by nobody: the crawl never ended."""
+    would have returned, and the lease stayed held by nobody: the crawl never ended.
+    A parsing callback gives back the bytes its answer held in the parse budget on every path (a
+    synchronous one reads nothing more: its answer's are given back when the response is freed)."""
     if inspect.iscoroutinefunction(callback):
         @functools.wraps(callback)
         async def guarded(self: LinksSpider, response: Response) -> CheckedLink:
@@ -104,6 +107,8 @@ def settles(callback: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             except Exception:
                 return self.answered(response)
+            finally:
+                release_hold(response)
         return guarded
 
     @functools.wraps(callback)
@@ -367,8 +372,17 @@ class LinksSpider(RedisSpider):
     async def parse_page(self, response: Response) -> CheckedLink:
         lp = response.meta["lp"]
         item = self._item(lp, self._result(response), response.request or Request(response.url))
-        if item.result.outcome not in (Outcome.OK, Outcome.WARNING) or \
-                not self.frontier.in_scope(lp["crawl"], host_of(response.url)):
+        if item.result.outcome not in (Outcome.OK, Outcome.WARNING):
+            return item
+        if not self.frontier.in_scope(lp["crawl"], host_of(response.url)):
+            options = self.frontier.options(lp["crawl"])
+            if item.result.redirects and options is not None and options.check_fragments == "all" and \
+                    options.check_external:
+                # Landed on another host's page: queued as a check, read for the anchors that the
+                # #fragments asked of this url are checked against (wire.Completion.landing).
+                with contextlib.suppress(InvalidURL):
+                    final = normalize_url(response.url)[0]
+                    item.links = [FoundLink(final, FrontierMessage(final, MessageKind.CHECK, lp["depth"]))]
             return item
         is_css = _is_css(response.headers.get(b"Content-Type"))
         if not isinstance(response, HtmlResponse) and not is_css:
@@ -438,8 +452,13 @@ class LinksSpider(RedisSpider):
         try:
             # The protocol allows 50,000 urls a sitemap; a bigger one is cut like a page.
             item.link_cap = max(SITEMAP_URLS, self.frontier.max_links)
-            listing, item.links_over_cap = await off_reactor(read_sitemap, response.body, response.url,
-                                                             item.link_cap)
+            listing, item.links_over_cap = await off_reactor(
+                functools.partial(read_sitemap, max_size=lp["cap"]), response.body, response.url, item.link_cap)
+        except SitemapTooLarge as exc:  # a .gz sitemap decoding past the cap: as a compressed answer would
+            logger.info("%s is too large: %s", response.url, exc)
+            item.result.outcome, item.result.error = ErrorKind.TOO_LARGE.outcome, ErrorKind.TOO_LARGE
+            item.links_over_cap = 0
+            return item
         except NotASitemap as exc:  # an HTML page at /sitemap.xml, a broken gzip...: no sitemap, no problem
             logger.info("%s is not a sitemap: %s", response.url, exc)
             item.links_over_cap = 0

@@ -4,7 +4,8 @@
 Requests are leased, not popped: POP moves a message from the crawl's queue into its in-flight hash,
 tagged with the worker that holds it. While the lease is held, LINKS queues the links the url holds
 (deduplicated per crawl), a bounded batch per call; then COMPLETE settles the #anchors other pages asked
-of it (a bounded batch per call, as many calls as it takes), records the result, releases the lease
+of it (a bounded batch per call, as many calls as it takes; a url that redirected hands them on to
+the page it landed on, ``Completion.landing``), records the result, releases the lease
 and, in the same atomic step, detects that the crawl has nothing queued and nothing in flight:
 so a crawl finishes exactly once, whichever process sees it. A worker whose heartbeat key expired has
 its leases put back by REQUEUE. A lease whose clock (started by POP, renewed by its worker while
@@ -78,7 +79,8 @@ class HeldBack:
 
 @dataclass(frozen=True)
 class OverdueLease:
-    """A lease OVERDUE took over: its url, the worker that held it, its message."""
+    """A lease taken over to be decided: by OVERDUE (held past the bound), or by REQUEUE of a dead
+    worker (its message reached the attempt bound). Its url, the worker that held it, its message."""
 
     url: str
     worker: str
@@ -184,7 +186,7 @@ class Scripts:
         steps: list[Callable[[], Any]] = []
         links_keys = [k.crawl(crawl_id), k.urls(crawl_id), k.queue(crawl_id), k.problems(crawl_id),
                       k.anchors(crawl_id), k.orphan_candidates(crawl_id), k.page_decisions(crawl_id),
-                      k.id_templates(crawl_id), k.held_back(crawl_id)]
+                      k.id_templates(crawl_id), k.held_back(crawl_id), k.refs_over(crawl_id), k.landed(crawl_id)]
         head = [res.url, done.page_flag, k.refs_prefix(crawl_id), max_referrers, MISSING_ANCHOR_RESULT,
                 k.wanted_prefix(crawl_id), "1" if done.from_sitemap else "0", id_limit]
         args: list[Any] = []
@@ -217,6 +219,8 @@ class Scripts:
             held.link_cap,
             "1" if held.depth_limited else "0",
             want_batch,
+            done.landing,
+            missing_anchor_result(done),
         ]
         complete_keys = [
             k.crawl(crawl_id),
@@ -232,6 +236,8 @@ class Scripts:
             k.page_decisions(crawl_id),
             k.held_back(crawl_id),
             k.lease_clock(crawl_id),
+            k.refs_over(crawl_id),
+            k.landed(crawl_id),
         ]
         steps.append(self._until_recorded(complete_keys, complete_args) if until_recorded
                      else _call(self._complete, complete_keys, complete_args))
@@ -269,6 +275,32 @@ class Scripts:
             keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id), k.lease_clock(crawl_id)],
             args=[worker, "tail" if tail else "head", *(urls or [])],
         )
+
+    def requeue_dead(self, crawl_id: str, worker: str, taker: str, max_attempts: int) -> Any:
+        """Put back the leases of ``worker``, which stopped answering (its heartbeat expired), each
+        message's attempt count one higher; one that reaches ``max_attempts`` (0: no bound), a url
+        that stopped that many crawlers, is taken over by ``taker`` to be decided instead. The reply
+        reads with ``dead_requeued``."""
+        k = self.keys
+        return self._requeue(
+            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id), k.lease_clock(crawl_id)],
+            args=[worker, "dead", taker, max_attempts],
+        )
+
+
+def missing_anchor_result(done: Completion) -> str:
+    """The stored result of a missing anchor of ``done``'s url: for a url that redirected, it names the
+    page it landed on (``final_url``, whose anchors decided) and the redirects."""
+    landing = done.landing
+    if not landing:
+        return MISSING_ANCHOR_RESULT
+    return LinkResult("", Outcome.MISSING_ANCHOR, error=ErrorKind.MISSING_ANCHOR, final_url=landing,
+                      redirects=done.result.redirects).to_json()
+
+
+def dead_requeued(reply: list[Any]) -> tuple[int, list[OverdueLease]]:
+    """REQUEUE's reply for a dead worker: how many leases went back, and those taken over."""
+    return int(reply[0]), OverdueLease.parse(reply[1:])
 
 
 def _call(script_: Any, keys: list[str], args: list[Any]) -> Callable[[], Any]:

@@ -12,19 +12,25 @@
 --       6 problems, 7 redirects, 8 ended-crawl events, 9 anchors (page -> its anchors),
 --       10 orphan candidates (unused here, kept for the key order), 11 page-budget decisions of
 --       promoted pages (LINKS's; dropped here), 12 urls held back as a trap (never counted as pages),
---       13 lease clocks (OVERDUE's)
+--       13 lease clocks (OVERDUE's), 14 referrers past the cap per url (LINKS's), 15 redirected urls ->
+--       the result a missing anchor of theirs is stored with (LINKS reads it)
 -- ARGV: 1 url, 2 result (wire format), 3 outcome, 4 status class, 5 "1" when a parsed page, "p" when
 --       parsed although it was queued as a check (an in-scope target found by a <link>, <img>...
 --       that answered HTML: it takes a place in the page budget now, or is not counted as a page when
 --       the budget is spent), "0" otherwise, 6 "1" when redirected, 7 now, 8 referrer key prefix,
---       9 referrers kept per url, 10 crawl id, 11 how it was checked (verdicts.CheckMethod),
+--       9 unused (LINKS keeps the referrers), 10 crawl id, 11 how it was checked (verdicts.CheckMethod),
 --       12 retries spent, 13 error kind or "", 14 the page's anchors as hashes "\nh1\nh2\n" ("" when
 --       it was not read for anchors; wire.anchor_hash), 15 the result stored for a missing anchor,
 --       16 the prefix of the sets of anchors asked of pages not read yet, 17 unused (was: a sitemap's
 --       listing), 18 links past the per-page cap that were not taken ("0"), 19 that cap, 20 "1" when
---       the depth limit turned some of the page's links into checks, 21 wanted anchors settled per call
+--       the depth limit turned some of the page's links into checks, 21 wanted anchors settled per call,
+--       22 the page this url landed on after redirects, whose anchors decide its fragments ("": none;
+--       with no anchors in ARGV[14], a page queued to be read, asked in turn), 23 the result stored
+--       for a missing anchor of this url (ARGV[15] naming the landing page and the redirects)
 -- A missing anchor is a row of its own: url "page#name" in the urls hash and the problems set, with
--- its referrers; the page's own row stays ok.
+-- its referrers; the page's own row stays ok. A url that redirected to a page queued to be read hands
+-- the anchors asked of it on to that page (">url\nhash\tname": still the row "url#name" when missing),
+-- once: a landing page that redirects in turn drops what was handed on.
 -- Returns 2 when this call finished the crawl, 1 otherwise, 3 when wanted anchors are left to settle
 -- (nothing recorded yet: call again), -1 when the crawl is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -32,7 +38,6 @@ local state = redis.call('HGET', KEYS[1], 'state')
 local url = ARGV[1]
 local prefix = ARGV[8]
 local prev = redis.call('HGET', KEYS[2], url)
-local max_refs = tonumber(ARGV[9])
 -- The page's anchors are sorted 8-digit hashes, "\nh1\nh2\n" (wire.Completion.anchors_arg): found by
 -- binary search, not by scanning the blob (10,000 ids are 90 KB; a scan per asked anchor made a batch
 -- of 200 take 30 ms). A blob of another shape is scanned.
@@ -49,29 +54,53 @@ local function has_anchor(blob, asked)  -- asked: "hash\tname"
   return false
 end
 local function anchor_name(asked) return string.match(asked, '^%x+\t(.*)$') end
-local function add_ref(key, ref)
-  if ref ~= '' and redis.call('LLEN', prefix .. key) < max_refs then redis.call('RPUSH', prefix .. key, ref) end
+local function drop_refs(key)  -- the list LINKS keeps, and its count past the cap
+  redis.call('DEL', prefix .. key)
+  redis.call('HDEL', KEYS[14], key)
 end
-local function missing(target, asked, ref)
+local function missing(target, asked, result)  -- its referrers are kept already (LINKS)
   local key = target .. '#' .. anchor_name(asked)
-  if redis.call('HSETNX', KEYS[2], key, ARGV[15]) == 1 then
+  if redis.call('HSETNX', KEYS[2], key, result) == 1 then
     redis.call('SADD', KEYS[6], key)
     redis.call('HINCRBY', KEYS[1], 'outcome_missing_anchor', 1)
   end
-  add_ref(key, ref)
 end
--- The anchors asked of this url before it was read: checked now, or dropped when it was not read.
+local landing = ARGV[22]
+if landing == url then landing = '' end
+-- An anchor asked of this url, handed on to the page it landed on: checked against that page's
+-- anchors, asked of it while it is not read yet, dropped when it is not read for anchors.
+local function hand_on(asked)
+  local there = redis.call('HGET', KEYS[9], landing)
+  if there and there ~= '' then
+    if has_anchor(there, asked) then drop_refs(url .. '#' .. anchor_name(asked))
+    else missing(url, asked, ARGV[23]) end
+  elseif there == false and redis.call('HGET', KEYS[2], landing) == '' then
+    redis.call('SADD', ARGV[16] .. landing, '>' .. url .. '\n' .. asked)
+  else
+    drop_refs(url .. '#' .. anchor_name(asked))
+  end
+end
+-- The anchors asked of this url before it was read: checked now, handed on to the page it landed on,
+-- or dropped when it was not read. Those another url handed on here (">url\n...") are that url's rows.
 local per_call = tonumber(ARGV[21]) or 100
 local function settle_wanted(blob, count)
-  for _, asked in ipairs(redis.call('SPOP', ARGV[16] .. url, count)) do
-    if blob ~= '' and not has_anchor(blob, asked) then missing(url, asked, '')
-    else redis.call('DEL', prefix .. url .. '#' .. anchor_name(asked)) end
+  for _, member in ipairs(redis.call('SPOP', ARGV[16] .. url, count)) do
+    local row, asked = url, member
+    if string.sub(member, 1, 1) == '>' then row, asked = string.match(member, '^>([^\n]*)\n(.*)$') end
+    if blob ~= '' and not has_anchor(blob, asked) then
+      missing(row, asked, row == url and ARGV[23] or redis.call('HGET', KEYS[15], row) or ARGV[15])
+    elseif blob == '' and landing ~= '' and row == url then hand_on(asked)
+    else drop_refs(row .. '#' .. anchor_name(asked)) end
   end
+end
+local function note_landing()  -- LINKS hands on what it is asked of this url from now on
+  if landing ~= '' then redis.call('HSET', KEYS[15], url, ARGV[23]) end
 end
 if (prev == false or prev == '') and redis.call('SCARD', ARGV[16] .. url) > per_call then
   -- From now on LINKS checks what it is asked of this url at once (or drops it: the "" marker).
   local stored = redis.call('HGET', KEYS[9], url)  -- a page redone: kept, unless a marker and now read
   if stored == false or (stored == '' and ARGV[14] ~= '') then redis.call('HSET', KEYS[9], url, ARGV[14]) end
+  note_landing()
   settle_wanted(ARGV[14], per_call)
   return 3
 end
@@ -109,7 +138,8 @@ if prev == false or prev == '' then
     redis.call('SADD', KEYS[7], url)
     redis.call('HINCRBY', KEYS[1], 'redirected', 1)
   end
-  if ARGV[3] == 'ok' then redis.call('DEL', prefix .. url) else redis.call('SADD', KEYS[6], url) end
+  if ARGV[3] == 'ok' then drop_refs(url) else redis.call('SADD', KEYS[6], url) end
+  note_landing()
   local blob = ARGV[14]
   if blob ~= '' then redis.call('HSET', KEYS[9], url, blob)
   elseif redis.call('HGET', KEYS[9], url) == '' then redis.call('HDEL', KEYS[9], url) end

@@ -6,7 +6,9 @@
 -- is not expanded again.
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 problems, 5 anchors (page -> its
 --       anchors), 6 orphan candidates, 7 page-budget decisions of promoted pages (url -> "1"/"0"),
---       8 urls counted per id template (linkpatrol.traps.id_template -> count), 9 urls held back
+--       8 urls counted per id template (linkpatrol.traps.id_template -> count), 9 urls held back,
+--       10 referrers past the cap per url (url -> count), 11 redirected urls -> the result a missing
+--       anchor of theirs is stored with (its final_url: the page they landed on; COMPLETE's)
 -- ARGV: 1 url, 2 "1" when a parsed page, "p" when parsed although queued as a check (see COMPLETE),
 --       "0" otherwise, 3 referrer key prefix, 4 referrers kept per url, 5 the result stored for a
 --       missing anchor, 6 the prefix of the sets of anchors asked of pages not read yet, 7 "1" when the
@@ -18,7 +20,10 @@
 --       under its id template, held back past ARGV[8]).
 -- A fragment naming a page is checked at once when the page's anchors are stored (an empty value:
 -- the page is being recorded without anchors, the fragment is not checked), else added to the set of
--- anchors asked of it, which COMPLETE settles in bounded calls when the page is read.
+-- anchors asked of it, which COMPLETE settles in bounded calls when the page is read. A page that
+-- redirected (KEYS[11]) is answered by the page it landed on, one hop: checked at once against its
+-- anchors, or asked of it (">url\nhash\tname": the row stays "url#name") while it is not read yet.
+-- Referrers past ARGV[4] are counted (KEYS[10]), not kept: the count shown is the true one.
 -- A url held back is queued as a check (one request, not parsed) and counted in ``trap_held``; the
 -- first trap's prefix and kind are kept in ``trap_under`` and ``trap_kind``. A page link turned into a
 -- check by the page budget sets ``limit_pages``.
@@ -69,11 +74,13 @@ local function has_anchor(blob, asked)  -- asked: "hash\tname"
 end
 local function anchor_name(asked) return string.match(asked, '^%x+\t(.*)$') end
 local function add_ref(key, ref)
-  if ref ~= '' and redis.call('LLEN', prefix .. key) < max_refs then redis.call('RPUSH', prefix .. key, ref) end
+  if ref == '' then return end
+  if redis.call('LLEN', prefix .. key) < max_refs then redis.call('RPUSH', prefix .. key, ref)
+  else redis.call('HINCRBY', KEYS[10], key, 1) end
 end
-local function missing(target, asked, ref)
+local function missing(target, asked, ref, result)
   local key = target .. '#' .. anchor_name(asked)
-  if redis.call('HSETNX', KEYS[2], key, ARGV[5]) == 1 then
+  if redis.call('HSETNX', KEYS[2], key, result or ARGV[5]) == 1 then
     redis.call('SADD', KEYS[4], key)
     redis.call('HINCRBY', KEYS[1], 'outcome_missing_anchor', 1)
   end
@@ -130,10 +137,22 @@ for i = 9, #ARGV, 6 do
     missing(target, string.sub(asked, 2), ARGV[i + 3])
   elseif asked ~= '' then
     local anchors = redis.call('HGET', KEYS[5], target)
-    if anchors == '' then  -- COMPLETE is settling a page not read for anchors: nothing to check
+    if anchors == '' or (anchors == false and seen ~= '') then  -- not read for anchors
+      local landed = redis.call('HGET', KEYS[11], target)
+      local page = landed and cjson.decode(landed)['f']
+      local there = nil
+      if page and page ~= target then there = redis.call('HGET', KEYS[5], page) end
+      if there and there ~= '' then  -- a redirect: the page it landed on answers
+        if not has_anchor(there, asked) then missing(target, asked, ARGV[i + 3], landed) end
+      elseif there == false and redis.call('HGET', KEYS[2], page) == '' then  -- ... when it is read
+        redis.call('SADD', ARGV[6] .. page, '>' .. target .. '\n' .. asked)
+        add_ref(target .. '#' .. anchor_name(asked), ARGV[i + 3])
+      end
     elseif anchors then
-      if not has_anchor(anchors, asked) then missing(target, asked, ARGV[i + 3]) end
-    elseif seen == '' then  -- not read yet: asked of it, checked when it is
+      if not has_anchor(anchors, asked) then
+        missing(target, asked, ARGV[i + 3], redis.call('HGET', KEYS[11], target) or nil)
+      end
+    else  -- not read yet: asked of it, checked when it is
       redis.call('SADD', ARGV[6] .. target, asked)
       add_ref(target .. '#' .. anchor_name(asked), ARGV[i + 3])
     end

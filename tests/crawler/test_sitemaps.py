@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from crawler.sitemaps import NotASitemap, looks_like_sitemap, read_sitemap
+from crawler.sitemaps import NotASitemap, SitemapTooLarge, looks_like_sitemap, read_sitemap
 from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import sitemaps
 
 Factory = Callable[..., CrawlerProcess]
+MB = 1 << 20
+CAP = 32 * MB  # the crawl's size cap (max_page_size)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ NOT_SITEMAPS = {
     "empty": b"",
     "random bytes": bytes(range(256)) * 16,
     "truncated gzip": gzip.compress(URLSET + b"<url><loc>/a</loc></url></urlset>")[:40],
-    "gzip bomb": gzip.compress(b"\0" * (80 * 1024 * 1024)),
+    "gzip bomb": gzip.compress(b"\0" * (40 * MB)),
     "another XML": b"<?xml version='1.0'?><rss><channel><link>http://x.example/</link></channel></rss>",
 }
 
@@ -38,12 +40,21 @@ NOT_SITEMAPS = {
 @pytest.mark.parametrize("body", NOT_SITEMAPS.values(), ids=NOT_SITEMAPS.keys())
 def test_a_sitemap_that_is_not_one_raises_not_a_sitemap(body: bytes) -> None:
     with pytest.raises(NotASitemap):
-        read_sitemap(body, "http://x.example/sitemap.xml")
+        read_sitemap(body, "http://x.example/sitemap.xml", max_size=CAP)
 
 
 def test_a_sitemap_cut_short_gives_what_came_before_the_cut() -> None:
     cut = URLSET + b"<url><loc>http://x.example/a</loc></url><url><lo"
-    assert read_sitemap(cut, "http://x.example/sitemap.xml") == ([("http://x.example/a", False)], 0)
+    assert read_sitemap(cut, "http://x.example/sitemap.xml", max_size=CAP) == ([("http://x.example/a", False)], 0)
+
+
+def test_a_gzipped_sitemap_is_decoded_up_to_the_crawls_cap() -> None:
+    entries = b"".join(b"<url><loc>http://x.example/%d</loc></url>" % n for n in range(20_000))
+    body = gzip.compress(URLSET + entries + b"</urlset>")  # 0.8 MB decoded, a few kB on the wire
+    listing, more = read_sitemap(body, "http://x.example/sitemap.xml.gz", 100, max_size=1 * MB)
+    assert (len(listing), more) == (100, 19_900)
+    with pytest.raises(SitemapTooLarge, match="size cap"):
+        read_sitemap(body, "http://x.example/sitemap.xml.gz", max_size=MB // 2)
 
 
 def test_the_sitemap_probe_tells_html_from_a_sitemap() -> None:
