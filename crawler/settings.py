@@ -35,9 +35,11 @@ LINKPATROL_MAX_PAGE_SIZE = int(_env("LINKPATROL_MAX_PAGE_SIZE", "32"))
 # Bytes of answers a crawler decodes and parses at once (MB; crawler/parse_budget.py): one more waits,
 # still compressed, until others are parsed; one larger than the budget goes alone. 0: no budget.
 LINKPATROL_PARSE_BUDGET_MB = int(_env("LINKPATROL_PARSE_BUDGET_MB", "64"))
-# Links taken from one page (or one sitemap); the rest are counted on the crawl and named on its report.
-# Real pages rarely hold more than a few thousand; a hostile one holds millions. Also the most ids a
-# page may hold for its anchors to be checked (beyond it, fragments naming the page are not checked).
+# Distinct targets taken from one page (or one sitemap; a page's repeated links and #fragments of a target
+# already taken do not count, see crawler/extract.py); the rest are counted on the crawl and each page
+# named (CrawlStore.over_cap_pages). The Python docs' biggest index links 434 targets; a hostile page
+# millions. Also the most ids a page may hold for its anchors to be checked (beyond it, fragments naming
+# the page are not checked).
 LINKPATROL_MAX_LINKS_PER_PAGE = int(_env("LINKPATROL_MAX_LINKS_PER_PAGE", "10000"))
 DOWNLOAD_WARNSIZE = 0
 # A checker verifies certificates: an invalid one is a broken link for a visitor.

@@ -132,6 +132,12 @@ class Keys:
         """Set of the ids of the schedules of one site (a normalised seed url)."""
         return f"{self.prefix}:site:{site_id(url)}:schedules"
 
+    def site_accepted(self, url: str) -> str:
+        """Hash: url (as the site's crawls record it; ``url#name`` for a missing anchor) -> who accepted it,
+        when and why (``linkpatrol.accepted``): the links a site owner knows are broken and accepts. Outside
+        every crawl's keys, so deleting or pruning crawls leaves them; at most ``accepted.MAX_ACCEPTED``."""
+        return f"{self.prefix}:site:{site_id(url)}:accepted"
+
     @property
     def schedule_queue(self) -> str:
         """Name of the RQ queue of schedule ticks (``web.schedules``), read by the mail worker too."""
@@ -258,6 +264,11 @@ class Keys:
         """Hash: url -> referrers found past the ``refs`` list's cap (``LINKPATROL_MAX_REFERRERS``), not
         kept: the list's length plus this is the url's true referrer count. Dropped with the list."""
         return f"{self.prefix}:crawl:{crawl_id}:refsover"
+
+    def over_cap_pages(self, crawl_id: str) -> str:
+        """Hash: page url -> links on it past the per-page cap (counted, not followed), for at most
+        ``frontier.OVER_CAP_PAGES`` pages; the record's ``links_over_cap`` counts them all."""
+        return f"{self.prefix}:crawl:{crawl_id}:overcap"
 
     def landed(self, crawl_id: str) -> str:
         """Hash: redirected url -> the result a missing ``#anchor`` of it is stored with (``final_url``:

@@ -389,6 +389,12 @@ class CrawlStore:
         urls = sorted(self.r.smembers(self.keys.orphan_candidates(crawl_id)))
         return [res for res in self._with_referrers(crawl_id, urls, (Outcome.OK,), 0) if res.is_html]
 
+    def over_cap_pages(self, crawl_id: str) -> builtins.list[tuple[str, int]]:
+        """The pages that held more distinct targets than the per-page cap, with how many links of each
+        were not taken, most first (at most ``frontier.OVER_CAP_PAGES``: one bounded hash)."""
+        found = self.r.hgetall(self.keys.over_cap_pages(crawl_id))
+        return sorted(((url, int(n)) for url, n in found.items()), key=lambda page: (-page[1], page[0]))
+
     def referrer_counts(self, crawl_id: str, urls: builtins.list[str]) -> builtins.list[int]:
         """How many referrers each url has (the true count, as ``referrers`` gives it)."""
         pipe = self.r.pipeline(transaction=False)

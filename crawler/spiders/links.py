@@ -407,7 +407,7 @@ class LinksSpider(RedisSpider):
             if scan.tokenized:
                 logger.info("%s nests elements too deep for the tree parser: read with the tokenizer", response.url)
             if scan.overflow:
-                logger.info("%s holds more than %d links: %d more not taken", response.url,
+                logger.info("%s links more than %d distinct targets: %d more links not taken", response.url,
                             self.frontier.max_links, scan.overflow)
                 item.links_over_cap = scan.overflow
             if scan.too_many_anchors:

@@ -43,6 +43,9 @@ LINK_BATCH = 50
 # Anchors asked of a page before it was read, settled per COMPLETE call (see complete.lua): a few
 # commands each, about a millisecond a call (tests/core/test_frontier_wanted.py measures it).
 WANT_BATCH = 100
+# Pages over the per-page link cap named each (with how many links were not taken) per crawl; past
+# them the record still counts the pages and the links.
+OVER_CAP_PAGES = 1000
 # COMPLETE's answer while anchors asked of the page are left to settle: nothing recorded, call again.
 SETTLING = 3
 # Leases OVERDUE takes over per call.
@@ -221,6 +224,7 @@ class Scripts:
             want_batch,
             done.landing,
             missing_anchor_result(done),
+            OVER_CAP_PAGES,
         ]
         complete_keys = [
             k.crawl(crawl_id),
@@ -238,6 +242,7 @@ class Scripts:
             k.lease_clock(crawl_id),
             k.refs_over(crawl_id),
             k.landed(crawl_id),
+            k.over_cap_pages(crawl_id),
         ]
         steps.append(self._until_recorded(complete_keys, complete_args) if until_recorded
                      else _call(self._complete, complete_keys, complete_args))

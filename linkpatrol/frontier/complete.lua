@@ -13,7 +13,8 @@
 --       10 orphan candidates (unused here, kept for the key order), 11 page-budget decisions of
 --       promoted pages (LINKS's; dropped here), 12 urls held back as a trap (never counted as pages),
 --       13 lease clocks (OVERDUE's), 14 referrers past the cap per url (LINKS's), 15 redirected urls ->
---       the result a missing anchor of theirs is stored with (LINKS reads it)
+--       the result a missing anchor of theirs is stored with (LINKS reads it), 16 pages past the
+--       per-page cap -> links not taken (at most ARGV[24] pages named; the counter counts all)
 -- ARGV: 1 url, 2 result (wire format), 3 outcome, 4 status class, 5 "1" when a parsed page, "p" when
 --       parsed although it was queued as a check (an in-scope target found by a <link>, <img>...
 --       that answered HTML: it takes a place in the page budget now, or is not counted as a page when
@@ -26,7 +27,8 @@
 --       the depth limit turned some of the page's links into checks, 21 wanted anchors settled per call,
 --       22 the page this url landed on after redirects, whose anchors decide its fragments ("": none;
 --       with no anchors in ARGV[14], a page queued to be read, asked in turn), 23 the result stored
---       for a missing anchor of this url (ARGV[15] naming the landing page and the redirects)
+--       for a missing anchor of this url (ARGV[15] naming the landing page and the redirects),
+--       24 pages past the per-page cap named at most (KEYS[16])
 -- A missing anchor is a row of its own: url "page#name" in the urls hash and the problems set, with
 -- its referrers; the page's own row stays ok. A url that redirected to a page queued to be read hands
 -- the anchors asked of it on to that page (">url\nhash\tname": still the row "url#name" when missing),
@@ -145,10 +147,14 @@ if prev == false or prev == '' then
   elseif redis.call('HGET', KEYS[9], url) == '' then redis.call('HDEL', KEYS[9], url) end
   settle_wanted(blob, per_call)  -- what is left: at most a batch
   redis.call('DEL', ARGV[16] .. url)
-  if ARGV[18] ~= '0' then  -- links past the per-page cap, not followed: counted, the first page named
+  if ARGV[18] ~= '0' then  -- links past the per-page cap, not followed: counted, each page named
     redis.call('HINCRBY', KEYS[1], 'links_over_cap', tonumber(ARGV[18]))
     if redis.call('HSETNX', KEYS[1], 'links_over_cap_page', url) == 1 then
       redis.call('HSET', KEYS[1], 'link_cap', ARGV[19])
+    end
+    redis.call('HINCRBY', KEYS[1], 'links_over_cap_pages', 1)
+    if redis.call('HLEN', KEYS[16]) < (tonumber(ARGV[24]) or 0) then
+      redis.call('HSET', KEYS[16], url, ARGV[18])
     end
   end
 end

@@ -95,8 +95,17 @@ def test_links_past_the_cap_are_counted_and_named(store: CrawlStore, rclient: Cl
     assert complete(scripts, Completion(crawl_id, result("/"), True, [page("/a")]), HeldBack(490_000, 10_000)) == 1
     crawl = store.require(crawl_id)
     assert crawl.counters["links_over_cap"] == 490_000
-    assert crawl.stop_reasons == [f"490,000 links not followed: page {SITE}/ had more than the per-page cap of 10,000"]
+    assert crawl.stop_reasons == [
+        f"490,000 links not followed: page {SITE}/ had more than the per-page cap of 10,000 distinct targets"]
     assert crawl_summary(crawl)["stop_reasons"] == crawl.stop_reasons  # the API's crawl JSON
+    # A second page over the cap: both named with their own counts, not one page standing for all.
+    assert scripts.pop(crawl_id, 1, "w0")
+    assert complete(scripts, Completion(crawl_id, result("/a"), True, []), HeldBack(20, 10_000)) == 2
+    crawl = store.require(crawl_id)
+    assert crawl.counters["links_over_cap"] == 490_020 and crawl.counters["links_over_cap_pages"] == 2
+    assert store.over_cap_pages(crawl_id) == [(f"{SITE}/", 490_000), (f"{SITE}/a", 20)]
+    assert crawl.stop_reasons == [f"490,020 links not followed on 2 pages over the per-page cap of 10,000 distinct "
+                                  f"targets (the first: {SITE}/; the report lists each page)"]
 
 
 def test_a_chain_of_ids_is_held_back_past_the_threshold(store: CrawlStore, rclient: Client, scripts: Scripts,
