@@ -4,41 +4,12 @@ the reaper instead, and the verdict it records (``timeout``) ends the crawl like
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from linkpatrol.frontier import Scripts, dead_requeued
 from linkpatrol.keys import Keys
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind
-
-SITE = "http://site.example"
-NOW = 1_700_000_000.0
-Client = Any  # the rclient fixture: a redis.Redis that decodes
-
-
-@pytest.fixture
-def keys(store: CrawlStore) -> Keys:
-    return store.keys
-
-
-@pytest.fixture
-def scripts(rclient: Client, keys: Keys) -> Scripts:
-    return Scripts(rclient, keys)
-
-
-def running(store: CrawlStore, rclient: Client, scripts: Scripts, paths: tuple[str, ...]) -> str:
-    """A running crawl whose seed page was read and linked ``paths`` (queued, none leased)."""
-    crawl_id = store.create(f"{SITE}/").id
-    rclient.delete(store.keys.start)
-    assert scripts.seed(crawl_id, f"{SITE}/", NOW) == 1
-    assert scripts.pop(crawl_id, 1, "w0", NOW)
-    links = [FoundLink(SITE + p, FrontierMessage(SITE + p, MessageKind.PAGE, 1)) for p in paths]
-    scripts.complete(Completion(crawl_id, LinkResult(f"{SITE}/", Outcome.OK, status=200), True, links),
-                     now=NOW, max_referrers=10)
-    return crawl_id
+from linkpatrol.wire import Completion, FrontierMessage, LinkResult, MessageKind
+from tests.support.frontier import NOW, SITE, Client, running
 
 
 def test_each_crawler_that_dies_holding_a_url_counts_and_the_last_one_allowed_leaves_it_to_the_reaper(

@@ -6,27 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from linkpatrol.frontier import SETTLING, WANT_BATCH, Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import Outcome
 from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
-
-SITE = "http://site.example"
-NOW = 1_700_000_000.0
-Client = Any  # the rclient fixture: a redis.Redis that decodes
-
-
-@pytest.fixture
-def keys(store: CrawlStore) -> Keys:
-    return store.keys
-
-
-@pytest.fixture
-def scripts(rclient: Client, keys: Keys) -> Scripts:
-    return Scripts(rclient, keys)
+from tests.support.frontier import NOW, SITE, Client
 
 
 def started(store: CrawlStore, rclient: Client, scripts: Scripts) -> str:

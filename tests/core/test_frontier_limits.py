@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 
@@ -17,20 +16,7 @@ from linkpatrol.store import CrawlStore
 from linkpatrol.summary import crawl_summary
 from linkpatrol.verdicts import Outcome
 from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
-
-SITE = "http://site.example"
-NOW = 1_700_000_000.0
-Client = Any  # the rclient fixture: a redis.Redis that decodes
-
-
-@pytest.fixture
-def keys(store: CrawlStore) -> Keys:
-    return store.keys
-
-
-@pytest.fixture
-def scripts(rclient: Client, keys: Keys) -> Scripts:
-    return Scripts(rclient, keys)
+from tests.support.frontier import NOW, SITE, Client
 
 
 def started(store: CrawlStore, rclient: Client, scripts: Scripts, options: CrawlOptions | None = None,

@@ -4,7 +4,6 @@ REQUEUE through ``linkpatrol.frontier.Scripts``, reading the keys ``linkpatrol.k
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -14,21 +13,7 @@ from linkpatrol.records import CrawlOptions
 from linkpatrol.store import CrawlStore
 from linkpatrol.verdicts import Outcome
 from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
-
-SITE = "http://site.example"
-NOW = 1_700_000_000.0
-# The rclient fixture: a redis.Redis that decodes, so every reply is a str (redis-py's types say bytes | str).
-Client = Any
-
-
-@pytest.fixture
-def keys(store: CrawlStore) -> Keys:
-    return store.keys
-
-
-@pytest.fixture
-def scripts(rclient: Client, keys: Keys) -> Scripts:
-    return Scripts(rclient, keys)
+from tests.support.frontier import NOW, SITE, Client
 
 
 def new_crawl(store: CrawlStore, rclient: Client, options: CrawlOptions | None = None) -> str:
