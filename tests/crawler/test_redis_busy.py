@@ -4,7 +4,6 @@ a real busy loop in Lua killed with SCRIPT KILL."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -15,12 +14,12 @@ from linkpatrol.keys import Keys
 from linkpatrol.records import CrawlOptions
 from linkpatrol.redis_server import RedisServer
 from linkpatrol.store import CrawlStore
+from tests.support.busy import busy_redis
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
 from tests.support.sites import generated
 
 Factory = Callable[..., CrawlerProcess]
 PAGES = 300
-BUSY_LOOP = "local i = 0 while true do i = i + 1 end"
 
 
 @pytest.fixture(scope="module")
@@ -30,40 +29,9 @@ def slow_site() -> Iterator[SiteServer]:
     server.stop()
 
 
-@pytest.fixture
-def busy_after_one_second(rclient: redis.Redis) -> Iterator[None]:
-    """BUSY replies after 1 s of a script instead of 5 s, so the test waits less for the same state."""
-    old = rclient.config_get("busy-reply-threshold")["busy-reply-threshold"]
-    rclient.config_set("busy-reply-threshold", 1000)
-    yield
-    rclient.config_set("busy-reply-threshold", old)
-
-
-def run_busy_script(url: str, seconds: float) -> None:
-    """Another client's script loops for ``seconds`` (every other client gets BUSY), then is killed."""
-    looping = redis.Redis.from_url(url, socket_timeout=seconds + 30)
-    killer = redis.Redis.from_url(url)
-    outcome: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            looping.eval(BUSY_LOOP, 0)
-        except redis.ResponseError as exc:  # "Script killed by user with SCRIPT KILL..."
-            outcome.append(exc)
-
-    thread = threading.Thread(target=loop)
-    thread.start()
-    time.sleep(seconds)
-    killer.script_kill()
-    thread.join(10)
-    looping.close()
-    killer.close()
-    assert outcome and "killed" in str(outcome[0]).lower()
-
-
 def test_a_crawl_and_an_idle_crawler_survive_a_7_second_script(
     redis_server: RedisServer, store: CrawlStore, rclient: redis.Redis, crawlers: Factory,
-    slow_site: SiteServer, busy_after_one_second: None,
+    slow_site: SiteServer,
 ) -> None:
     working = [crawlers({"LINKPATROL_CONCURRENCY": "8"}), crawlers({"LINKPATROL_CONCURRENCY": "8"})]
     # A crawler of another install on the same Redis (its own prefix): it has nothing to do, and
@@ -74,7 +42,9 @@ def test_a_crawl_and_an_idle_crawler_survive_a_7_second_script(
     crawl = store.create(slow_site.url("main"))
     wait_for(lambda: store.require(crawl.id).links_checked > 40, 60, what="crawl under way")
 
-    run_busy_script(redis_server.url, 7.0)
+    with busy_redis(redis_server.url, threshold_ms=1000) as end:  # BUSY after 1 s, not 5: the same state
+        time.sleep(7.0 - 1.2)
+        end()
 
     done = wait_ended(store, crawl.id, timeout=120)
     assert done.state == "finished"

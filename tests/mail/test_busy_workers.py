@@ -21,7 +21,8 @@ from linkpatrol import connection
 from linkpatrol.keys import Keys
 from linkpatrol.patience import PatientRetry
 from linkpatrol.store import CrawlStore
-from tests.support.mail import WorkerProcess, busy_redis, finish_crawl, mail_env, sent_markers
+from tests.support.busy import busy_redis
+from tests.support.mail import WorkerProcess, finish_crawl, mail_env, sent_markers
 from tests.support.processes import wait_for
 from tests.support.receivers import WebhookReceiver
 from tests.support.schedules import CronProcess, schedule_env
