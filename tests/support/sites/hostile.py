@@ -11,23 +11,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from tests.support.sites.server import Route
+from tests.support.sites.server import Generated, Route
 
 SMALL = Route(body="<html><body>ok</body></html>")
 DAY = re.compile(r"^/day/(\d{1,9})$")
-
-
-class Generated(dict):  # type: ignore[type-arg]
-    """Routes computed from the path: ``make(path)`` answers a Route or None (404)."""
-
-    def __init__(self, make: Any) -> None:
-        super().__init__()
-        self.make = make
-
-    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self.make(path) or default
 
 
 def huge_page(n: int) -> bytes:

@@ -39,6 +39,17 @@ class Route:
     raw: bytes | None = None  # a body sent as it is (binary: a gzipped sitemap), instead of ``body``
 
 
+class Generated(dict):  # type: ignore[type-arg]
+    """Routes computed from the path: ``make(path)`` answers a Route or None (404)."""
+
+    def __init__(self, make: Any) -> None:
+        super().__init__()
+        self.make = make
+
+    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self.make(path) or default
+
+
 def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application:
     hits: Counter[str] = Counter()
     log: list[list[Any]] = []

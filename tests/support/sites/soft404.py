@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 import gzip
-from typing import Any
 
-from tests.support.sites.server import Route
+from tests.support.sites.server import Generated, Route
 
 GENERIC = ('<!doctype html><html><head><meta charset="utf-8"><title>t</title></head>'
            "<body>generic</body></html>")
@@ -25,17 +24,6 @@ BOMB_MB = 200
 BROKEN_SITEMAPS = ("/truncated.xml.gz", "/garbage.xml", "/bomb.xml.gz", "/cut.xml", "/html.xml")
 SLOW = 8.0
 STALL = 120.0
-
-
-class Generated(dict):  # type: ignore[type-arg]
-    """Routes computed from the path: ``make(path)`` answers a Route or None (404)."""
-
-    def __init__(self, make: Any) -> None:
-        super().__init__()
-        self.make = make
-
-    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self.make(path) or default
 
 
 def soft_page(n: int) -> Route:
