@@ -37,7 +37,8 @@ from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
 from linkpatrol.connection import REDIS_DOWN, RedisError, client, refused, refused_message, unavailable
 from linkpatrol.keys import Keys
-from linkpatrol.records import NOTIFY_WHEN, CrawlOptions, InvalidOption, Origin, parse_duration, parse_options
+from linkpatrol.options import CrawlOptions, InvalidOption, Place, default, parse_duration, parse_options, specs
+from linkpatrol.records import Origin
 from linkpatrol.registry import list_crawlers
 from linkpatrol.start_queue import dead_letters
 from linkpatrol.store import ORIGIN_FILTERS, CrawlStore
@@ -47,8 +48,6 @@ from linkpatrol.webhooks import refused as refused_webhooks
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_REDIS = 0, 1, 2, 3
 WAIT_POLL = 0.5  # seconds between two looks at a crawl --wait is waiting for
-OPTION_FLAGS = {"headers": "--header", "remap": "--site-url", "webhooks": "--webhook",
-                "webhook_secret": "--webhook-secret-env"}  # where an option's flag is not its name with dashes
 
 
 @dataclass(frozen=True)
@@ -73,13 +72,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def _depth(text: str) -> int:
-    value = _whole(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
 def _outcomes(text: str) -> tuple[Outcome, ...]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     choices = ", ".join(PROBLEM_OUTCOMES)
@@ -91,76 +83,72 @@ def _outcomes(text: str) -> tuple[Outcome, ...]:
     return tuple(dict.fromkeys(Outcome(name) for name in names))
 
 
-def add_crawl_options(p: argparse.ArgumentParser) -> None:
-    """The per-crawl flags (``records.CrawlOptions``), one definition for ``enqueue`` and ``check``."""
-    p.add_argument("--max-pages", type=_positive)
-    p.add_argument("--max-depth", type=_depth)
-    p.add_argument("--max-duration", metavar="TIME", help="stop the crawl after this long: seconds, or 90m, 2h, 1d "
-                   "(default: the crawlers' LINKPATROL_MAX_DURATION, 12h)")
-    p.add_argument("--no-robots", action="store_true", help="do not obey robots.txt")
-    p.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
-    p.add_argument("--notify", action="append", default=[], metavar="EMAIL", help="mail the report when it ends")
-    p.add_argument("--site-concurrency", type=_positive, help="requests under way to the site at once, all crawlers")
-    p.add_argument("--site-rate", type=float, help="requests per second to the site, all crawlers together")
-    p.add_argument("--exclude", action="append", default=[], metavar="REGEX",
-                   help="leave URLs this regular expression is found in alone: neither checked nor followed")
-    p.add_argument("--same-site", action="append", default=[], metavar="HOST",
-                   help="another host[:port] that is part of the site (www. and the bare domain always are)")
-    p.add_argument("--subdomains", action="store_true", help="subdomains of the seed's domain are part of the site")
-    p.add_argument("--accept", action="append", default=[], metavar="SPEC",
-                   help="status codes also taken as alive: 403, 200-299, 403@github.com")
-    p.add_argument("--header", action="append", default=[], metavar='"NAME: VALUE"',
-                   help="a request header for the site (Authorization, Cookie...); never shown again")
-    p.add_argument("--head-first", action="store_true", help="check links that are not parsed with HEAD first")
-    p.add_argument("--max-page-size", metavar="MB", help="megabytes of a page read and parsed (1-1024; default 32)")
-    p.add_argument("--check-fragments", metavar="MODE", help="#fragments checked against the page's ids: site "
-                   "(default), all, none")
-    p.add_argument("--no-sitemaps", action="store_true", help="do not read the sitemaps (no orphan pages)")
+def add_crawl_options(p: argparse.ArgumentParser, place: Place = Place.CLI) -> None:
+    """The per-crawl flags, one for each option ``place`` may set (``enqueue`` and ``schedule add``:
+    Place.CLI, ``check``: Place.CHECK), derived from the option model (``linkpatrol.options``): a switch
+    for a true-or-false option (``--no-NAME`` when it is on by default), a repeatable flag for a list,
+    a value checked by the model otherwise."""
+    for name, spec in specs().items():
+        if place not in spec.places:
+            continue
+        value, text = default(name), spec.flag_help or spec.help
+        if isinstance(value, bool):
+            p.add_argument(flag_of(name), action="store_true", help=text)
+        elif isinstance(value, list | dict):
+            p.add_argument(flag_of(name), action="append", default=[], metavar=spec.metavar or None, help=text)
+        elif spec.choices:
+            p.add_argument(flag_of(name), choices=spec.values, metavar=spec.metavar or None, help=text)
+        elif spec.flag_env:
+            p.add_argument(flag_of(name), metavar=spec.metavar or None, help=text)
+        else:
+            p.add_argument(flag_of(name), type=_checked(name), metavar=spec.metavar or None, help=text)
 
 
-def add_notification_options(p: argparse.ArgumentParser) -> None:
-    """When the mail goes out and where webhooks go (crawls of a server: ``enqueue``, not ``check``)."""
-    p.add_argument("--notify-when", choices=NOTIFY_WHEN, help="when the report mail and webhooks go out: always "
-                   "(default), problems (dead links or missing anchors found), changes (new or fixed ones)")
-    p.add_argument("--webhook", action="append", default=[], metavar="URL",
-                   help="POST a JSON summary to URL when the crawl ends (give it up to 5 times)")
-    p.add_argument("--webhook-secret-env", metavar="VAR", help="sign the webhooks with the secret in the "
-                   "environment variable VAR (a secret on the command line would show in ps)")
+def _checked(name: str) -> Callable[[str], Any]:
+    """A flag's value checked by the model (argparse names the flag in its message); the parsed value,
+    or the text itself for an option that takes a text too (``--max-duration 2h``)."""
+    keep_text = specs()[name].cli_text
+
+    def parse(text: str) -> Any:
+        try:
+            value = getattr(parse_options({name: text}), name)
+        except InvalidOption as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+        return text if keep_text else value
+
+    parse.__name__ = name
+    return parse
 
 
-def crawl_options(args: argparse.Namespace) -> CrawlOptions:
-    """The options the flags of ``add_crawl_options`` (and ``add_notification_options``) give, webhook
-    hosts judged by the address policy. Raises InvalidOption (``flag_of`` names it)."""
-    options = parse_options({
-        "max_pages": args.max_pages,
-        "max_depth": args.max_depth,
-        "max_duration": args.max_duration,
-        "respect_robots": not args.no_robots,
-        "check_external": not args.no_external,
-        "notify": args.notify,
-        "site_concurrency": args.site_concurrency,
-        "site_rate": args.site_rate,
-        "exclude": args.exclude,
-        "same_site": args.same_site,
-        "subdomains": args.subdomains,
-        "accept": args.accept,
-        "headers": args.header,
-        "head_first": args.head_first,
-        "max_page_size": args.max_page_size,
-        "check_fragments": args.check_fragments,
-        "sitemaps": not args.no_sitemaps,
-        **({"notify_when": args.notify_when, "webhooks": args.webhook,
-            "webhook_secret": os.environ.get(args.webhook_secret_env, "") if args.webhook_secret_env else None}
-           if hasattr(args, "webhook") and hasattr(args, "webhook_secret_env") else {}),
-    })
+def _dest(name: str) -> str:
+    return flag_of(name)[2:].replace("-", "_")
+
+
+def options_from_args(args: argparse.Namespace) -> CrawlOptions:
+    """The options the flags of ``add_crawl_options`` give, webhook hosts judged by the address policy.
+    Raises InvalidOption (``flag_of`` names it)."""
+    data: dict[str, Any] = {}
+    for name, spec in specs().items():
+        if not spec.places & {Place.CLI, Place.CHECK} or not hasattr(args, _dest(name)):
+            continue
+        value = getattr(args, _dest(name))
+        if isinstance(default(name), bool):
+            value = not value if default(name) else value
+        elif spec.flag_env:
+            value = os.environ.get(value, "") if value else None
+        data[name] = value
+    options = parse_options(data)
     if reason := refused_webhooks(options.webhooks, AddressPolicy.from_env()):
         raise InvalidOption("webhooks", reason)
     return options
 
 
 def flag_of(option: str) -> str:
-    """The command-line flag of a crawl option, for messages."""
-    return OPTION_FLAGS.get(option, "--" + option.replace("_", "-"))
+    """The command-line flag of a crawl option (or of another field a message names: ``--cron``)."""
+    spec = specs().get(option)
+    if spec is not None and spec.flag:
+        return spec.flag
+    return ("--no-" if spec is not None and default(option) is True else "--") + option.replace("_", "-")
 
 
 def _seconds(text: str) -> float:
@@ -216,7 +204,7 @@ def _add_check(sub: Any) -> None:
     files.add_argument("--config", metavar="FILE", help="read the options from FILE (default: ./linkpatrol.toml, "
                        "else [tool.linkpatrol] in ./pyproject.toml); flags win over it")
     files.add_argument("--no-config", action="store_true", help="read no config file")
-    add_crawl_options(c)
+    add_crawl_options(c, Place.CHECK)
     g = c.add_argument_group("the check")
     g.add_argument("--site-url", metavar="URL",
                    help="the production address of what is checked (the folder's root): links to it are "
@@ -245,7 +233,6 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("enqueue", help="start a crawl; prints its id")
     e.add_argument("url")
     add_crawl_options(e)
-    add_notification_options(e)
     e.add_argument("--wait", action="store_true", help="wait until the crawl ends, then print its record")
     e.set_defaults(handler=_enqueue)
     _add_check(sub)
@@ -327,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        options = crawl_options(args)
+        options = options_from_args(args)
         created = ctx.store.create(args.url, options, Origin.CLI)
     except InvalidOption as exc:
         _error(f"{flag_of(exc.field)}: {exc.message}")
@@ -350,7 +337,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
 
     started_at = process_started()
     try:
-        options = crawl_options(args)
+        options = options_from_args(args)
     except InvalidOption as exc:
         _error(f"{flag_of(exc.field)}: {exc.message}")
         return EXIT_BAD_INPUT

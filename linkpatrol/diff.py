@@ -14,6 +14,10 @@ Compared with the previous crawl, each of this crawl's problems is **new** (not 
 - neither, when the url now has another problem outcome that is not working (blocked, then dead): it
   is new in that outcome, and its old one is not fixed, since the link still does not work.
 
+An **accepted** link (``linkpatrol.accepted``: one the site owner knows is broken) is left out of both
+crawls' problems before they are compared: it is neither new nor fixed, whatever it did; the crawl's
+accepted problems are in ``CrawlDiff.accepted``, read once, for the counts every reader shows.
+
 ``CrawlDiff.option_changes`` names, in plain words, the options that differ between the two crawls and
 decide what is checked (``COMPARED``), so a reader knows when like is not compared with like.
 
@@ -28,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from linkpatrol.accepted import AcceptedLinks, InCrawl
 from linkpatrol.records import Crawl, duration_text
 from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
 from linkpatrol.wire import LinkResult
@@ -107,7 +112,8 @@ class CrawlDiff:
     (their old outcome, the pages that linked to them then). Each list is sorted by url. No previous
     crawl: every list is empty and ``previous`` is None (the crawl is the site's first).
     ``option_changes``: the compared options that differ, in words (empty: like with like).
-    ``removed``: the (url, outcome) pairs of ``fixed`` that were fixed by taking the link away."""
+    ``removed``: the (url, outcome) pairs of ``fixed`` that were fixed by taking the link away.
+    ``accepted``: the site's accepted links among the crawl's problems (in no other list)."""
 
     crawl: Crawl
     previous: Crawl | None
@@ -117,6 +123,7 @@ class CrawlDiff:
     unchecked: list[LinkResult] = field(default_factory=list)
     option_changes: list[str] = field(default_factory=list)
     removed: frozenset[tuple[str, str]] = frozenset()
+    accepted: InCrawl = field(default_factory=lambda: InCrawl(None))
 
     def count(self, change: str, outcomes: Iterable[str] = PROBLEM_OUTCOMES) -> int:
         wanted = set(outcomes)
@@ -166,11 +173,15 @@ class CrawlDiff:
 def diff(store: CrawlStore, crawl: Crawl, referrers: int | None = 0) -> CrawlDiff:
     """Compare ``crawl`` with ``store.previous_ended(crawl)``. ``referrers``: how many referrers each
     listed problem carries (0: none read; None: all kept)."""
+    accepted = AcceptedLinks(store).in_crawl(crawl)
     previous = store.previous_ended(crawl)
     if previous is None:
-        return CrawlDiff(crawl, None, [], [], [])
-    now = {(res.url, res.outcome): res for res in store.problems(crawl.id, PROBLEM_OUTCOMES, referrers=0)}
-    before = {(res.url, res.outcome): res for res in store.problems(previous.id, PROBLEM_OUTCOMES, referrers=0)}
+        return CrawlDiff(crawl, None, [], [], [], accepted=accepted)
+    known = accepted.entries  # accepted links: neither new nor fixed, whatever they did
+    now = {(res.url, res.outcome): res for res in store.problems(crawl.id, PROBLEM_OUTCOMES, referrers=0)
+           if res.url not in known}
+    before = {(res.url, res.outcome): res for res in store.problems(previous.id, PROBLEM_OUTCOMES, referrers=0)
+              if res.url not in known}
     new = [res for key, res in now.items() if key not in before]
     still = [res for key, res in now.items() if key in before]
     gone = [res for key, res in before.items() if key not in now]
@@ -179,7 +190,7 @@ def diff(store: CrawlStore, crawl: Crawl, referrers: int | None = 0) -> CrawlDif
         _attach(store, crawl.id, new + still, referrers)
         _attach(store, previous.id, fixed + unchecked, referrers)
     return CrawlDiff(crawl, previous, sorted(new, key=_key), sorted(fixed, key=_key), sorted(still, key=_key),
-                     sorted(unchecked, key=_key), option_changes(previous, crawl), frozenset(removed))
+                     sorted(unchecked, key=_key), option_changes(previous, crawl), frozenset(removed), accepted)
 
 
 def _settle(store: CrawlStore, crawl: Crawl, previous: Crawl, gone: list[LinkResult]

@@ -21,9 +21,8 @@ from linkpatrol.cli import (
     _error,
     _print,
     add_crawl_options,
-    add_notification_options,
-    crawl_options,
     flag_of,
+    options_from_args,
 )
 from linkpatrol.records import InvalidOption
 from linkpatrol.schedules import PreviousCrawlRunning, ScheduleNotFound, ScheduleRequest, Schedules, parse_when
@@ -53,8 +52,7 @@ def add_parser(sub: Any) -> None:
     when.add_argument("--every", metavar="INTERVAL", help="30m, 6h, 1d, 1w")
     when.add_argument("--cron", metavar="EXPR", help='five fields, UTC: "0 3 * * 1"')
     add.add_argument("--paused", action="store_true", help="create it paused")
-    add_crawl_options(add)
-    add_notification_options(add)  # --notify-when, --webhook, --webhook-secret-env, as for enqueue
+    add_crawl_options(add)  # the flags of enqueue
     add.set_defaults(handler=_add)
     lst = ss.add_parser("list", help="every schedule, newest first, one JSON object a line")
     lst.add_argument("--url", help="only the schedules of this site")
@@ -75,7 +73,7 @@ def _schedules(ctx: Context) -> Schedules:
 
 def _add(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        options = crawl_options(args)
+        options = options_from_args(args)
         every, cron = parse_when({"every": args.every, "cron": args.cron}, ctx.config.min_schedule_interval)
         url, _ = normalize_url(args.url)
         created = _schedules(ctx).create(ScheduleRequest(url, options, every, cron, args.paused))

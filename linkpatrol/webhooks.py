@@ -73,16 +73,20 @@ def _plural(n: int, word: str) -> str:
 
 def text(crawl: Crawl, changes: CrawlDiff, report_url: str) -> str:
     """One line Slack and Mattermost incoming webhooks show as is: what changed, the totals, the link.
-    Only the host, counts and our own URL go in: nothing a crawled page wrote."""
-    broken = crawl.broken + crawl.outcome_count(Outcome.MISSING_ANCHOR)
+    Only the host, counts and our own URL go in: nothing a crawled page wrote. Accepted links
+    (``linkpatrol.accepted``) are counted apart, not as broken."""
+    accepted = changes.accepted
+    dead = accepted.dead(crawl)
+    broken = dead + accepted.outcome_counts(crawl)[Outcome.MISSING_ANCHOR]
     if changes.previous is not None:
         head = f"{crawl.host}: {_plural(changes.new_broken, 'new dead link')}, {changes.fixed_broken} fixed"
     else:
-        head = f"{crawl.host}: {_plural(crawl.broken, 'dead link')} found"
+        head = f"{crawl.host}: {_plural(dead, 'dead link')} found"
     state = "" if crawl.state == "finished" else f" (crawl {crawl.state})"
     caveat = f" {changes.caveat}" if changes.previous is not None and changes.caveat else ""
+    known = f" ({accepted.total} accepted, not counted)" if accepted.total else ""
     return (f"{head}{state}; {_plural(crawl.links_checked, 'link')} checked on "
-            f"{_plural(crawl.pages_crawled, 'page')}, {broken} broken in all.{caveat} Report: {report_url}")
+            f"{_plural(crawl.pages_crawled, 'page')}, {broken} broken in all{known}.{caveat} Report: {report_url}")
 
 
 def payload(crawl: Crawl, changes: CrawlDiff, report_url: str, delivery: str) -> dict[str, Any]:
@@ -105,6 +109,9 @@ def payload(crawl: Crawl, changes: CrawlDiff, report_url: str, delivery: str) ->
             "new_broken": changes.new_broken,
             "fixed_broken": changes.fixed_broken,
             "by_outcome": {str(o): row for o, row in changes.by_outcome().items()},
+            # Problems of the crawl the site owner accepted (linkpatrol.accepted): in no list above.
+            "accepted": changes.accepted.total,
+            "accepted_by_outcome": dict(changes.accepted.counts),
         },
         "report_url": report_url,
         "text": text(crawl, changes, report_url),

@@ -23,9 +23,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from itertools import groupby
 from typing import Any
 
+from linkpatrol.by_page import Place, by_page
 from linkpatrol.records import Crawl
 from linkpatrol.summary import crawl_summary
 from linkpatrol.urls import host_of
@@ -88,11 +88,25 @@ class Report:
     group_by: str = GROUPINGS[0]
     started_at: float | None = None  # epoch seconds the check started (the command, not the crawl)
     elapsed: float | None = None  # seconds from the command's start to its report: what the user waited
+    # Problems the site owner accepted (``linkpatrol.accepted``): listed apart, in no count, never failing.
+    accepted: list[LinkResult] = field(default_factory=list)
 
     @property
     def seconds(self) -> float | None:
         """The check's wall time; the crawl's own duration for a report made without one."""
         return self.elapsed if self.elapsed is not None else self.crawl.duration
+
+    @property
+    def outcome_counts(self) -> dict[str, int]:
+        """The crawl's counts by outcome, the accepted links left out (they are counted apart)."""
+        counts = self.crawl.outcome_counts
+        for res in self.accepted:
+            counts[str(res.outcome)] = max(0, counts.get(str(res.outcome), 0) - 1)
+        return counts
+
+    @property
+    def accepted_urls(self) -> frozenset[str]:
+        return frozenset(res.url for res in self.accepted)
 
     @property
     def failing(self) -> list[LinkResult]:
@@ -121,28 +135,6 @@ class Report:
         for res in self.problems:
             found.setdefault(str(res.outcome), []).append(res)
         return [Section(o, found[o], o in self.fail_on) for o in order if o in found]
-
-
-@dataclass(frozen=True)
-class Place:
-    """A problem link where a site owner fixes it: on a page, at a line of the page's source."""
-
-    page: str  # "" for a target no page links to (the start URL)
-    result: LinkResult
-    ref: Referrer | None
-
-    @property
-    def line(self) -> int:
-        return self.ref.line if self.ref else 0
-
-
-def by_page(results: Iterable[LinkResult]) -> list[tuple[str, list[Place]]]:
-    """Each page holding one of ``results`` (sorted; "" first: targets no page links to) with the
-    places on it, in the order of the page's source (unknown lines last)."""
-    places = [Place(ref.page, res, ref) for res in results for ref in res.referrers]
-    places += [Place("", res, None) for res in results if not res.referrers]
-    places.sort(key=lambda p: (p.page, p.line or float("inf"), p.result.url))
-    return [(page, list(group)) for page, group in groupby(places, key=lambda p: p.page)]
 
 
 @dataclass(frozen=True)
@@ -215,13 +207,19 @@ def referrer_text(ref: Referrer) -> str:
     return link_text(ref) + (f" (line {ref.line})" if ref.line else "")
 
 
+def accepted_title(report: Report) -> str:
+    n = len(report.accepted)
+    return f"Accepted (known, not counted, never failing): {n:,} link{'s' if n != 1 else ''}"
+
+
 def page_name(page: str) -> str:
     return page or "(no page links to it: the start URL)"
 
 
 def counts_line(report: Report) -> str:
     crawl, seconds = report.crawl, report.seconds
-    counts = ", ".join(f"{n:,} {o}" for o, n in crawl.outcome_counts.items() if n)
+    counts = ", ".join([*(f"{n:,} {o}" for o, n in report.outcome_counts.items() if n),
+                        *([f"{len(report.accepted):,} accepted"] if report.accepted else [])])
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     return (f"{crawl.pages_crawled:,} pages parsed, {crawl.links_checked:,} links checked{took}"
             + (f": {counts}" if counts else ""))
@@ -268,7 +266,12 @@ def text_report(report: Report) -> str:
         if section.unkept and report.group_by == "page":
             out.append(f"\n  (and {section.unkept:,} more pages with these links: past the pages the crawl keeps "
                        "per link, LINKPATROL_MAX_REFERRERS)\n")
-    if report.problems:
+    if report.accepted:
+        out.append(f"\n{accepted_title(report)}\n\n")
+        out.extend(f"  {res.url}  {verdict(res)}\n" for res in report.accepted[:TEXT_OTHER_ROWS])
+        if len(report.accepted) > TEXT_OTHER_ROWS:
+            out.append(f"  ... and {len(report.accepted) - TEXT_OTHER_ROWS:,} more ({ALL_OF_THEM})\n")
+    if report.problems or report.accepted:
         out.append("\n" + summary(report))
     return "".join(out)
 
@@ -291,6 +294,7 @@ def json_report(report: Report) -> str:
         "passed": report.passed,
         "wall_seconds": round(seconds, 3) if seconds is not None else None,  # the command's, start to end
         "problems": [res.to_report() for res in report.problems],  # the API's /broken shape
+        "accepted": [res.to_report() for res in report.accepted],  # the site's accepted links: never failing
         "pages": [{"page": page or None, "links": [_json_place(p) for p in places]}
                   for page, places in by_page(report.problems)],
     }
@@ -350,8 +354,9 @@ def markdown_report(report: Report) -> str:
               if report.failing else f"passed: no {report.failing_label} links")
     out = [f"## linkpatrol: {md(status)}\n\n", f"Checked {md_url(crawl.url)}\n\n"]
     head = ["Pages", "Links", *(o.label for o in Outcome), "Seconds"]
+    counts = report.outcome_counts
     values = [f"{crawl.pages_crawled:,}", f"{crawl.links_checked:,}",
-              *(f"{crawl.outcome_count(o):,}" for o in Outcome), f"{seconds:.1f}" if seconds is not None else ""]
+              *(f"{counts[o]:,}" for o in Outcome), f"{seconds:.1f}" if seconds is not None else ""]
     out.append(_row(head) + "|" + "---:|" * len(head) + "\n" + _row(values))
     out.extend(f"\nNote: {md(reason)}\n" for reason in crawl.stop_reasons)
     for section in report.sections:
@@ -375,6 +380,11 @@ def markdown_report(report: Report) -> str:
             out.append(_row([md_url(res.url), md(verdict(res)), "<br>".join(refs)]))
         if more:
             out.append(f"\n{md(more)}\n")
+    if report.accepted:
+        out.append(f"\n### {md(accepted_title(report))}\n\n" + _row(["Link", "Result"]) + "|---|---|\n")
+        out.extend(_row([md_url(res.url), md(verdict(res))]) for res in report.accepted[:MARKDOWN_OTHER_ROWS])
+        if len(report.accepted) > MARKDOWN_OTHER_ROWS:
+            out.append(f"\n{md(f'... and {len(report.accepted) - MARKDOWN_OTHER_ROWS:,} more ({ALL_OF_THEM})')}\n")
     return "".join(out)
 
 
@@ -406,6 +416,10 @@ def junit_report(report: Report) -> str:
         if ok or not report.problems:
             suite = _suite(root, f"linkpatrol {report.crawl.url}: links that work", started)
             for res in ok:
+                _case(suite, report, res, host_of(res.url) or "links", None)
+        if report.accepted:
+            suite = _suite(root, f"linkpatrol {report.crawl.url}: accepted links", started)
+            for res in report.accepted:
                 _case(suite, report, res, host_of(res.url) or "links", None)
     else:
         problems = {p.url: p for p in report.problems}
@@ -444,7 +458,9 @@ def _case(suite: ET.Element, report: Report, res: LinkResult, classname: str, re
             attrs["line"] = str(ref.line)
     case = ET.SubElement(suite, "testcase", attrs)
     what = f"{res.outcome}: {verdict(res)}"
-    if res.outcome in report.fail_on:
+    if res.url in report.accepted_urls:
+        ET.SubElement(case, "skipped", {"message": xml_text(f"accepted by the site's owner: {what}")})
+    elif res.outcome in report.fail_on:
         if ref is not None:
             where = f"{referrer_text(ref)} on {ref.page}"
             message, details = f"{what}; {where}", [what, where]

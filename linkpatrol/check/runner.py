@@ -20,6 +20,7 @@ from types import FrameType
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from linkpatrol.accepted import AcceptedLinks
 from linkpatrol.check.folder import FolderServer
 from linkpatrol.check.progress import Progress, Snapshot, make_progress
 from linkpatrol.check.reports import GROUPINGS, Display, Report, render, summary
@@ -346,13 +347,16 @@ class Check:
                              f"{SEED_HINTS.get(seed.error or '', '')}")
         if seed is not None and not crawl.pages_crawled and (why := unreachable(seed)):
             raise Incomplete(f"cannot reach {display.url(crawl.url)}: {why}; nothing was checked")
-        problems = [display.result(r) for r in store.problems(crawl.id, PROBLEM_OUTCOMES)]
+        # The links accepted for the site (--site-url, else the URL checked) are listed apart, never failing.
+        kept, accepted = AcceptedLinks(store).in_crawl(crawl).split(store.problems(crawl.id, PROBLEM_OUTCOMES))
+        problems = [display.result(r) for r in kept]
         results = [display.result(r) for r in store.iter_results(crawl.id)] if self.request.fmt == "junit" else []
         shown = display.crawl(crawl)
         if self.plan.folder is not None and not self.plan.site_url:
             shown = replace(shown, url=str(self.plan.folder))
         return Report(shown, problems, self.request.fail_on, sorted(results, key=lambda r: r.url),
-                      group_by=self.request.group_by, started_at=self.started_at)
+                      group_by=self.request.group_by, started_at=self.started_at,
+                      accepted=[display.result(r) for r in accepted])
 
     def _write(self, report: Report) -> None:
         text = render(report, self.request.fmt)

@@ -144,7 +144,7 @@ def test_text_by_target_lists_each_target_with_its_referrers() -> None:
 # -- JSON ---------------------------------------------------------------------------------------------
 def test_json_has_the_apis_shapes() -> None:
     data = json.loads(render(report(elapsed=7.25), "json"))
-    assert set(data) == {"crawl", "fail_on", "failed", "passed", "wall_seconds", "problems", "pages"}
+    assert set(data) == {"crawl", "fail_on", "failed", "passed", "wall_seconds", "problems", "accepted", "pages"}
     assert data["fail_on"] == ["dead"] and data["failed"] == 3 and data["passed"] is False
     assert data["wall_seconds"] == 7.25  # the command's time; the crawl's own is duration_seconds
     # web/serializers.crawl_json's fields, less the web app's links

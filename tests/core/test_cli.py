@@ -125,7 +125,9 @@ def test_bad_rules_name_the_flag(redis_url: str, store: CrawlStore) -> None:
     ]:
         out = cli(redis_url, "enqueue", "https://example.org/", *args)
         assert out.returncode == 2, (args, out.stderr)
-        assert out.stderr.startswith(f"error: {flag}: ") and message in out.stderr, out.stderr
+        # A value the model refuses names its flag: argparse's message for a flag's value, ours for the rest.
+        assert (out.stderr.startswith(f"error: {flag}: ") or f"error: argument {flag}: " in out.stderr) \
+            and message in out.stderr, out.stderr
         assert "s3cret" not in out.stderr
     assert store.count() == 0
 

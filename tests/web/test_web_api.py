@@ -153,7 +153,7 @@ def test_openapi_describes_every_route(client: FlaskClient, app: Flask) -> None:
     spec = client.get("/api/openapi.json").json
     assert spec["openapi"].startswith("3.")
     paths = {"/api/crawls", "/api/crawls/{id}", "/api/crawls/{id}/broken", "/api/crawls/{id}/diff",
-             "/api/crawls/{id}/orphans", "/api/openapi.json",
+             "/api/crawls/{id}/orphans", "/api/openapi.json", "/api/sites/accepted",
              "/api/schedules", "/api/schedules/{id}", "/api/schedules/{id}/run"}
     assert set(spec["paths"]) == paths
     routes = {r.rule.replace("<crawl_id>", "{id}").replace("<schedule_id>", "{id}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from linkpatrol.accepted import MAX_ACCEPTED, AcceptedLinks, TooManyAccepted, link_url, site_url
 from linkpatrol.diff import diff
 from linkpatrol.records import InvalidOption
 from linkpatrol.store import ORIGIN_FILTERS
@@ -21,6 +22,7 @@ from web.params import whole_number
 from web.reports.exports import broken_csv, broken_json, diff_csv, diff_json, parse_outcomes
 from web.resources import get_crawl_or_404, store
 from web.serializers import crawl_json
+from web.sites.accepted import accepted_json, who
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 OPENAPI = Path(__file__).resolve().parent.parent / "static" / "openapi.json"
@@ -108,6 +110,49 @@ def orphans(crawl_id: str) -> Any:
     crawl = get_crawl_or_404(crawl_id)
     return jsonify([{"url": r.url, "status": r.status, "final_url": r.final_url}
                     for r in store().orphans(crawl.id)])
+
+
+@bp.get("/sites/accepted")
+def list_accepted() -> Any:
+    """The accepted links of the site ``?site=<its start URL>``, newest first."""
+    try:
+        site = site_url(request.args.get("site", ""))
+    except InvalidOption as exc:
+        return error_response(400, f"{exc.field}: {exc.message}", field=exc.field)
+    links = AcceptedLinks(store()).list(site)
+    return jsonify({"site": site, "accepted": [accepted_json(site, link) for link in links], "total": len(links),
+                    "limit": MAX_ACCEPTED})
+
+
+@bp.put("/sites/accepted")
+def put_accepted() -> Any:
+    """Accept a link of a site (``{"site", "url", "note"}``), or replace the note of an accepted one:
+    201 when new, 200 when it was accepted already, 409 when the site has MAX_ACCEPTED."""
+    data = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(data, dict):
+        return error_response(400, "send a JSON object with Content-Type: application/json", field="body")
+    try:
+        site, url = site_url(data.get("site")), link_url(data.get("url"))
+        link, created = AcceptedLinks(store()).accept(site, url, who(), data.get("note"))
+    except TooManyAccepted as exc:
+        return error_response(409, f"{exc.field}: {exc.message}", field=exc.field)
+    except InvalidOption as exc:
+        return error_response(400, f"{exc.field}: {exc.message}", field=exc.field)
+    resp = jsonify(accepted_json(site, link))
+    resp.status_code = 201 if created else 200
+    return resp
+
+
+@bp.delete("/sites/accepted")
+def delete_accepted() -> Any:
+    """Undo ``?site=...&url=...``: 204, or 404 when the link was not accepted."""
+    try:
+        site, url = site_url(request.args.get("site", "")), link_url(request.args.get("url"))
+    except InvalidOption as exc:
+        return error_response(400, f"{exc.field}: {exc.message}", field=exc.field)
+    if not AcceptedLinks(store()).remove(site, url):
+        return error_response(404, f"{url} is not an accepted link of {site}", field="url")
+    return Response(status=204)
 
 
 @bp.delete("/crawls/<crawl_id>")

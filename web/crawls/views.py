@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from linkpatrol.records import InvalidOption
+from linkpatrol.options import InvalidOption, Place, form_defaults, form_fields
 from linkpatrol.store import ORIGIN_FILTERS
 from web.crawls.starting import RateLimited, create, rerun
 from web.params import page_arg
@@ -18,14 +18,12 @@ bp = Blueprint("crawls", __name__, template_folder="templates")
 PER_PAGE = 20
 SITES = 20  # sites listed on the home page, by their newest crawl
 CHECKS = 5  # crawls of linkpatrol check listed apart on the home page (all of them: ?origin=check)
-FORM_DEFAULTS = {"url": "", "max_pages": "", "max_depth": "", "respect_robots": True, "check_external": True,
-                 "notify": "", "site_concurrency": "", "site_rate": "", "exclude": "", "same_site": "",
-                 "subdomains": False, "accept": "", "headers": "", "head_first": False, "max_page_size": "",
-                 "check_fragments": "site", "sitemaps": True}
-CHECKBOXES = ("respect_robots", "check_external", "subdomains", "head_first", "sitemaps")
-# The fields in the form's "Advanced" section: it opens when one of them is set or wrong.
-ADVANCED = ("exclude", "same_site", "subdomains", "accept", "headers", "head_first", "max_page_size",
-            "site_concurrency", "site_rate")  # and check_fragments when it is not "site"
+# The form's options, their values before anyone typed, and which are checkboxes and in the "Advanced"
+# section (it opens when one of them is set or wrong): all from the option model.
+FORM_FIELDS = form_fields(Place.FORM)
+FORM_DEFAULTS = {"url": "", **form_defaults()}
+CHECKBOXES = tuple(f.name for f in FORM_FIELDS if f.spec.widget == "checkbox")
+ADVANCED = tuple(f.name for f in FORM_FIELDS if f.spec.advanced)
 
 
 def _page_number() -> int:
@@ -58,8 +56,8 @@ def _home(form: dict[str, Any] | None = None, errors: dict[str, str] | None = No
         origin=origin, check_crawls=check_crawls, check_total=s.count(True) if check_crawls else 0,
         page=page_no, pages=max(1, -(-total // PER_PAGE)),
         form=form, errors=errors, headers_cleared=headers_cleared,
-        advanced_open=headers_cleared or any(errors.get(k) or form.get(k) for k in ADVANCED)
-        or form.get("check_fragments", "site") != "site" or not form.get("sitemaps", True),
+        option_form_fields=FORM_FIELDS,
+        advanced_open=headers_cleared or any(errors.get(k) or form.get(k) != FORM_DEFAULTS[k] for k in ADVANCED),
         private_allowed=not current_app.config["ADDRESS_POLICY"].enabled,
     ), status
 

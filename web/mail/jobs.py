@@ -73,6 +73,7 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
             return "already sent to " + ", ".join(addresses) if addresses else "no addresses to notify"
         dead = store.problems(crawl_id, BROKEN, referrers=settings.max_referrers)
         changes = diff(store, crawl)  # what changed since the site's previous finished crawl
+        dead, _ = changes.accepted.split(dead)  # the site's accepted links are counted, never listed
         reason = skip_reason(crawl, changes, len(dead)) if recipients is None else ""
         if reason:
             logger.info("crawl %s: no mail to %s: %s", crawl_id, ", ".join(pending), reason)

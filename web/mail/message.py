@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
+from linkpatrol.accepted import InCrawl
 from linkpatrol.diff import BROKEN, CrawlDiff
 from linkpatrol.records import Crawl, CrawlState
 from linkpatrol.verdicts import OTHER_LABEL, Outcome
@@ -150,19 +151,26 @@ def _duration(crawl: Crawl) -> str:
     return f"{seconds / 60:.0f} min"
 
 
+ACCEPTED_LABEL = "Accepted (known, not counted)"
+
+
 def summary(crawl: Crawl, orphans: int | None = None, changes: CrawlDiff | None = None) -> list[tuple[str, Any]]:
     """The mail's summary lines: every count from the crawl record, as on the report page and in the API
     (and the orphan pages, when the crawl read sitemaps), led by what changed since the previous
-    finished crawl of the site when there is one (dead links and missing anchors)."""
+    finished crawl of the site when there is one (dead links and missing anchors). The site's accepted
+    links (``changes.accepted``) leave their outcome's count and are counted on a line of their own."""
+    accepted = changes.accepted if changes is not None else InCrawl(None)
     lines: list[tuple[str, Any]] = [
         ("Pages crawled", crawl.pages_crawled),
         ("Links checked", crawl.links_checked),
-        ("Dead links", crawl.broken),
-        ("Missing anchors", crawl.outcome_count(Outcome.MISSING_ANCHOR)),
-        (OTHER_LABEL, crawl.other_count),
+        ("Dead links", accepted.dead(crawl)),
+        ("Missing anchors", accepted.outcome_counts(crawl)[Outcome.MISSING_ANCHOR]),
+        (OTHER_LABEL, accepted.other(crawl)),
         ("Redirected", crawl.redirected),
         ("Duration", _duration(crawl)),
     ]
+    if accepted.total:
+        lines.insert(5, (ACCEPTED_LABEL, accepted.total))
     if orphans is not None:
         lines.insert(-1, ("Orphan pages", orphans))
     if changes is not None and changes.previous is not None:
@@ -209,8 +217,11 @@ def build_report(
     """The report mail of one crawl to one address. ``dead`` carries the broken links (dead and missing
     anchors) with the referrers to show (the store's ``problems(..., referrers=max_referrers)``);
     ``changes`` (``linkpatrol.diff``) puts the new ones first and says what changed since the previous
-    crawl of the site; ``key`` makes the Message-ID stable."""
+    crawl of the site and leaves out the site's accepted links (``changes.accepted``: counted, not
+    listed); ``key`` makes the Message-ID stable."""
     to = validate_address(to)
+    if changes is not None:
+        dead, _ = changes.accepted.split(dead)
     count = len(dead)
     host = _plain(crawl.host)
     anchors = sum(1 for res in dead if res.outcome == Outcome.MISSING_ANCHOR)

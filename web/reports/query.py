@@ -4,7 +4,13 @@ Each view reads only the urls it needs (``CrawlStore.report_records``): the prob
 "other", the redirect set for "redirects", everything for "all" (an ended crawl's from its report
 index: one GET). The compact records (``linkpatrol.report_index``) are kept in a small per-process
 cache; ``Row`` objects are built only for the page shown. A running crawl's records are refreshed at
-most every ``LIVE_TTL`` seconds. Referrers are read only for the rows on the page shown.
+most every ``LIVE_TTL`` seconds. Referrers are read only for the rows on the page shown, except by page.
+
+The site's accepted links (``linkpatrol.accepted``: ``run``'s ``accepted``, the crawl's accepted problem
+urls) leave the problem views and make a view of their own. The problem views can be shown by link (a
+target, the pages linking to it) or by page (``by=page``: each page holding problems, the line of each
+link in its source: ``linkpatrol.by_page``), paginated by page; that needs every kept referrer of the
+problems, read once per crawl version in batches and cached like the records.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from linkpatrol.by_page import Place, by_page
 from linkpatrol.records import Crawl, CrawlState
 from linkpatrol.report_index import ERROR, EXTERNAL, FINAL, HOPS, OUTCOME, REFS, STATUS, URL, Record
 from linkpatrol.store import CrawlStore
@@ -26,20 +34,25 @@ VIEWS = {
     "dead": "Dead links",
     "anchors": "Missing anchors",
     "other": OTHER_LABEL,
+    "accepted": "Accepted",
     "redirects": "Redirects",
     "orphans": "Orphan pages",
     "all": "All checked links",
 }
 # The outcomes each view lists (None: any).
 VIEW_OUTCOMES: dict[str, tuple[str, ...] | None] = {
-    "dead": (Outcome.DEAD,), "anchors": (Outcome.MISSING_ANCHOR,), "other": OTHER_OUTCOMES, "redirects": None,
-    "orphans": None, "all": None,
+    "dead": (Outcome.DEAD,), "anchors": (Outcome.MISSING_ANCHOR,), "other": OTHER_OUTCOMES, "accepted": None,
+    "redirects": None, "orphans": None, "all": None,
 }
+PROBLEM_VIEWS = ("dead", "anchors", "other", "accepted")  # the views that list problems, with their referrers
+BYS = ("link", "page")  # how a problem view lists: by link (the default) or by page
 SCOPES = ("all", "internal", "external")
 SORTS = ("url", "status", "referrers")
 LIVE_TTL = 2.0
-CACHE_SIZE = 6
+CACHE_SIZE = 8
 INLINE_REFERRERS = 20
+REFERRER_BATCH = 1000  # problem urls whose referrers one pipeline reads, by page
+PLACES_PER_LINK = 200  # by page: the pages of one link read (the link's own page lists them all)
 
 
 @dataclass(slots=True)
@@ -91,6 +104,7 @@ class Query:
     desc: bool = False
     page: int = 1
     per_page: int = 50
+    by: str = "link"  # BYS; "page" only in a problem view
 
     @classmethod
     def from_args(cls, args: Any, per_page: int = 50) -> Query:
@@ -116,21 +130,32 @@ class Query:
             desc=args.get("dir") == "desc",
             page=number("page", 1, 1_000_000),
             per_page=number("per_page", per_page, 500),
+            by=pick("by", BYS, "link") if args.get("view", "dead") in PROBLEM_VIEWS else "link",
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """URL parameters for this query with some changed (for links to other pages and sorts)."""
         out = {"view": self.view, "scope": self.scope, "cls": self.cls, "q": self.q, "sort": self.sort,
-               "dir": "desc" if self.desc else "asc", "page": self.page, "per_page": self.per_page}
+               "dir": "desc" if self.desc else "asc", "page": self.page, "per_page": self.per_page,
+               "by": self.by}
         out.update(changes)
+        if out["by"] == "link" or out["view"] not in PROBLEM_VIEWS:
+            del out["by"]
         return {k: v for k, v in out.items() if v not in ("", None)}
+
+    @property
+    def by_page(self) -> bool:
+        return self.by == "page" and self.view in PROBLEM_VIEWS
 
 
 @dataclass
 class Page:
     rows: list[Row]
-    total: int
+    total: int  # rows; by page: pages of the site holding problems
     query: Query
+    groups: list[tuple[str, list[Place]]] = field(default_factory=list)  # by page: the pages shown
+    links: int = 0  # by page: the problem links on every page
+    unlisted: int = 0  # by page: places past PLACES_PER_LINK (or the referrers kept) of their link
 
     @property
     def pages(self) -> int:
@@ -144,33 +169,45 @@ class RecordCache:
         self._lock = threading.Lock()
 
     def records(self, store: CrawlStore, crawl: Crawl, subset: str) -> list[Record]:
+        recs: list[Record] = self.cached(crawl, subset, lambda: store.report_records(crawl, subset))
+        return recs
+
+    def cached(self, crawl: Crawl, name: str, load: Callable[[], Any]) -> Any:
+        """What ``load`` gives for the crawl, kept while the crawl does not change (a running one's for
+        ``LIVE_TTL`` seconds)."""
         version = (crawl.state, crawl.links_checked, crawl.finished_at)
-        key = (crawl.id, subset)
+        key = (crawl.id, name)
         now = time.monotonic()
         with self._lock:
             hit = self._data.get(key)
             if hit and (hit[0] == version or (crawl.state == CrawlState.RUNNING and now - hit[1] < LIVE_TTL)):
                 self._data.move_to_end(key)
                 return hit[2]
-        recs = store.report_records(crawl, subset)
+        value = load()
         with self._lock:
-            self._data[key] = (version, now, recs)
+            self._data[key] = (version, now, value)
             self._data.move_to_end(key)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
-        return recs
+        return value
 
 
 CACHE = RecordCache()
 
 
-def _filter(recs: list[Record], q: Query) -> list[Record]:
+def _filter(recs: list[Record], q: Query, accepted: frozenset[str] = frozenset()) -> list[Record]:
     wanted = VIEW_OUTCOMES[q.view]
     external = {"internal": "", "external": "1"}.get(q.scope)
     needle = q.q.lower()
+    # The accepted links leave the problem views for their own; "all" and "redirects" keep everything.
+    keep: Callable[[str], bool] = (
+        (lambda url: url in accepted) if q.view == "accepted"
+        else (lambda url: url not in accepted) if q.view in PROBLEM_VIEWS and accepted
+        else (lambda url: True))
     return [
         rec for rec in recs
         if (wanted is None or rec[OUTCOME] in wanted)
+        and keep(rec[URL])
         and (external is None or rec[EXTERNAL] == external)
         and (not q.cls or record_class(rec) == q.cls)
         and (not needle or needle in rec[URL].lower() or needle in (rec[STATUS] or rec[ERROR]).lower())
@@ -183,12 +220,15 @@ def _sort_key(sort: str) -> Any:
     return lambda rec: (int(rec[REFS]), rec[URL])
 
 
-def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RecordCache = CACHE) -> Page:
-    subset = {"dead": "problems", "anchors": "problems", "other": "problems", "redirects": "redirects",
-              "orphans": "orphans", "all": "all"}[q.view]
-    if subset == "problems" and q.sort == "referrers":
+def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RecordCache = CACHE,
+        accepted: frozenset[str] = frozenset()) -> Page:
+    """The page of ``q``; ``accepted``: the crawl's accepted problem urls (``InCrawl.urls``)."""
+    subset = "problems" if q.view in PROBLEM_VIEWS else q.view
+    if subset == "problems" and q.sort == "referrers" and not q.by_page:
         subset = "problems+refs"
-    found = _filter(cache.records(store, crawl, subset), q)
+    found = _filter(cache.records(store, crawl, subset), q, accepted)
+    if q.by_page:
+        return _by_page(store, crawl, q, found, cache)
     if q.sort == "url":  # the records are sorted by url already
         if q.desc:
             found.reverse()
@@ -196,9 +236,43 @@ def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RecordCache = CACHE) -
         found.sort(key=_sort_key(q.sort), reverse=q.desc)
     start = (q.page - 1) * q.per_page
     shown = [Row.from_record(rec) for rec in found[start:start + q.per_page]]
-    if q.view in ("dead", "anchors", "other"):
+    if q.view in PROBLEM_VIEWS:
         attach_referrers(store, crawl.id, shown, INLINE_REFERRERS)
     return Page(shown, len(found), q)
+
+
+def _by_page(store: CrawlStore, crawl: Crawl, q: Query, found: list[Record], cache: RecordCache) -> Page:
+    """The pages holding ``found``'s links, the links on each in the order of its source, paginated by page."""
+    referrers = problem_referrers(store, crawl, cache)
+    results = []
+    for rec in found:
+        count, refs = referrers.get(rec[URL], (0, []))
+        results.append(LinkResult(rec[URL], rec[OUTCOME], int(rec[STATUS]) if rec[STATUS] else None,
+                                  rec[ERROR] or None, external=rec[EXTERNAL] == "1", referrers=refs,
+                                  referrer_count=count))
+    groups = by_page(results)
+    if q.desc:
+        groups.reverse()
+    start = (q.page - 1) * q.per_page
+    unlisted = sum(max(0, res.referrer_count - len(res.referrers)) for res in results)
+    return Page([], len(groups), q, groups[start:start + q.per_page], sum(len(places) for _, places in groups),
+                unlisted)
+
+
+def problem_referrers(store: CrawlStore, crawl: Crawl, cache: RecordCache = CACHE
+                      ) -> dict[str, tuple[int, list[Referrer]]]:
+    """For every problem of the crawl, its true referrer count and its first ``PLACES_PER_LINK`` kept
+    referrers, read once per crawl version, ``REFERRER_BATCH`` urls a round trip."""
+    def load() -> dict[str, tuple[int, list[Referrer]]]:
+        urls = [rec[URL] for rec in cache.records(store, crawl, "problems")]
+        out: dict[str, tuple[int, list[Referrer]]] = {}
+        for start in range(0, len(urls), REFERRER_BATCH):
+            chunk = urls[start:start + REFERRER_BATCH]
+            out.update(zip(chunk, store.referrers(crawl.id, chunk, PLACES_PER_LINK), strict=True))
+        return out
+
+    found: dict[str, tuple[int, list[Referrer]]] = cache.cached(crawl, "referrers", load)
+    return found
 
 
 def attach_referrers(store: CrawlStore, crawl_id: str, rows: list[Row], limit: int | None) -> None:

@@ -9,26 +9,29 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 
+from linkpatrol.accepted import AcceptedLinks, InCrawl
 from linkpatrol.diff import BROKEN, diff
 from linkpatrol.records import Crawl
-from linkpatrol.report_index import OUTCOME
+from linkpatrol.report_index import OUTCOME, URL
 from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
 from web.params import page_arg
 from web.reports import groups
-from web.reports.query import CACHE, VIEW_OUTCOMES, VIEWS, BadQuery, Query, Row, run
+from web.reports.query import CACHE, PROBLEM_VIEWS, VIEW_OUTCOMES, VIEWS, BadQuery, Query, Row, run
 from web.resources import get_crawl_or_404, store
 
 bp = Blueprint("reports", __name__, template_folder="templates")
-PROBLEM_VIEWS = ("dead", "anchors", "other")  # the views that list problems, with their groups
 REFERRERS_PER_PAGE = 100  # on the page of one link
 
 
-def view_counts(crawl: Crawl) -> dict[str, int]:
-    """The count on each view's tab, from the crawl record (as in the API and the mail)."""
+def view_counts(crawl: Crawl, accepted: InCrawl) -> dict[str, int]:
+    """The count on each view's tab, from the crawl record (as in the API and the mail), the site's
+    accepted links (``linkpatrol.accepted``) counted on their own tab and in no other."""
+    counts = accepted.outcome_counts(crawl)
     return {
-        "dead": crawl.outcome_count(Outcome.DEAD),
-        "anchors": crawl.outcome_count(Outcome.MISSING_ANCHOR),
-        "other": crawl.other_count,
+        "dead": counts[Outcome.DEAD],
+        "anchors": counts[Outcome.MISSING_ANCHOR],
+        "other": accepted.other(crawl),
+        "accepted": accepted.total,
         "redirects": crawl.redirected,
         # The orphans list is the tab's own records: read once, from the same per-process cache.
         "orphans": len(CACHE.records(store(), crawl, "orphans")) if crawl.options.sitemaps else 0,
@@ -42,14 +45,18 @@ def _context(crawl: Crawl) -> dict[str, Any]:
         q = Query.from_args(request.args, current_app.config["PER_PAGE"])
     except BadQuery as exc:
         abort(400, str(exc))
-    page = run(store(), crawl, q)
-    # The groups count the problems of the view shown, and only a problem view shows them.
-    wanted = VIEW_OUTCOMES[q.view] if q.view in PROBLEM_VIEWS else ()
-    problems = [rec for rec in CACHE.records(store(), crawl, "problems") if rec[OUTCOME] in wanted] if wanted else []
-    return dict(crawl=crawl, page=page, q=q, views=VIEWS,
-                changes=None if crawl.is_active else diff(store(), crawl), broken=BROKEN,
+    changes = None if crawl.is_active else diff(store(), crawl)
+    # One read of the site's accepted links for the tabs, the numbers and the list (the diff's, once ended).
+    accepted = changes.accepted if changes is not None else AcceptedLinks(store()).in_crawl(crawl)
+    page = run(store(), crawl, q, accepted=accepted.urls)
+    # The groups count the problems of the view shown, and only a problem view (by link) shows them.
+    wanted = VIEW_OUTCOMES[q.view] if q.view in PROBLEM_VIEWS and not q.by_page else ()
+    problems = [rec for rec in CACHE.records(store(), crawl, "problems")
+                if rec[OUTCOME] in wanted and rec[URL] not in accepted.urls] if wanted else []
+    return dict(crawl=crawl, page=page, q=q, views=VIEWS, changes=changes, broken=BROKEN,
                 by_host=groups.by_host(problems), by_kind=groups.by_kind(problems),
-                classes=STATUS_CLASSES, counts=view_counts(crawl),
+                classes=STATUS_CLASSES, counts=view_counts(crawl, accepted), accepted=accepted,
+                by_outcome=accepted.outcome_counts(crawl), problem_views=PROBLEM_VIEWS,
                 outcomes=[o for o in Outcome if o is not Outcome.MISSING_ANCHOR],  # the bar: checked links
                 other_label=OTHER_LABEL, error_messages={str(k): k.message for k in ErrorKind})
 

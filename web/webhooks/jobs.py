@@ -54,7 +54,9 @@ def send_webhook(crawl_id: str, url: str, delivery: str) -> str:
             end_attempt(job, note="crawl deleted: nothing to send")
             return "crawl deleted: nothing to send"
         changes = diff(store, crawl)
-        reason = skip_reason(crawl, changes, len(store.problems(crawl_id, BROKEN, referrers=0)))
+        # As the mail counts them: the site's accepted links are no reason to notify.
+        broken, _ = changes.accepted.split(store.problems(crawl_id, BROKEN, referrers=0))
+        reason = skip_reason(crawl, changes, len(broken))
         if reason:
             logger.info("crawl %s: no webhook to %s: %s", crawl_id, where, reason)
             end_attempt(job, note=f"skipped: {reason}", skipped=reason)
