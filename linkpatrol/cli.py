@@ -33,11 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from linkpatrol import durations
 from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
 from linkpatrol.connection import REDIS_DOWN, RedisError, client, refused, refused_message, unavailable
 from linkpatrol.keys import Keys
-from linkpatrol.options import CrawlOptions, InvalidOption, Place, default, parse_duration, parse_options, specs
+from linkpatrol.options import CrawlOptions, InvalidOption, Place, default, parse_options, specs
 from linkpatrol.records import Origin
 from linkpatrol.registry import list_crawlers
 from linkpatrol.start_queue import dead_letters
@@ -151,18 +152,12 @@ def flag_of(option: str) -> str:
     return ("--no-" if spec is not None and default(option) is True else "--") + option.replace("_", "-")
 
 
-def _seconds(text: str) -> float:
-    """Seconds (``90``, ``2.5``) or a duration (``90s``, ``5m``, ``2h``), above 0."""
+def _seconds(text: str) -> int:
+    """Seconds (``90``) or a duration (``90s``, ``5m``, ``2h``): ``durations.parse``."""
     try:
-        value = float(text)
-    except ValueError:
-        try:
-            value = float(parse_duration("timeout", text) or 0)
-        except InvalidOption:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a duration; use seconds or 90s, 5m") from None
-    if not value > 0:  # also NaN
-        raise argparse.ArgumentTypeError(f"{text!r} is not above 0 seconds")
-    return value
+        return durations.parse(text)
+    except durations.BadDuration as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 CHECK_EPILOG = """\

@@ -11,47 +11,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from linkpatrol.records import InvalidOption, parse_duration
+from linkpatrol import env as read
+from linkpatrol.env import BadSetting  # noqa: F401  (re-exported: where every process imports it)
+from linkpatrol.records import MAX_DURATION
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "lp"
 # scrapy-redis's default start key for a spider named "links" ("%(name)s:start_urls").
 DEFAULT_START_KEY = "links:start_urls"
-
-
-class BadSetting(ValueError):
-    """A setting has a value we cannot use; the message names the variable."""
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise BadSetting(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise BadSetting(f"{name} must be a whole number, 0 or more, got {raw!r}")
-    return int(raw)
-
-
-def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if raw == "0":
-        return 0
-    try:
-        return parse_duration(name, raw) or 0
-    except InvalidOption as exc:
-        raise BadSetting(f"{name} must be seconds or a duration such as 12h, got {raw!r}") from exc
 
 
 def default_start_key(prefix: str) -> str:
@@ -90,22 +57,25 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """The variables named above; unset or blank ones take the defaults of this class."""
         env = os.environ if env is None else env
-        prefix = env.get("LINKPATROL_PREFIX") or DEFAULT_PREFIX
+        d = cls()
+        prefix = read.text(env, "LINKPATROL_PREFIX", DEFAULT_PREFIX)
         return cls(
-            redis_url=env.get("REDIS_URL") or DEFAULT_REDIS_URL,
+            redis_url=read.text(env, "REDIS_URL", DEFAULT_REDIS_URL),
             prefix=prefix,
-            start_key=env.get("REDIS_START_URLS_KEY") or default_start_key(prefix),
-            worker_ttl=_float(env, "LINKPATROL_WORKER_TTL", 15.0),
-            reap_interval=_float(env, "LINKPATROL_REAP_INTERVAL", 5.0),
-            max_referrers=int(_float(env, "LINKPATROL_MAX_REFERRERS", 1000)),
-            keep_crawls=_whole(env, "LINKPATROL_KEEP_CRAWLS", 30),
-            min_schedule_interval=_float(env, "LINKPATROL_MIN_SCHEDULE_INTERVAL", 300.0),
-            schedule_tick=max(1, _whole(env, "LINKPATROL_SCHEDULE_TICK", 10)),
-            max_pages=_whole(env, "LINKPATROL_MAX_PAGES", 100_000),
-            max_depth=_whole(env, "LINKPATROL_MAX_DEPTH", 100),
-            max_duration=_seconds(env, "LINKPATROL_MAX_DURATION", 12 * 3600),
-            trap_ids=_whole(env, "LINKPATROL_TRAP_IDS", 5_000),
+            start_key=read.text(env, "REDIS_START_URLS_KEY", default_start_key(prefix)),
+            worker_ttl=read.number(env, "LINKPATROL_WORKER_TTL", d.worker_ttl, minimum=0.1),
+            reap_interval=read.number(env, "LINKPATROL_REAP_INTERVAL", d.reap_interval, minimum=0.1),
+            max_referrers=read.whole(env, "LINKPATROL_MAX_REFERRERS", d.max_referrers),
+            keep_crawls=read.whole(env, "LINKPATROL_KEEP_CRAWLS", d.keep_crawls),
+            min_schedule_interval=read.number(env, "LINKPATROL_MIN_SCHEDULE_INTERVAL", d.min_schedule_interval,
+                                              minimum=1),
+            schedule_tick=read.whole(env, "LINKPATROL_SCHEDULE_TICK", d.schedule_tick, minimum=1),
+            max_pages=read.whole(env, "LINKPATROL_MAX_PAGES", d.max_pages),
+            max_depth=read.whole(env, "LINKPATROL_MAX_DEPTH", d.max_depth),
+            max_duration=read.seconds(env, "LINKPATROL_MAX_DURATION", d.max_duration, maximum=MAX_DURATION),
+            trap_ids=read.whole(env, "LINKPATROL_TRAP_IDS", d.trap_ids),
         )
 
     @property

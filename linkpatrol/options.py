@@ -29,6 +29,8 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, Validation
 from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from linkpatrol import durations
+from linkpatrol.email_address import InvalidAddress, validate_all
 from linkpatrol.rules import AcceptRule, compile_patterns, remap_prefix, site_host
 
 MAX_NOTIFY = 10
@@ -49,7 +51,6 @@ FORBIDDEN_HEADERS = frozenset({
     "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
     "trailer", "upgrade", "expect", "proxy-authorization", "proxy-authenticate",
 })
-EMAIL = re.compile(r"^[^@\s,;<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 MAX_DURATION = 30 * 24 * 3600  # seconds
 
 
@@ -524,35 +525,20 @@ def _whole(name: str, value: Any) -> int | None:
     return value
 
 
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-DURATION = re.compile(r"(\d{1,7})\s*([smhd]?)", re.I)
-
-
 def parse_duration(name: str, value: Any) -> int | None:
-    """Seconds, as a number or a text such as "90", "45m", "2h", "1d"."""
+    """A crawl's time limit (``durations.parse``: seconds, or "90m", "2h", "1d", at most MAX_DURATION);
+    None when not given."""
     if value is None or value == "":
         return None
-    shape = 'must be a duration: seconds, or a number with s, m, h or d ("2h")'
-    if isinstance(value, bool):
-        raise InvalidOption(name, shape)
-    if isinstance(value, str):
-        found = DURATION.fullmatch(value.strip()) if value.isascii() else None
-        if found is None:
-            raise InvalidOption(name, shape)
-        value = int(found.group(1)) * DURATION_UNITS[(found.group(2) or "s").lower()]
-    if not isinstance(value, int) or value < 1:
-        raise InvalidOption(name, shape)
-    if value > MAX_DURATION:
-        raise InvalidOption(name, f"must be at most {MAX_DURATION // 86400} days")
-    return value
+    try:
+        return durations.parse(value, maximum=MAX_DURATION)
+    except durations.BadDuration as exc:
+        raise InvalidOption(name, exc.message) from None
 
 
 def duration_text(seconds: int) -> str:
-    """2h, 45m, 90s: how a duration is shown."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    """A limit as it was set, every unit shown ("2h", "1h 30m"): ``durations.describe``."""
+    return durations.describe(seconds, most=4)
 
 
 def _rate(name: str, value: Any) -> float | None:
@@ -589,10 +575,10 @@ def _emails(value: Any, form: bool) -> list[str]:
     out = [v.strip() for v in items if v.strip()]
     if len(out) > MAX_NOTIFY:
         raise InvalidOption("notify", f"at most {MAX_NOTIFY} addresses")
-    for addr in out:
-        if len(addr) > 254 or not EMAIL.match(addr):
-            raise InvalidOption("notify", f"{addr[:80]!r} is not an email address")
-    return list(dict.fromkeys(out))
+    try:
+        return validate_all(out)
+    except InvalidAddress as exc:
+        raise InvalidOption("notify", exc.message) from None
 
 
 def _entries(name: str, value: Any, form: bool, what: str, *, lines_only: bool = False) -> list[str]:

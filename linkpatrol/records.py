@@ -69,7 +69,7 @@ TRAP_KINDS = {
 
 class Origin(StrEnum):
     """What made a crawl (the record's ``origin``; older records have none). Crawls of ``linkpatrol
-    check`` are listed apart from the sites' crawls and are no site's history (``store.write_record``)."""
+    check`` are listed apart from the sites' crawls and are no site's history (``store.NewCrawl.write``)."""
 
     UI = "ui"
     API = "api"

@@ -8,7 +8,7 @@ job for the RQ worker (``web.schedules``), so no scheduler of our own runs anywh
 
 Exactly one crawl per due time, however many ticks run at once and whatever gets killed: a due
 schedule is fired in one optimistic transaction (WATCH on its hash, then MULTI: the crawl record and
-its start message through ``store.write_record``, the next due time, the last crawl). Of two ticks
+its start message through ``store.NewCrawl.write``, the next due time, the last crawl). Of two ticks
 that read the same due time, the second one's EXEC fails and it then reads a due time in the future;
 a tick killed before EXEC changed nothing and the next tick fires the schedule. The next due time is
 the first slot after *now*, so a schedule that missed many slots (everything was down) runs once.
@@ -40,17 +40,15 @@ from typing import Any
 import redis
 from croniter import CroniterBadDateError, croniter
 
+from linkpatrol import durations
 from linkpatrol.records import CrawlOptions, CrawlState, InvalidOption, Origin
-from linkpatrol.store import CrawlStore, new_record, write_record
+from linkpatrol.store import CrawlStore, NewCrawl
 from linkpatrol.summary import iso
-from linkpatrol.wire import StartMessage
 
 # Test-only: a file holding seconds to add to the clock (``now()``), so a test can move time forward
 # in running workers without waiting. Unset everywhere but in tests.
 CLOCK_FILE_ENV = "LINKPATROL_TEST_CLOCK_FILE"
 SCHEDULE_FIELDS = ("every", "cron", "paused")  # what a schedule request holds besides url and crawl options
-EVERY = re.compile(r"^\s*(\d{1,7})\s*([smhdw])\s*$")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_INTERVAL = 366 * 86400
 CRON_GAPS_CHECKED = 8  # consecutive runs of a cron expression whose gaps must respect the minimum
 DUE_BATCH = 100  # schedules fired per tick round; the tick loops until none is due
@@ -97,16 +95,15 @@ class PreviousCrawlRunning(Exception):
 
 # -- when --------------------------------------------------------------------------------------------
 def parse_every(value: Any, min_interval: float) -> int:
-    """``"30m"``, ``"6h"``, ``"1d"``, ``"2w"`` (or ``"90s"``) -> seconds. Raises InvalidOption("every")."""
-    if not isinstance(value, str) or not (m := EVERY.match(value)):
-        raise InvalidOption("every", 'must be a number and a unit: "30m", "6h", "1d" (s, m, h, d or w)')
-    seconds = int(m.group(1)) * UNITS[m.group(2)]
-    if seconds < min_interval:
-        raise InvalidOption("every", f"must be at least {describe_seconds(min_interval)} (the server's shortest "
-                                     "interval, LINKPATROL_MIN_SCHEDULE_INTERVAL)")
-    if seconds > MAX_INTERVAL:
-        raise InvalidOption("every", "must be at most 366 days")
-    return seconds
+    """``"30m"``, ``"6h"``, ``"1d"``, ``"2w"``, ``"1h 30m"`` (or ``"90s"``) -> seconds
+    (``durations.parse``, a unit required). Raises InvalidOption("every")."""
+    try:
+        return durations.parse(value, minimum=math.ceil(min_interval), maximum=MAX_INTERVAL, units="smhdw",
+                               unit_required=True)
+    except durations.BadDuration as exc:
+        shortest = " (the server's shortest interval, LINKPATROL_MIN_SCHEDULE_INTERVAL)" \
+            if exc.message.startswith("must be at least") else ""
+        raise InvalidOption("every", exc.message + shortest) from None
 
 
 def parse_cron(value: Any, min_interval: float, at: float | None = None) -> str:
@@ -124,8 +121,8 @@ def parse_cron(value: Any, min_interval: float, at: float | None = None) -> str:
     runs = cron_runs(expr, now() if at is None else at, CRON_GAPS_CHECKED)
     gaps = [b - a for a, b in itertools.pairwise(runs)]
     if gaps and min(gaps) < min_interval:
-        raise InvalidOption("cron", f"runs {describe_seconds(min(gaps))} apart; the shortest interval is "
-                                    f"{describe_seconds(min_interval)} (LINKPATROL_MIN_SCHEDULE_INTERVAL)")
+        raise InvalidOption("cron", f"runs {durations.describe(min(gaps))} apart; the shortest interval is "
+                                    f"{durations.describe(min_interval)} (LINKPATROL_MIN_SCHEDULE_INTERVAL)")
     return expr
 
 
@@ -152,22 +149,6 @@ def next_slot(every: int | None, cron: str | None, anchor: float, after: float) 
     if after < anchor:
         return anchor + every
     return anchor + every * (math.floor((after - anchor) / every) + 1)
-
-
-def describe_seconds(seconds: float) -> str:
-    s = int(seconds)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if s >= size and s % size == 0:
-            n = s // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"{s} second{'' if s == 1 else 's'}"
-
-
-def describe_every(every: int) -> str:
-    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if every % size == 0:
-            return f"{every // size}{unit}"
-    return f"{every}s"
 
 
 # -- the schedule --------------------------------------------------------------------------------------
@@ -203,12 +184,12 @@ class Schedule:
     @property
     def when(self) -> str:
         """How a person reads it: "every 6h", "cron 0 3 * * 1 (UTC)"."""
-        return f"every {describe_every(self.every)}" if self.every else f"cron {self.cron} (UTC)"
+        return f"every {durations.describe(self.every, most=4)}" if self.every else f"cron {self.cron} (UTC)"
 
     def to_dict(self) -> dict[str, Any]:
         """The shape the API and the command line show (header names, never values)."""
         return {
-            "id": self.id, "url": self.url, "every": describe_every(self.every) if self.every else None,
+            "id": self.id, "url": self.url, "every": durations.describe(self.every, most=4) if self.every else None,
             "cron": self.cron, "paused": self.paused, "created_at": _iso(self.created_at),
             "next_run": _iso(self.next_run), "last_run": _iso(self.last_run), "last_crawl": self.last_crawl,
             "last_result": self.last_result or None, "runs": self.runs, "skipped": self.skipped,
@@ -448,7 +429,7 @@ class Schedules:
                         # Validated now, before anything is written: a schedule stored before a rule
                         # got stricter (a cron that never fires, an exclude pattern RE2 refuses)
                         # stops alone, never the tick that fires the others.
-                        record = None if running else new_record(s.url, options, Origin.SCHEDULE)
+                        new = None if running else NewCrawl.of(s.url, options, Origin.SCHEDULE, schedule=schedule_id)
                     except InvalidOption as exc:
                         pipe.multi()
                         pipe.zrem(self.keys.schedules_due, schedule_id)
@@ -463,27 +444,23 @@ class Schedules:
                     if nxt is not None:
                         fields["next_run"] = repr(nxt)
                         pipe.zadd(self.keys.schedules_due, {schedule_id: nxt})
-                    crawl_id = None
-                    if running:
+                    if new is None:
                         fields["last_result"] = SKIPPED_RUNNING
                         pipe.hincrby(key, "skipped", 1)
-                    elif record is not None:
-                        record["schedule"] = schedule_id
-                        crawl_id = record["id"]
-                        write_record(pipe, self.keys, record, options.headers, options.webhook_secret)
-                        pipe.rpush(self.keys.start, StartMessage(crawl_id=crawl_id).encode())
-                        fields["last_crawl"] = crawl_id
-                        fields["last_result"] = f"started crawl {crawl_id}"
+                    else:
+                        new.write(pipe, self.keys)
+                        fields["last_crawl"] = new.id
+                        fields["last_result"] = f"started crawl {new.id}"
                         pipe.hincrby(key, "runs", 1)
                     pipe.hset(key, mapping=fields)
                     pipe.execute()
                     break
                 except redis.WatchError:
                     continue  # changed under us (another tick, a pause): read it again
-        if crawl_id is None:
+        if new is None:
             return Fired("skipped")
-        self.store.prune(s.url)
-        return Fired("started", crawl_id)
+        self.store.retain(new)
+        return Fired("started", new.id)
 
     def _with_secrets(self, options: CrawlOptions, schedule_id: str) -> CrawlOptions:
         """The schedule's options with their secrets, for a crawl it starts (never stored with them)."""

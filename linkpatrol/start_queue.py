@@ -31,7 +31,7 @@ from linkpatrol.connection import RedisError, unavailable
 from linkpatrol.frontier import CrawlLimits, Scripts
 from linkpatrol.keys import Keys
 from linkpatrol.records import Crawl, CrawlState, Origin
-from linkpatrol.store import CrawlStore, new_record, write_record
+from linkpatrol.store import CrawlStore, NewCrawl
 from linkpatrol.wire import BadStartMessage, DeadStartMessage, StartMessage
 
 logger = logging.getLogger(__name__)
@@ -138,23 +138,17 @@ class StartQueue:
             return None
         if msg.crawl_id is None:
             assert msg.url is not None
-            record = new_record(msg.url, msg.options, Origin.START_QUEUE)
-            named = StartMessage(crawl_id=record["id"]).encode()
-
-            def create(pipe: Any) -> None:
-                write_record(pipe, self.keys, record, msg.options.headers, msg.options.webhook_secret)
-                pipe.rpush(self.claimed, named)
-
-            if not await self._settle(raw, create):
+            new = NewCrawl.of(msg.url, msg.options, Origin.START_QUEUE)
+            # Its start message replaces the claimed one: seeded below, by this crawler.
+            if not await self._settle(raw, lambda pipe: new.write(pipe, self.keys, start=self.claimed)):
                 logger.info("start message %.200r was taken back by a peer: it is theirs now",
                             StartMessage.loggable(raw))
                 return None
-            logger.info("crawl %s created from a start message: %s", record["id"], record["url"])
+            logger.info("crawl %s created from a start message: %s", new.id, new.url)
             if self.store is not None:
-                for old in await asyncio.to_thread(self.store.prune, record["url"]):
-                    logger.info("crawl %s deleted: more than %d crawls of %s", old, self.store.keep_crawls,
-                                record["url"])
-            crawl_id, raw = record["id"], named
+                for old in await asyncio.to_thread(self.store.retain, new):
+                    logger.info("crawl %s deleted: more than %d crawls of %s", old, self.store.keep_crawls, new.url)
+            crawl_id, raw = new.id, new.start_message
         else:
             crawl_id = msg.crawl_id
         await self._seed(crawl_id, raw)

@@ -60,7 +60,7 @@ class SiteSummary:
         return self.last.broken if self.last else 0
 
 
-CRAWL_ID = re.compile(r"[0-9a-f]{16}")  # what new_record makes: secrets.token_hex(8)
+CRAWL_ID = re.compile(r"[0-9a-f]{16}")  # what NewCrawl.of makes: secrets.token_hex(8)
 
 
 def is_crawl_id(value: str) -> bool:
@@ -69,44 +69,76 @@ def is_crawl_id(value: str) -> bool:
     return CRAWL_ID.fullmatch(value) is not None
 
 
-def new_record(url: str, options: CrawlOptions, origin: Origin | None = None) -> dict[str, str]:
-    """The Redis hash of a new queued crawl (``origin``: what made it). Raises InvalidURL or InvalidOption."""
-    options = options.validate()
-    seed, _ = normalize_url(url)
-    now = time.time()
-    return {
-        "id": secrets.token_hex(8),
-        "url": seed,
-        "host": host_of(seed),
-        "state": CrawlState.QUEUED,
-        "options": options.to_json(),
-        "created_at": repr(now),
-        # Whether the ended-crawl event is pushed (mail and webhooks, ``linkpatrol.events``).
-        "notify": "1" if options.notify or options.webhooks else "",
-        # Read by the COMPLETE script: the page budget never travels with each result.
-        "max_pages": str(options.max_pages or 0),
-        **({"origin": str(origin)} if origin else {}),
-    }
+@dataclass(frozen=True)
+class NewCrawl:
+    """A crawl about to be created, validated (``of``), and the one way to write it (``write``): the API
+    and the form (``CrawlStore.create``), the start queue and schedules all create crawls through it."""
 
+    record: dict[str, str]  # the Redis hash of the queued crawl
+    headers: Mapping[str, str]  # request headers of its options: secrets, kept out of the record
+    webhook_secret: str  # likewise
 
-def write_record(pipe: Any, keys: Keys, record: dict[str, str], headers: Mapping[str, str] | None = None,
-                 webhook_secret: str = "") -> None:
-    """Queue the writes of a new crawl record on ``pipe`` (a sync or asyncio pipeline; a transaction,
-    so the record never exists without its headers): the record, its place in the history and the
-    request headers of its options (``CrawlOptions.headers``) and its webhook secret, which stay out of
-    the record."""
-    pipe.hset(keys.crawl(record["id"]), mapping=record)
-    if headers:
-        pipe.hset(keys.crawl_headers(record["id"]), mapping=dict(headers))
-    if webhook_secret:
-        pipe.hset(keys.crawl_secrets(record["id"]), "webhook_secret", webhook_secret)
-    created = float(record["created_at"])
-    if record.get("origin") == Origin.CHECK:  # a CI run (a folder on a temporary server...): no site
-        pipe.zadd(keys.check_crawls, {record["id"]: created})
-        return
-    pipe.zadd(keys.crawls, {record["id"]: created})
-    pipe.zadd(keys.site_crawls(record["url"]), {record["id"]: created})
-    pipe.zadd(keys.sites, {record["url"]: created}, gt=True)
+    @classmethod
+    def of(cls, url: str, options: CrawlOptions, origin: Origin | None = None, **extra: str) -> NewCrawl:
+        """Validate ``url`` and ``options`` (raises InvalidURL or InvalidOption) and build the record;
+        ``origin`` says what made the crawl, ``extra`` adds fields (a schedule's id)."""
+        options = options.validate()
+        seed, _ = normalize_url(url)
+        now = time.time()
+        record = {
+            "id": secrets.token_hex(8),
+            "url": seed,
+            "host": host_of(seed),
+            "state": CrawlState.QUEUED,
+            "options": options.to_json(),
+            "created_at": repr(now),
+            # Whether the ended-crawl event is pushed (mail and webhooks, ``linkpatrol.events``).
+            "notify": "1" if options.notify or options.webhooks else "",
+            # Read by the COMPLETE script: the page budget never travels with each result.
+            "max_pages": str(options.max_pages or 0),
+            **({"origin": str(origin)} if origin else {}),
+            **extra,
+        }
+        return cls(record, dict(options.headers or {}), options.webhook_secret)
+
+    @property
+    def id(self) -> str:
+        return self.record["id"]
+
+    @property
+    def url(self) -> str:
+        return self.record["url"]
+
+    @property
+    def by_check(self) -> bool:
+        return self.record.get("origin") == Origin.CHECK
+
+    @property
+    def start_message(self) -> str:
+        """The message that has a crawler start it (``StartMessage`` naming the crawl)."""
+        return StartMessage(crawl_id=self.id).encode()
+
+    def write(self, pipe: Any, keys: Keys, start: str | None = None) -> None:
+        """Queue the writes of the crawl on ``pipe`` (a sync or asyncio pipeline; a transaction, so
+        the record never exists without its secrets): the record, its place in the history (crawls of
+        ``linkpatrol check`` apart, in no site's), its headers and webhook secret (out of the record),
+        and its start message pushed onto the list ``start`` (``Keys.start`` when None)."""
+        pipe.hset(keys.crawl(self.id), mapping=self.record)
+        if self.headers:
+            pipe.hset(keys.crawl_headers(self.id), mapping=dict(self.headers))
+        if self.webhook_secret:
+            pipe.hset(keys.crawl_secrets(self.id), "webhook_secret", self.webhook_secret)
+        created = float(self.record["created_at"])
+        if self.by_check:  # a CI run (a folder on a temporary server...): no site
+            pipe.zadd(keys.check_crawls, {self.id: created})
+        else:
+            pipe.zadd(keys.crawls, {self.id: created})
+            pipe.zadd(keys.site_crawls(self.url), {self.id: created})
+            pipe.zadd(keys.sites, {self.url: created}, gt=True)
+        pipe.rpush(keys.start if start is None else start, self.start_message)
+
+    def to_crawl(self) -> Crawl:
+        return Crawl.from_record(self.record)
 
 
 def forget_crawl(pipe: Any, keys: Keys, crawl_id: str, url: str) -> None:
@@ -128,7 +160,7 @@ class CrawlStore:
     """Create, read, cancel and delete crawls, read their results, and keep the small ledgers the web
     app and the mail jobs need (rate-limit counters, the web secret, mails sent)."""
 
-    def __init__(self, client: redis.Redis, keys: Keys | str = "lp", keep_crawls: int = 30) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys | str = "lp", keep_crawls: int = Config.keep_crawls) -> None:
         # The client must decode responses (linkpatrol.connection.client): every reply is a str.
         self.r: Any = client
         self.keys = keys if isinstance(keys, Keys) else Keys(keys)
@@ -148,17 +180,17 @@ class CrawlStore:
     # -- records -----------------------------------------------------------------------------------
     def create(self, url: str, options: CrawlOptions | None = None, origin: Origin | None = None) -> Crawl:
         """A new queued crawl, and its start message for the crawlers; ``origin`` says what made it."""
-        options = options or CrawlOptions()
-        record = new_record(url, options, origin)
+        new = NewCrawl.of(url, options or CrawlOptions(), origin)
         pipe = self.r.pipeline(transaction=True)
-        write_record(pipe, self.keys, record, options.headers, options.webhook_secret)
-        pipe.rpush(self.keys.start, StartMessage(crawl_id=record["id"]).encode())
+        new.write(pipe, self.keys)
         pipe.execute()
-        if origin == Origin.CHECK:
-            self.prune_checks()
-        else:
-            self.prune(record["url"])
-        return Crawl.from_record(record)
+        self.retain(new)
+        return new.to_crawl()
+
+    def retain(self, new: NewCrawl) -> builtins.list[str]:
+        """Retention after ``new`` was written: its site's crawls beyond ``keep_crawls`` (or those of
+        ``linkpatrol check``) are deleted. Returns the ids deleted."""
+        return self.prune_checks() if new.by_check else self.prune(new.url)
 
     def get(self, crawl_id: str) -> Crawl | None:
         if not is_crawl_id(crawl_id):
@@ -235,6 +267,7 @@ class CrawlStore:
                 pipe.zadd(self.keys.sites, {url: newest[0][1]})
             else:
                 pipe.zrem(self.keys.sites, url)
+                pipe.unlink(self.keys.site_pages(url), self.keys.site_pages_order(url))
 
         self.r.transaction(update, history)
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Flask
 
+from linkpatrol import durations
 from linkpatrol.summary import iso
 
 
@@ -13,19 +14,6 @@ def human_time(ts: float | None) -> str:
     if ts is None:
         return "-"
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def human_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, s = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {s:02d}s"
-    hours, m = divmod(minutes, 60)
-    return f"{hours}h {m:02d}m"
 
 
 def number(n: int | None) -> str:
@@ -48,7 +36,7 @@ def field_error(message: str, subject: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(human_time, "when")
-    app.add_template_filter(human_duration, "duration")
+    app.add_template_filter(durations.describe, "duration")
     app.add_template_filter(iso, "iso")
     app.add_template_filter(number, "num")
     app.add_template_filter(field_error, "field_error")

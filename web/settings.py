@@ -6,12 +6,14 @@ process; the rest is the web app's own.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
 
+from linkpatrol import env as read
 from linkpatrol.addresses import AddressPolicy
-from linkpatrol.config import DEFAULT_PREFIX, DEFAULT_REDIS_URL, BadSetting, Config
+from linkpatrol.config import DEFAULT_PREFIX, DEFAULT_REDIS_URL, Config
 from linkpatrol.login_throttle import LoginLimits
 
 DEFAULTS: dict[str, Any] = {
@@ -28,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMITS": LoginLimits(),  # failed logins per account and address before a 429 (LINKPATROL_LOGIN_LIMIT)
     "TRUSTED_PROXIES": 0,  # how many X-Forwarded-For hops to believe (behind a reverse proxy)
     "PER_PAGE": 50,
-    "KEEP_CRAWLS": 30,  # crawls kept per site (LINKPATROL_KEEP_CRAWLS; 0: all)
+    "KEEP_CRAWLS": Config.keep_crawls,  # crawls kept per site (LINKPATROL_KEEP_CRAWLS; 0: all)
     "REDIS_TIMEOUT": 3.0,
     "MAIL_SETTINGS": None,  # None: web.mail.settings.MailSettings.from_env() on first use
     "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
@@ -38,37 +40,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise BadSetting(f"{name} must be a whole number, got {raw!r}") from exc
-
-
-def rate_limit(raw: str) -> tuple[int, int]:
-    """``"10/60"``: 10 crawls per 60 seconds; ``"0"``: no limit."""
-    count, _, window = raw.partition("/")
-    try:
-        return int(count), int(window or 60)
-    except ValueError as exc:
-        raise BadSetting(f"LINKPATROL_RATE_LIMIT must look like 10/60, got {raw!r}") from exc
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def check_credentials(env: Mapping[str, str]) -> None:
     """A published service (docker-compose sets ``LINKPATROL_REQUIRE_LOGIN=1``) refuses to start with
     no credential at all, unless the operator says ``LINKPATROL_ALLOW_NO_LOGIN=1``."""
-    if not _flag(env, "LINKPATROL_REQUIRE_LOGIN") or _flag(env, "LINKPATROL_ALLOW_NO_LOGIN"):
+    if not read.flag(env, "LINKPATROL_REQUIRE_LOGIN") or read.flag(env, "LINKPATROL_ALLOW_NO_LOGIN"):
         return
     pair = env.get("LINKPATROL_USERNAME", "") and env.get("LINKPATROL_PASSWORD", "")
     if not (pair or env.get("LINKPATROL_API_TOKEN", "")):
-        raise BadSetting("no login configured: set LINKPATROL_USERNAME and LINKPATROL_PASSWORD (or "
+        raise read.BadSetting("no login configured: set LINKPATROL_USERNAME and LINKPATROL_PASSWORD (or "
                          "LINKPATROL_API_TOKEN), or LINKPATROL_ALLOW_NO_LOGIN=1 to serve an open app")
 
 
@@ -84,14 +63,16 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "API_TOKEN": env.get("LINKPATROL_API_TOKEN", ""),
         "USERNAME": env.get("LINKPATROL_USERNAME", ""),
         "PASSWORD": env.get("LINKPATROL_PASSWORD", ""),
-        "TRUSTED_PROXIES": _int(env, "LINKPATROL_TRUSTED_PROXIES", 0),
+        "TRUSTED_PROXIES": read.whole(env, "LINKPATROL_TRUSTED_PROXIES", DEFAULTS["TRUSTED_PROXIES"]),
         "ADDRESS_POLICY": AddressPolicy.from_env(env),
         "LOGIN_LIMITS": LoginLimits.from_env(env),
     }
     if env.get("LINKPATROL_SECRET_KEY"):
         out["SECRET_KEY"] = env["LINKPATROL_SECRET_KEY"]
-    if env.get("LINKPATROL_RATE_LIMIT"):
-        out["RATE_LIMIT"], out["RATE_WINDOW"] = rate_limit(env["LINKPATROL_RATE_LIMIT"])
-    if _flag(env, "LINKPATROL_SECURE_COOKIES"):
+    # "10/60": 10 crawls per 60 seconds; "0": no limit.
+    count, window = read.per_window(env, "LINKPATROL_RATE_LIMIT", (DEFAULTS["RATE_LIMIT"], DEFAULTS["RATE_WINDOW"]),
+                                    "10/60")
+    out["RATE_LIMIT"], out["RATE_WINDOW"] = count, math.ceil(window)
+    if read.flag(env, "LINKPATROL_SECURE_COOKIES"):
         out["SESSION_COOKIE_SECURE"] = True
     return out

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+from linkpatrol import durations
+
 PROGRESS_MODES = ("auto", "bar", "plain", "none")
 PLAIN_EVERY = 5.0  # seconds between two plain lines
 
@@ -80,8 +82,8 @@ class PlainProgress:
 
     def _line(self, snap: Snapshot) -> None:
         rate = snap.checked / snap.elapsed if snap.elapsed > 0 else 0.0
-        self.note(f"{snap.elapsed:.0f} s: {snap.pages:,} pages, {snap.checked:,}/{snap.found:,} links checked, "
-                  f"{snap.problems:,} problems, {rate:.0f} links/s")
+        self.note(f"{durations.describe(snap.elapsed)}: {snap.pages:,} pages, {snap.checked:,}/{snap.found:,} links "
+                  f"checked, {snap.problems:,} problems, {rate:.0f} links/s")
 
     def close(self) -> None:
         if self.last is not None and time.monotonic() - self.last_line > 0.5:

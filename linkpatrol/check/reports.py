@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from linkpatrol import durations
 from linkpatrol.by_page import Place, by_page
 from linkpatrol.records import Crawl
 from linkpatrol.summary import crawl_summary
@@ -220,7 +221,7 @@ def counts_line(report: Report) -> str:
     crawl, seconds = report.crawl, report.seconds
     counts = ", ".join([*(f"{n:,} {o}" for o, n in report.outcome_counts.items() if n),
                         *([f"{len(report.accepted):,} accepted"] if report.accepted else [])])
-    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    took = f" in {durations.describe(seconds)}" if seconds is not None else ""
     return (f"{crawl.pages_crawled:,} pages parsed, {crawl.links_checked:,} links checked{took}"
             + (f": {counts}" if counts else ""))
 

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from linkpatrol import durations
 from linkpatrol.accepted import AcceptedLinks
 from linkpatrol.check.folder import FolderServer
 from linkpatrol.check.progress import Progress, Snapshot, make_progress
@@ -297,7 +298,7 @@ class Check:
                     self.progress.warn(f"Redis cannot serve us now ({exc}); waiting for it")
                     redis_away = True
                 if timeout is not None and time.monotonic() - self.started > timeout:
-                    raise Incomplete(f"--timeout: the crawl did not end within {timeout:g} s") from None
+                    raise Incomplete(f"--timeout: the crawl did not end within {durations.describe(timeout)}") from None
                 time.sleep(POLL)
                 continue
             redis_away = False
@@ -313,7 +314,7 @@ class Check:
                 self.progress.warn(f"no crawler is running on {self.config.redis_location if self.config else ''}: "
                                    "the crawl waits for one (see --timeout)")
             if timeout is not None and time.monotonic() - self.started > timeout:
-                raise Incomplete(f"--timeout: the crawl did not end within {timeout:g} s "
+                raise Incomplete(f"--timeout: the crawl did not end within {durations.describe(timeout)} "
                                  f"({crawl.links_checked:,} links checked so far)")
             time.sleep(POLL)
         self.progress.close()

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from linkpatrol.config import BadSetting
+from linkpatrol import env as read
 from linkpatrol.keys import Keys
 
 HERE = Path(__file__).resolve().parent
@@ -58,22 +57,10 @@ class LoginLimits:
     def from_env(cls, env: Mapping[str, str] | None = None) -> LoginLimits:
         """``LINKPATROL_LOGIN_LIMIT``: ``5/900`` (failures per window of seconds; ``0`` switches the
         throttle off); ``LINKPATROL_LOGIN_MAX_DELAY``: the cap in seconds (300)."""
-        env = os.environ if env is None else env
-        raw = (env.get("LINKPATROL_LOGIN_LIMIT") or "").strip()
-        cap = (env.get("LINKPATROL_LOGIN_MAX_DELAY") or "").strip()
-        default = cls()
-        try:
-            count, _, window = raw.partition("/")
-            limits = cls(failures=int(count) if count else default.failures,
-                         window=float(window) if window else default.window,
-                         max_delay=float(cap) if cap else default.max_delay)
-        except ValueError as exc:
-            raise BadSetting("LINKPATROL_LOGIN_LIMIT must look like 5/900 and LINKPATROL_LOGIN_MAX_DELAY be "
-                             f"a number of seconds, got {raw!r} and {cap!r}") from exc
-        if limits.failures < 0 or limits.window <= 0 or limits.max_delay < limits.first_delay:
-            raise BadSetting(f"LINKPATROL_LOGIN_LIMIT {raw!r} or LINKPATROL_LOGIN_MAX_DELAY {cap!r} is out of "
-                             "range: failures 0 or more, a window and a cap of at least 1 second")
-        return limits
+        d = cls()
+        failures, window = read.per_window(env, "LINKPATROL_LOGIN_LIMIT", (d.failures, d.window), "5/900")
+        return cls(failures=failures, window=window,
+                   max_delay=read.number(env, "LINKPATROL_LOGIN_MAX_DELAY", d.max_delay, minimum=d.first_delay))
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def test_pyproject_table(tmp_path: Path) -> None:
     ('format = "yaml"\n', r"format: 'yaml' is not one of text, json, csv, markdown, junit"),
     ('format = ["json"]\n', r"format: must be one value, not a list"),
     ("fail-on = [\"dead\", \"nonsense\"]\n", r"fail-on: 'nonsense' is not a problem outcome"),
-    ("timeout = \"soon\"\n", r"timeout: 'soon' is not a duration"),
+    ("timeout = \"soon\"\n", r"timeout: must be a duration"),
     ("max-depth = true\n", r"max-depth: true is not a string or a number"),
     ("[check]\nmax-pages = 3\n", r"line 1: unknown key 'check'"),
     ("max-pages = \n", r"not valid TOML: .*\(at line 1, column 13\)"),

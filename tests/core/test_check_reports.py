@@ -111,7 +111,7 @@ def test_text_lists_each_page_with_its_broken_links_in_source_order() -> None:
     head = summary(report())
     assert text.startswith(head) and text.endswith("\n" + head)  # the summary first and last
     assert head.startswith("linkpatrol: FAILED - 3 dead links on https://example.org/docs/\n")
-    assert "13 pages parsed, 7 links checked in 2.5 s: 2 ok, 3 dead, 1 blocked, 1 excluded" in head
+    assert "13 pages parsed, 7 links checked in 2.5s: 2 ok, 3 dead, 1 blocked, 1 excluded" in head
     sections = text_sections(text)
     assert list(sections) == ["Dead: 3 links on 13 pages", "Blocked: 1 link on 1 page", "Excluded: 1 link on 1 page"]
     dead, blocked, excluded = sections.values()

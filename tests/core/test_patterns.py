@@ -46,7 +46,7 @@ def test_the_report_pattern_runs_in_linear_time() -> None:
         ("/a{2}+b", "a possessive quantifier {2}+"),
         ("(?>ab|a)c", "an atomic group (?>...)"),
         ("(a)?(?(1)b|c)", "a conditional (?(...)...)"),
-        ("(?x) /calendar/ ", "verbose mode (?x)"),
+        ("(?x) /calendar/", "verbose mode (?x)"),
         ("(?a)\\w+", "the inline flag (?a) (RE2 knows i, m, s and U)"),
         ("/x(?#why)", "a comment (?#...)"),
         ("\\u00fc", "the escape \\u (write the character itself, or \\x{263a})"),

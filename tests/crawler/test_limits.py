@@ -50,7 +50,7 @@ def test_a_page_of_300000_links_is_capped_and_no_redis_call_is_slow(
     assert crawl.counters["links_over_cap"] == HUGE_LINKS - CAP
     assert crawl.links_checked == CAP + 1  # the page and the links it was allowed
     reason = (f"{HUGE_LINKS - CAP:,} links not followed: page {hostile.url('huge')} had more than the "
-              f"per-page cap of {CAP:,}")
+              f"per-page cap of {CAP:,} distinct targets")
     assert reason in crawl.stop_reasons
     assert reason in report_text(client, crawl.id)
     assert reason in client.get(f"/api/crawls/{crawl.id}").json["stop_reasons"]

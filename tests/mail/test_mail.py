@@ -9,12 +9,16 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from linkpatrol.config import BadSetting
+from linkpatrol.email_address import InvalidAddress
+from linkpatrol.email_address import validate as validate_address
+from linkpatrol.email_address import validate_all as validate_addresses
+from linkpatrol.env import BadSetting
+from linkpatrol.options import InvalidOption, parse_options
 from linkpatrol.records import Crawl, CrawlOptions
 from linkpatrol.redis_server import free_port
 from linkpatrol.wire import LinkResult, Referrer
 from tests.support.smtp import SMTPServer, body
-from web.mail.message import InvalidAddress, ReportLinks, build_report, validate_address, validate_addresses
+from web.mail.message import ReportLinks, build_report
 from web.mail.settings import MailSettings
 from web.mail.transport import PermanentMailError, TransientMailError, classify, open_transport
 
@@ -44,6 +48,20 @@ def test_bad_addresses(bad: str) -> None:
         validate_address(bad)
 
 
+def test_a_crawl_takes_for_notify_exactly_the_addresses_a_mail_can_go_to() -> None:
+    for address in ("a@example.org", "x@localhost", "Bob <b@c.org>", "a@b.org\r\nBcc: c@d.org", "a@.b.org", "a@@b.org",
+                    '"quoted"@example.org', "x" * 250 + "@b.org"):
+        try:
+            mail = validate_address(address) == address
+        except InvalidAddress:
+            mail = False
+        try:
+            notify = parse_options({"notify": [address]}).notify == [address]
+        except InvalidOption:
+            notify = False
+        assert notify == mail, address
+
+
 def test_address_lists() -> None:
     assert validate_addresses("a@x.org, b@x.org;a@x.org\nc@x.org") == ["a@x.org", "b@x.org", "c@x.org"]
     assert validate_addresses(["a@x.org", ""]) == ["a@x.org"]
@@ -54,7 +72,7 @@ def test_friendly_mail_when_nothing_is_dead_and_cancelled_marked() -> None:
                        links=LINKS)
     assert msg["Subject"] == "site.example: no dead links found"
     text = body(msg, "plain")
-    assert "Good news" in text and "Links checked: 9" in text and "Duration: 30 s" in text
+    assert "Good news" in text and "Links checked: 9" in text and "Duration: 30s" in text
     assert "Good news" in body(msg, "html")
     cancelled = build_report(crawl("cancelled"), [dead("https://site.example/x", "https://site.example/")],
                              sender="p@patrol.example", to="o@x.org", links=LINKS)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from linkpatrol.config import BadSetting
+from linkpatrol.env import BadSetting
 from linkpatrol.keys import Keys
 from linkpatrol.login_throttle import Check, LoginLimits, LoginThrottle, address_bucket
 from tests.support.webapp import make_app

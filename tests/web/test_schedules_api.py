@@ -48,9 +48,9 @@ def test_create_read_list_and_the_fields_a_client_reads(api: FlaskClient) -> Non
 
 @pytest.mark.parametrize(("body", "field", "says"), [
     ({"every": "1 hour"}, "every", "a number and a unit"),
-    ({"every": "30s"}, "every", "at least 1 minute"),
+    ({"every": "30s"}, "every", "at least 1m"),
     ({"every": None, "cron": "0 25 * * *"}, "cron", "not a cron expression"),
-    ({"every": None, "cron": "*/1 * * * *", "min": 300}, "cron", "the shortest interval is 5 minutes"),
+    ({"every": None, "cron": "*/1 * * * *", "min": 300}, "cron", "the shortest interval is 5m"),
     ({"every": None, "cron": "0 0 31 2 *"}, "cron", "'0 0 31 2 *' never fires: no date matches"),
     ({"every": None, "cron": "0 0 30 2 *"}, "cron", "never fires"),
     ({"every": None, "cron": "R 3 * * *"}, "cron", "random values (R) are not supported"),

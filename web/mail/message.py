@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import time
 from dataclasses import dataclass
-from email.errors import HeaderParseError, MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -24,54 +22,18 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
+from linkpatrol import durations
 from linkpatrol.accepted import InCrawl
 from linkpatrol.diff import BROKEN, CrawlDiff
+from linkpatrol.email_address import CONTROL, InvalidAddress  # noqa: F401  (InvalidAddress: for the mail jobs and views)
+from linkpatrol.email_address import validate as validate_address
+from linkpatrol.email_address import validate_all as validate_addresses  # noqa: F401
 from linkpatrol.records import Crawl, CrawlState
 from linkpatrol.verdicts import OTHER_LABEL, Outcome
 from linkpatrol.wire import LinkResult, Referrer
 
-MAX_ADDRESS_LENGTH = 254
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENDED: dict[str, str] = {CrawlState.CANCELLED: "was cancelled", CrawlState.FINISHED: "finished"}
-
-
-class InvalidAddress(ValueError):
-    """An address we refuse to put in a header; the message says why, for a person."""
-
-
-def validate_address(raw: str) -> str:
-    """The address as a bare ``local@domain``; raises InvalidAddress for anything else (names,
-    lists, line breaks, control characters...)."""
-    if not isinstance(raw, str):
-        raise InvalidAddress("an email address must be text")
-    value = raw.strip()
-    if _CONTROL.search(value):
-        raise InvalidAddress("an email address cannot contain line breaks or control characters")
-    if not value:
-        raise InvalidAddress("the email address is empty")
-    if len(value) > MAX_ADDRESS_LENGTH:
-        raise InvalidAddress(f"an email address has at most {MAX_ADDRESS_LENGTH} characters")
-    if any(c.isspace() for c in value) or value.count("@") != 1:
-        raise InvalidAddress(f"{value!r} is not an email address like name@example.org")
-    try:
-        parsed = Address(addr_spec=value)
-    except (ValueError, IndexError, HeaderParseError, MessageError) as exc:
-        raise InvalidAddress(f"{value!r} is not an email address like name@example.org") from exc
-    if not parsed.username or not parsed.domain or parsed.domain.startswith(".") or parsed.domain.endswith("."):
-        raise InvalidAddress(f"{value!r} is not an email address like name@example.org")
-    return parsed.addr_spec
-
-
-def validate_addresses(raw: list[str] | str) -> list[str]:
-    """Several addresses (a list, or a string separated by commas, semicolons or spaces), deduplicated."""
-    items = re.split(r"[,;\s]+", raw) if isinstance(raw, str) else list(raw)
-    seen: dict[str, None] = {}
-    for item in items:
-        if isinstance(item, str) and not item.strip():
-            continue
-        seen.setdefault(validate_address(item), None)
-    return list(seen)
 
 
 @dataclass(frozen=True)
@@ -87,7 +49,7 @@ class ReportLinks:
 # -- the templates ------------------------------------------------------------------------------------
 def _plain(value: object) -> str:
     """Text from a crawled page, made safe for one line of a plain-text mail (or a header)."""
-    return _CONTROL.sub(" ", str(value))
+    return CONTROL.sub(" ", str(value))
 
 
 def _finalize(value: Any) -> Any:
@@ -143,12 +105,7 @@ def _date(ts: float) -> str:
 
 
 def _duration(crawl: Crawl) -> str:
-    seconds = crawl.duration
-    if seconds is None:
-        return "not started"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
+    return "not started" if crawl.duration is None else durations.describe(crawl.duration)
 
 
 ACCEPTED_LABEL = "Accepted (known, not counted)"

@@ -1,8 +1,8 @@
 """Mail and mail-job settings, read from the environment in one place.
 
 Used by the job functions (in the RQ worker), the worker process and the pages; no Flask import.
-A bad value raises ``linkpatrol.config.BadSetting`` naming the variable. See docs/NOTIFICATIONS.md
-for every variable.
+Every variable is read by ``linkpatrol.env``; a bad value raises its ``BadSetting``, naming the variable.
+See docs/NOTIFICATIONS.md for every variable.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from linkpatrol.config import BadSetting
+from linkpatrol import env as read
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -22,19 +22,6 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 # possible loss). See docs/NOTIFICATIONS.md, "The mail window".
 UNANSWERED_MODES = ("resend", "skip")
 ROOT = Path(__file__).resolve().parents[2]
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadSetting(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise BadSetting(f"{name} must be at least {minimum}, got {value}")
-    return value
-
 
 @dataclass(frozen=True)
 class MailSettings:
@@ -92,37 +79,28 @@ class MailSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MailSettings:
         env = os.environ if env is None else env
-        security = (env.get("LINKPATROL_SMTP_SECURITY") or "starttls").strip().lower()
-        if security not in SECURITY_MODES:
-            raise BadSetting(f"LINKPATROL_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, got {security!r}")
-        port = _int(env, "LINKPATROL_SMTP_PORT", DEFAULT_PORTS[security], 1)
-        web_port = env.get("LINKPATROL_WEB_PORT") or "8000"
-        base_url = env.get("WEB_BASE_URL") or f"http://127.0.0.1:{web_port}"
-        mail_dir = Path(env.get("LINKPATROL_MAIL_DIR") or ROOT / "state" / "outbox")
-        attempts = _int(env, "LINKPATROL_MAIL_ATTEMPTS", 6, 1)
-        unanswered = (env.get("LINKPATROL_MAIL_UNANSWERED") or "resend").strip().lower()
-        if unanswered not in UNANSWERED_MODES:
-            raise BadSetting(f"LINKPATROL_MAIL_UNANSWERED must be one of {', '.join(UNANSWERED_MODES)}, "
-                             f"got {unanswered!r}")
+        d = cls()
+        security = read.choice(env, "LINKPATROL_SMTP_SECURITY", d.smtp_security, SECURITY_MODES)
+        base_url = read.text(env, "WEB_BASE_URL", f"http://127.0.0.1:{read.text(env, 'LINKPATROL_WEB_PORT', '8000')}")
         return cls(
-            smtp_host=(env.get("LINKPATROL_SMTP_HOST") or "").strip(),
-            smtp_port=port,
+            smtp_host=read.text(env, "LINKPATROL_SMTP_HOST"),
+            smtp_port=read.whole(env, "LINKPATROL_SMTP_PORT", DEFAULT_PORTS[security], 1, 65535),
             smtp_user=env.get("LINKPATROL_SMTP_USER") or "",
-            smtp_password=env.get("LINKPATROL_SMTP_PASSWORD") or "",
+            smtp_password=env.get("LINKPATROL_SMTP_PASSWORD") or "",  # as given: spaces may be part of it
             smtp_security=security,
-            smtp_timeout=_int(env, "LINKPATROL_SMTP_TIMEOUT", 30, 1),
-            sender=(env.get("LINKPATROL_SMTP_SENDER") or "linkpatrol@localhost").strip(),
-            mail_dir=mail_dir,
+            smtp_timeout=read.whole(env, "LINKPATROL_SMTP_TIMEOUT", d.smtp_timeout, 1),
+            sender=read.text(env, "LINKPATROL_SMTP_SENDER", d.sender),
+            mail_dir=Path(read.text(env, "LINKPATROL_MAIL_DIR") or ROOT / "state" / "outbox"),
             base_url=base_url.rstrip("/"),
-            attempts=attempts,
-            retry_delay=_int(env, "LINKPATROL_MAIL_RETRY_DELAY", 120),
-            retry_max_delay=_int(env, "LINKPATROL_MAIL_RETRY_MAX_DELAY", 3600),
-            max_targets=_int(env, "LINKPATROL_MAIL_MAX_TARGETS", 50, 1),
-            max_referrers=_int(env, "LINKPATROL_MAIL_MAX_REFERRERS", 5, 1),
-            job_timeout=_int(env, "LINKPATROL_MAIL_JOB_TIMEOUT", 120, 1),
-            heartbeat_grace=_int(env, "LINKPATROL_JOB_HEARTBEAT_GRACE", 60, 1),
-            monitor_interval=_int(env, "LINKPATROL_JOB_MONITOR_INTERVAL", 30, 1),
-            maintenance_interval=_int(env, "LINKPATROL_JOB_MAINTENANCE_INTERVAL", 60, 1),
-            unanswered=unanswered,
-            webhook_timeout=_int(env, "LINKPATROL_WEBHOOK_TIMEOUT", 10, 1),
+            attempts=read.whole(env, "LINKPATROL_MAIL_ATTEMPTS", d.attempts, 1),
+            retry_delay=read.whole(env, "LINKPATROL_MAIL_RETRY_DELAY", d.retry_delay),
+            retry_max_delay=read.whole(env, "LINKPATROL_MAIL_RETRY_MAX_DELAY", d.retry_max_delay),
+            max_targets=read.whole(env, "LINKPATROL_MAIL_MAX_TARGETS", d.max_targets, 1),
+            max_referrers=read.whole(env, "LINKPATROL_MAIL_MAX_REFERRERS", d.max_referrers, 1),
+            job_timeout=read.whole(env, "LINKPATROL_MAIL_JOB_TIMEOUT", d.job_timeout, 1),
+            heartbeat_grace=read.whole(env, "LINKPATROL_JOB_HEARTBEAT_GRACE", d.heartbeat_grace, 1),
+            monitor_interval=read.whole(env, "LINKPATROL_JOB_MONITOR_INTERVAL", d.monitor_interval, 1),
+            maintenance_interval=read.whole(env, "LINKPATROL_JOB_MAINTENANCE_INTERVAL", d.maintenance_interval, 1),
+            unanswered=read.choice(env, "LINKPATROL_MAIL_UNANSWERED", d.unanswered, UNANSWERED_MODES),
+            webhook_timeout=read.whole(env, "LINKPATROL_WEBHOOK_TIMEOUT", d.webhook_timeout, 1),
         )

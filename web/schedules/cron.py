@@ -17,7 +17,8 @@ import time
 from rq.cron import CronScheduler
 
 from linkpatrol import connection
-from linkpatrol.config import BadSetting, Config
+from linkpatrol.config import Config
+from linkpatrol.env import BadSetting
 from linkpatrol.keys import Keys
 from web.schedules.jobs import tick
 

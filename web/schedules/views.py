@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from linkpatrol import durations
 from linkpatrol.config import Config
 from linkpatrol.records import InvalidOption
 from linkpatrol.schedules import (
@@ -23,7 +24,6 @@ from linkpatrol.schedules import (
     ScheduleNotFound,
     ScheduleRequest,
     Schedules,
-    describe_seconds,
     parse_when,
 )
 from linkpatrol.urls import InvalidURL, normalize_url
@@ -273,4 +273,4 @@ def next_scheduled_runs(urls: list[str]) -> dict[str, float]:
 
 @bp.app_template_global()
 def shortest_schedule_interval() -> str:
-    return describe_seconds(min_interval())
+    return durations.describe(min_interval())
