@@ -138,6 +138,17 @@ class Keys:
         every crawl's keys, so deleting or pruning crawls leaves them; at most ``accepted.MAX_ACCEPTED``."""
         return f"{self.prefix}:site:{site_id(url)}:accepted"
 
+    def site_pages(self, url: str) -> str:
+        """Hash: page url -> ``wire.KnownPage`` (compressed: read it as bytes), the site's pages as their
+        last full read left them, for conditional re-reads (``frontier.known_pages``). Dropped with the
+        site's last crawl."""
+        return f"{self.prefix}:site:{site_id(url)}:pages"
+
+    def site_pages_order(self, url: str) -> str:
+        """Sorted set: page url -> when its ``site_pages`` entry was last written; the oldest go first
+        past ``LINKPATROL_REVALIDATE_PAGES``."""
+        return f"{self.prefix}:site:{site_id(url)}:pages:order"
+
     @property
     def schedule_queue(self) -> str:
         """Name of the RQ queue of schedule ticks (``web.schedules``), read by the mail worker too."""
