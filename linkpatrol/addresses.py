@@ -11,10 +11,11 @@ addresses are refused. ``LINKPATROL_ALLOW_PRIVATE=1`` turns the guard off (a lap
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from linkpatrol.env import flag, text
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -51,9 +52,8 @@ class AddressPolicy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AddressPolicy:
-        env = os.environ if env is None else env
-        allow = (env.get("LINKPATROL_ALLOW_PRIVATE") or "").strip().lower() in {"1", "true", "yes", "on"}
-        return cls(allow_private=allow, allowed=parse_networks(env.get("LINKPATROL_ALLOWED_NETWORKS") or ""))
+        return cls(allow_private=flag(env, "LINKPATROL_ALLOW_PRIVATE"),
+                   allowed=parse_networks(text(env, "LINKPATROL_ALLOWED_NETWORKS")))
 
     @property
     def enabled(self) -> bool:

@@ -16,25 +16,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
-from linkpatrol.config import BadSetting
+from linkpatrol.env import BadSetting, whole
 from linkpatrol.redis_server import RedisServer, port_free
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_PORT = ("LINKPATROL_WEB_PORT", 8000)
 REDIS_PORT = ("LINKPATROL_REDIS_PORT", 6390)
 WEB_START_TIMEOUT = 60.0  # gunicorn listens within a second or two; generous for a loaded machine
-
-
-def setting(env: Mapping[str, str], name: str, default: int, lowest: int = 1, highest: int = 65535) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not lowest <= int(raw) <= highest:
-        raise BadSetting(f"{name} must be a whole number from {lowest} to {highest}, got {raw!r}")
-    return int(raw)
 
 
 def port_taken(port: int, name: str, what: str) -> str | None:
@@ -74,9 +64,9 @@ def main() -> int:
     env = dict(os.environ)
     embedded = not env.get("REDIS_URL")
     try:
-        port = setting(env, *WEB_PORT)
-        redis_port = setting(env, *REDIS_PORT) if embedded else 0  # unused with REDIS_URL
-        crawlers = setting(env, "LINKPATROL_CRAWLERS", 1, lowest=0, highest=64)
+        port = whole(env, *WEB_PORT, minimum=1, maximum=65535)
+        redis_port = whole(env, *REDIS_PORT, minimum=1, maximum=65535) if embedded else 0  # unused with REDIS_URL
+        crawlers = whole(env, "LINKPATROL_CRAWLERS", 1, minimum=0, maximum=64)
     except BadSetting as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -204,6 +204,7 @@ def test_progress_json_wants_a_login_or_the_token(redis_url: str, store: CrawlSt
     bearer = {"Authorization": "Bearer tok"}
     body = client.get("/progress", headers=bearer).json
     assert [c["id"] for c in body["crawls"]] == [crawl.id]
+    assert body["crawls"][0]["elapsed"] == "-"  # not started: shown as the page shows it
     assert client.get(f"/crawls/{crawl.id}/progress", headers=bearer).json["state"] == "queued"
     locked = make_app(redis_url, USERNAME="u", PASSWORD="p").test_client()
     assert locked.get("/progress").status_code == 401

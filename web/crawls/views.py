@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
+from linkpatrol.durations import describe
 from linkpatrol.options import InvalidOption, Place, form_defaults, form_fields
 from linkpatrol.store import ORIGIN_FILTERS
 from web.crawls.starting import RateLimited, create, rerun
@@ -121,7 +122,8 @@ def delete(crawl_id: str) -> Any:
 def progress() -> Any:
     page_no = _page_number()
     crawls = store().list(offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE, checks=ORIGIN_FILTERS[_origin()])
-    return jsonify({"crawls": [crawl_json(c) for c in crawls]})
+    # Each row's elapsed time as the page shows it (durations.describe), so the script formats nothing.
+    return jsonify({"crawls": [{**crawl_json(c), "elapsed": describe(c.duration)} for c in crawls]})
 
 
 @bp.get("/crawls/<crawl_id>/progress")

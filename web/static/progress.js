@@ -7,15 +7,6 @@
   var INTERVAL = 1000;
 
   function num(n) { return Number(n || 0).toLocaleString("en-US"); }
-  function duration(s) {
-    if (s === null || s === undefined) { return "–"; }
-    s = Math.floor(s);
-    if (s < 60) { return s + "s"; }
-    var m = Math.floor(s / 60), r = s % 60;
-    if (m < 60) { return m + "m " + (r < 10 ? "0" : "") + r + "s"; }
-    var h = Math.floor(m / 60), mm = m % 60;
-    return h + "h " + (mm < 10 ? "0" : "") + mm + "m";
-  }
   function set(root, field, text) {
     var el = root.querySelector('[data-field="' + field + '"]');
     if (el && el.textContent !== text) { el.textContent = text; }
@@ -24,7 +15,7 @@
     set(root, "pages_crawled", num(c.pages_crawled));
     set(root, "links_checked", num(c.links_checked));
     set(root, "broken", num(c.broken));
-    set(root, "elapsed", duration(c.duration_seconds));
+    set(root, "elapsed", c.elapsed);  // formatted by the server, as the page it updates
     var badge = root.querySelector('[data-field="state"]');
     if (badge && badge.textContent !== c.state) {
       badge.textContent = c.state;
