@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 # host is decided; a name that does not resolve is decided at the first failure.
 REFUSED_PAUSE = 1.0
 MB = 1024 * 1024
+STOP_WATCH = 0.5  # seconds between looks at whether the engine began to stop
 
 
 @dataclass
@@ -162,6 +163,7 @@ class FrontierExtension:
         self.contexts: dict[str, CrawlContext] = {}
         self._room = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.engine_running: Callable[[], bool] = lambda: True  # from_crawler: whether Scrapy's engine runs
         self._opened: asyncio.Future[None] | None = None
         self._started = time.time()
         self._last_crawl = ""
@@ -201,6 +203,7 @@ class FrontierExtension:
             sync_client=functools.partial(redis_from_settings, s, SyncClient, socket_timeout=2,
                                           socket_connect_timeout=2),
         )
+        ext.engine_running = lambda: crawler.engine is None or crawler.engine.running
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.request_reached_downloader, signal=signals.request_reached_downloader)
         quiet_robots_failures()
@@ -219,6 +222,7 @@ class FrontierExtension:
         self._tasks = [
             asyncio.create_task(self._every(self.worker_ttl / 4, self._heartbeat_once, "heartbeat")),
             asyncio.create_task(self._every(self.reap_interval, self.reap, "reaper")),
+            asyncio.create_task(self._watch_engine()),
         ]
         logger.info("worker %s registered (Redis %s)", self.worker_id, self.redis_location)
 
@@ -246,6 +250,15 @@ class FrontierExtension:
         self._watchdog = threading.Timer(self.stop_grace, self._force_stop)
         self._watchdog.daemon = True
         self._watchdog.start()
+
+    async def _watch_engine(self) -> None:
+        """``stopping`` once the engine stops running. The spider's ``start()`` says so too, but only
+        when the engine stopped while awaiting it: stopped while ``start()`` sat at a ``yield`` (the
+        engine between two of a batch's requests), it is never resumed nor closed, and a request
+        that never ends held the process for ever (seen once in a few SIGTERM tests)."""
+        while self.engine_running():
+            await asyncio.sleep(STOP_WATCH)
+        self.stopping()
 
     def _force_stop(self) -> None:
         logger.warning("still stopping after %.0f s: giving the leases back and exiting now", self.stop_grace)

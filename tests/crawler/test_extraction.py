@@ -147,3 +147,28 @@ def test_a_meta_refresh_padded_with_spaces_is_read_in_linear_time() -> None:
     found = scan(body)
     assert time.process_time() - started < 2  # linear: milliseconds; quadratic: many minutes
     assert [(lk.target, lk.element) for lk in found.links] == [("http://h.example/next.html", "meta-refresh")]
+
+
+def test_links_resolve_as_urljoin_does_on_every_page_and_site() -> None:
+    """A path from the root or a url with its host is resolved once per site (crawler/extract.py
+    keeps it by origin): every page of every site still gets what urljoin gives against its own url."""
+    from urllib.parse import urljoin
+
+    from linkpatrol.urls import InvalidURL, normalize_url
+
+    hrefs = ["/a/b.html", "/a/../c.html?q=1", "//o.example/x", "http://p.example/y", "HTTPS://q.example",
+             "https:///z", "http://?q", "//", "../up.html", "same.html", "?only=query", "/"]
+    pages = ["http://h.example/dir/page.html", "https://h.example/other/deep/x.html", "http://h.example/",
+             "https://other.example:8443/p?x=1", "http://h.example/dir/page.html"]
+    body = "".join(f'<a href="{h}">{n}</a>' for n, h in enumerate(hrefs)).encode()
+    for page in pages:
+        expected: dict[str, int] = {}  # target (or the url with a problem) -> the first link to it
+        for n, href in enumerate(hrefs):
+            joined = urljoin(page, href)
+            try:
+                target = normalize_url(joined)[0]
+            except InvalidURL:
+                target = joined
+            expected.setdefault(target, n)
+        found = scan_page(HtmlResponse(page, body=b"<html><body>" + body, encoding="utf-8"))
+        assert {lk.target: int(lk.text) for lk in found.links} == expected, page
