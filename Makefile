@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs clean
+.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs bench-recheck clean
 
 # requirements-dev.txt: the runtime pins (requirements.txt, all the Docker image has) and the test and lint tools.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -43,6 +43,10 @@ bench: $(STAMP)
 
 bench-large: $(STAMP)
 	$(PY) -m bench.crawl --pages 20000
+
+## bench-recheck: the 2000-page site (ETags) crawled, re-checked unchanged, then with 5% of its pages changed
+bench-recheck: $(STAMP)
+	$(PY) -m bench.recheck --pages $${PAGES:-2000}
 
 ## bench-verdicts: GET vs HEAD-first on links to another host; 1,000 links to a host that does not resolve
 bench-verdicts: $(STAMP)

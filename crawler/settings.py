@@ -78,6 +78,15 @@ LINKPATROL_LEASE_MAX_SECONDS = float(_env("LINKPATROL_LEASE_MAX_SECONDS", "300")
 LINKPATROL_LEASE_ATTEMPTS = int(_env("LINKPATROL_LEASE_ATTEMPTS", "3"))
 # Seconds a crawler gets to stop after SIGTERM/SIGINT; then it gives its leases back and exits anyway.
 LINKPATROL_STOP_GRACE = float(_env("LINKPATROL_STOP_GRACE", "3"))
+# Re-checks (downloadermiddlewares/conditional.py): pages of a site its earlier crawls read are asked for
+# with If-None-Match / If-Modified-Since, a 304 reusing their kept links; a page is read in full at every
+# LINKPATROL_REVALIDATE_EVERY-th crawl anyway (below 2: always, no conditional requests). At most
+# LINKPATROL_REVALIDATE_PAGES pages are kept per site (about 1 kB each; the oldest go first).
+LINKPATROL_REVALIDATE_EVERY = int(_env("LINKPATROL_REVALIDATE_EVERY", "10"))
+LINKPATROL_REVALIDATE_PAGES = int(_env("LINKPATROL_REVALIDATE_PAGES", "20000"))
+# Seconds a link to another site found ok (2xx, by a GET) is taken as ok by every crawl without a
+# request (downloadermiddlewares/link_cache.py; failures are never cached). 0: off.
+LINKPATROL_LINK_CACHE_TTL = int(_env("LINKPATROL_LINK_CACHE_TTL", "21600"))
 EXTENSIONS = {"crawler.extensions.frontier.FrontierExtension": 0}
 
 # -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------
@@ -115,7 +124,9 @@ DOWNLOADER_MIDDLEWARES = {
     f"{_MW}.cancel.CancelledCrawlMiddleware": 50,
     f"{_MW}.address_guard.AddressGuardMiddleware": 60,  # off with LINKPATROL_ALLOW_PRIVATE=1
     f"{_MW}.host_verdict.HostVerdictMiddleware": 70,  # a host known dead: decided before any pacing
+    f"{_MW}.link_cache.LinkCacheMiddleware": 75,  # a link to another site found ok lately: no request
     f"{_MW}.site_headers.SiteHeadersMiddleware": 80,  # the crawl's secret headers, to its site only
+    f"{_MW}.conditional.ConditionalMiddleware": 85,  # If-None-Match / If-Modified-Since for known pages
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     f"{_MW}.redirect.LinkRedirectMiddleware": 600,

@@ -286,6 +286,11 @@ class Keys:
         the page it landed on, whose anchors decide its fragments; its redirects)."""
         return f"{self.prefix}:crawl:{crawl_id}:landed"
 
+    def link_cache(self, url: str) -> str:
+        """String with a TTL (``LINKPATROL_LINK_CACHE_TTL``): a link to another site that a crawl found
+        ok (``wire.CachedCheck``), shared by every crawl and crawler (``frontier.link_cache``)."""
+        return f"{self.prefix}:linkcache:{hashlib.sha1(url.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}"
+
     # -- per-host politeness keys: shared by every crawl and crawler, each with a TTL -----------------
     def host_slots(self, host: str) -> str:
         """Sorted set: lease token -> expiry (Redis time, ms) of each request under way to the host."""

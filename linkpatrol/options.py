@@ -291,6 +291,16 @@ class CrawlOptions:
         bool, BeforeValidator(_v_flag),
         Spec("Check links that are not parsed with HEAD first (GET when refused).",
              label="Check links that are not parsed with HEAD first", widget="checkbox", advanced=True)] = False
+    # Off by default: a re-crawl asks for each page the site's last crawls read with If-None-Match /
+    # If-Modified-Since and reuses the links of one that answers 304 (frontier/known_pages.py), and
+    # takes links to other sites that a crawl found ok lately as ok (frontier/link_cache.py).
+    fresh: Annotated[
+        bool, BeforeValidator(_v_flag),
+        Spec("Read and check everything afresh: every page in full (otherwise a page an earlier crawl of the "
+             "site read is asked for only if it changed, and its links are reused on 304 Not Modified), and "
+             "every link to another site (otherwise one a crawl found ok lately is not requested again).",
+             label="Read and check everything afresh (no conditional requests, no cached results)",
+             widget="checkbox", advanced=True)] = False
     # Read robots.txt's Sitemap: lines (else /sitemap.xml): every url listed is checked, and alive
     # pages listed there that no crawled page links to are reported as orphans.
     sitemaps: Annotated[

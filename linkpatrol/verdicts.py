@@ -151,6 +151,8 @@ class CheckMethod(StrEnum):
     HEAD = "head"  # a HEAD was believed (the crawl's head_first option)
     HEAD_GET = "head_get"  # a HEAD was refused or mishandled, then a GET decided
     HOST = "host"  # the host's name does not resolve or its port refuses: decided without a request
+    NOT_MODIFIED = "not_modified"  # a page asked for if changed answered 304: its kept links reused
+    CACHE = "cache"  # a link to another site found ok by a recent crawl (the shared link cache): no request
     NONE = "none"  # no request at all: invalid URL, unsupported scheme, excluded by a rule
 
 

@@ -5,6 +5,9 @@
 - ``Referrer``: one page linking to a url, a JSON list in the url's referrer list;
 - ``FrontierMessage``: one unit of work in a crawl's queue (``{"u": url, "k": kind, "d": depth}``);
 - ``FoundLink`` and ``Completion``: what the crawler hands the frontier's COMPLETE script;
+- ``CachedCheck``: a link to another site found ok, shared by every crawl for a while;
+- ``KnownPage``: a page of a site as its last full read left it (validators, links, anchors), kept per
+  site so a re-crawl asks whether it changed and reuses its links when it did not (compressed JSON);
 - ``StartMessage``: what a crawler reads from the start queue (``{"crawl_id": ...}``, a bare URL, or a
   JSON object ``{"url": ..., "max_pages": ...}`` with the API's option names), and
   ``DeadStartMessage``: one no crawl came from, in the dead-letter list with its reason.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -227,6 +231,89 @@ class Completion:
         if not self.is_page:
             return "0"
         return "p" if self.promoted else "1"
+
+
+# A known page's stored form past this many bytes (compressed) is not kept: its page is read in full
+# at every crawl. One HSET of it stays a bounded call (10,000 links compress to about 200 kB).
+MAX_KNOWN_PAGE = 256 * 1024
+
+
+@dataclass
+class KnownPage:
+    """A page of a site as its last full read left it: its validators (``ETag``, ``Last-Modified``),
+    what its read gave (the links sent for it, its anchors, links past the cap, whether the depth limit
+    held page links back), ``read_at``: when the crawl that read it was created (the site's crawls since
+    then are counted to bound its reuse), and ``fingerprint``: what of the crawl's options and limits
+    decided those links (a crawl that decides them otherwise reads the page again). Links are kept
+    without their depth (the reusing crawl's)."""
+
+    etag: str
+    last_modified: str
+    fingerprint: str
+    links: list[FoundLink] = field(default_factory=list)
+    anchors: set[str] | None = None
+    status: int = 200
+    content_type: str | None = None
+    over_cap: int = 0
+    depth_limited: bool = False
+    read_at: float = 0.0
+
+    def encode(self) -> bytes:
+        """zlib-compressed compact JSON; a link is ``[target, kind, text, element, fragment, line,
+        anchor, referring page]`` (the page only when it is not the first link's)."""
+        links = []
+        first_page = self.links[0].referrer.page if self.links and self.links[0].referrer else ""
+        for link in self.links:
+            ref = link.referrer or Referrer("", "", "", "")
+            row: list[Any] = [link.target, str(link.message.kind), ref.text, ref.element, ref.fragment, ref.line,
+                              link.anchor]
+            if ref.page != first_page:
+                row.append(ref.page)
+            links.append(row)
+        data: dict[str, Any] = {"e": self.etag, "m": self.last_modified, "f": self.fingerprint, "p": first_page,
+                                "l": links, "s": self.status, "r": self.read_at}
+        if self.anchors is not None:
+            data["a"] = sorted(self.anchors)
+        if self.content_type:
+            data["t"] = self.content_type
+        if self.over_cap:
+            data["c"] = self.over_cap
+        if self.depth_limited:
+            data["d"] = 1
+        return zlib.compress(compact_json(data).encode("utf-8", "surrogatepass"))
+
+    @classmethod
+    def decode(cls, raw: bytes) -> KnownPage:
+        """The page ``encode`` stored; ValueError for anything else (``zlib.error`` included)."""
+        try:
+            d = json.loads(zlib.decompress(raw).decode("utf-8", "surrogatepass"))
+            first_page = d["p"]
+            links = [FoundLink(row[0], FrontierMessage(row[0], MessageKind(row[1])),
+                               Referrer(row[7] if len(row) > 7 else first_page, row[2], row[3], row[4], row[5]),
+                               row[6]) for row in d["l"]]
+            return cls(str(d["e"]), str(d["m"]), str(d["f"]), links, set(d["a"]) if "a" in d else None,
+                       int(d["s"]), d.get("t"), int(d.get("c", 0)), bool(d.get("d")), float(d["r"]))
+        except (zlib.error, KeyError, IndexError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a known page: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CachedCheck:
+    """A link to another site that a crawl found ok (``crawl_id``, at ``at``, Unix time), reused by every
+    crawl while its entry lives (``Keys.link_cache``)."""
+
+    result: LinkResult
+    crawl_id: str
+    at: float
+
+    def encode(self) -> str:
+        return compact_json({"u": self.result.url, "c": self.crawl_id, "at": round(self.at, 3),
+                             "r": self.result.to_json()})
+
+    @classmethod
+    def decode(cls, raw: str) -> CachedCheck:
+        d = json.loads(raw)
+        return cls(LinkResult.from_json(d["u"], d["r"]), str(d["c"]), float(d["at"]))
 
 
 class BadStartMessage(ValueError):

@@ -24,6 +24,8 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 from twisted.python.failure import Failure
 
+from crawler.downloadermiddlewares.conditional import not_modified
+from crawler.downloadermiddlewares.link_cache import CachedResult
 from crawler.extensions.frontier import CrawlContext, FrontierExtension, redis_from_settings
 from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
@@ -383,6 +385,8 @@ class LinksSpider(RedisSpider):
 
     @settles
     async def parse_page(self, response: Response) -> CheckedLink:
+        if response.status == 304 and (reused := not_modified(response)) is not None:
+            return reused  # unchanged since the site's last crawl read it: its links reused
         lp = response.meta["lp"]
         item = self._item(lp, self._result(response), response.request or Request(response.url))
         if item.result.outcome not in (Outcome.OK, Outcome.WARNING):
@@ -557,6 +561,8 @@ class LinksSpider(RedisSpider):
                                         request.meta.get("redirect_reasons", []), strict=False)]
         if isinstance(exc, CancelledCrawl):
             return CheckedLink(lp["crawl"], LinkResult(lp["url"], Outcome.EXCLUDED), release_only=True)
+        if isinstance(exc, CachedResult):  # found ok by a recent crawl: the shared link cache
+            return CheckedLink(lp["crawl"], exc.result, method=CheckMethod.CACHE)
         kind = error_kind(exc) if isinstance(exc, BaseException) else ErrorKind.CONNECTION_FAILED
         method = CheckMethod.HOST if isinstance(exc, HostFailed) else self._method(request)
         if kind in HOST_KINDS and method is not CheckMethod.HOST:

@@ -76,7 +76,7 @@ def crawls(redis_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
         first = run(CrawlOptions())
         second = run(CrawlOptions(headers={"Cookie": STAGING, "Authorization": TOKEN}))
         site.refuse_head = True
-        head = run(CrawlOptions(head_first=True))
+        head = run(CrawlOptions(head_first=True, fresh=True))  # fresh: not the first crawls' shared results
         yield Crawls(store, client, redis_server.url, site, proc, first, second, head)
     finally:
         proc.stop()

@@ -5,11 +5,13 @@ module ``tests.support.sites.SITE`` on a free port of ADDRESS (default 127.0.0.1
 ``{"name": port, ...}`` and serves until killed. On any port:
 
 - ``GET /__hits`` answers the request counts per "METHOD path" of that site;
-- ``GET /__log`` answers ``{"now": t, "max_concurrent": n, "log": [[arrival, method, path, status,
-  client address], ...]}``, times from the server's monotonic clock.
+- ``GET /__log`` answers ``{"now": t, "max_concurrent": n, "bytes": body bytes sent, "log": [[arrival,
+  method, path, status, client address, conditional], ...]}``, times from the server's monotonic clock;
+  ``conditional``: the request carried If-None-Match or If-Modified-Since.
 
 A route with the header ``X-Once`` answers its status only the first time, and 200 afterwards (a
-host that rate-limits once).
+host that rate-limits once). A route with an ``etag`` or a ``last_modified`` sends it and answers 304,
+without a body, to a conditional request that names it (``lies``: to any conditional request).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Route:
     delay: float = 0.0  # seconds before answering
     reset: bool = False  # close the connection without an answer
     raw: bytes | None = None  # a body sent as it is (binary: a gzipped sitemap), instead of ``body``
+    etag: str = ""  # sent as ETag; If-None-Match naming it gets a 304
+    last_modified: str = ""  # sent as Last-Modified; If-Modified-Since naming it gets a 304
+    lies: bool = False  # 304 to every conditional request, whatever changed
 
 
 class Generated(dict):  # type: ignore[type-arg]
@@ -50,10 +55,18 @@ class Generated(dict):  # type: ignore[type-arg]
         return self.make(path) or default
 
 
+def _unchanged(request: web.Request, route: Route) -> bool:
+    """Whether a conditional request names the route's current version (If-None-Match first, as RFC 9110
+    says)."""
+    if "If-None-Match" in request.headers:
+        return bool(route.etag) and request.headers["If-None-Match"] == route.etag
+    return bool(route.last_modified) and request.headers.get("If-Modified-Since") == route.last_modified
+
+
 def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application:
     hits: Counter[str] = Counter()
     log: list[list[Any]] = []
-    state = {"now": 0, "max": 0}
+    state = {"now": 0, "max": 0, "bytes": 0}
     answered: set[str] = set()
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -61,7 +74,8 @@ def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application
         if path == "/__hits":
             return web.json_response(dict(hits))
         if path == "/__log":
-            return web.json_response({"now": time.monotonic(), "max_concurrent": state["max"], "log": log})
+            return web.json_response({"now": time.monotonic(), "max_concurrent": state["max"],
+                                      "bytes": state["bytes"], "log": log})
         arrival = time.monotonic()
         hits[f"{request.method} {path}"] += 1
         state["now"] += 1
@@ -85,8 +99,18 @@ def make_app(routes: dict[str, Route], ports: dict[str, int]) -> web.Application
                 if path in answered:
                     status, headers = 200, {}
                 answered.add(path)
-            log.append([arrival, request.method, path, status, request.remote])
+            conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
+            if route.etag:
+                headers["ETag"] = route.etag
+            if route.last_modified:
+                headers["Last-Modified"] = route.last_modified
+            if status == 200 and conditional and (route.lies or _unchanged(request, route)):
+                status = 304
+            log.append([arrival, request.method, path, status, request.remote, conditional])
+            if status == 304:
+                return web.Response(status=304, headers=headers)
             data = route.raw if route.raw is not None else (route.body.format(**ports) if route.body else "").encode()
+            state["bytes"] += len(data)
             return web.Response(status=status, body=data, headers=headers, content_type=route.content_type)
         finally:
             state["now"] -= 1

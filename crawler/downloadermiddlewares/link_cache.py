@@ -1,0 +1,86 @@
+"""The shared link cache (``linkpatrol.frontier.link_cache``) as a downloader middleware: a check of a
+link to another site that some crawl found ok less than LINKPATROL_LINK_CACHE_TTL seconds ago is
+decided from that result, without a request (``CachedResult``, which the spider's errback records,
+counted ``checked_cache``); a crawl with ``fresh`` asks again. What a check finds ok is shared on
+``item_scraped``. It runs after the host verdicts and before the politeness, so a cached link waits
+for nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Self
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+
+from crawler.downloadermiddlewares import FrontierMiddleware
+from crawler.extensions.frontier import FrontierExtension, frontier_of
+from crawler.items import CheckedLink
+from linkpatrol.connection import RedisError
+from linkpatrol.frontier.link_cache import LinkCache, cacheable
+from linkpatrol.wire import LinkResult
+
+logger = logging.getLogger(__name__)
+
+
+class CachedResult(IgnoreRequest):
+    """A link decided by a result another crawl found (the spider records ``result``)."""
+
+    def __init__(self, result: LinkResult, crawl_id: str, at: float) -> None:
+        super().__init__(f"{result.url}: ok, checked by crawl {crawl_id}")
+        self.result = result
+        self.at = at
+
+
+def may_use_cache(request: Request, fresh: bool) -> bool:
+    """A plain check of another site's link (not a redirect hop, not read for its anchors or as a
+    sitemap), in a crawl that does not ask for everything afresh."""
+    lp = request.meta.get("lp") or {}
+    return bool(lp) and lp["external"] and not lp["anchors"] and not lp["sitemap"] and not fresh and \
+        not request.meta.get("redirect_urls")
+
+
+class LinkCacheMiddleware(FrontierMiddleware):
+    def __init__(self, frontier: FrontierExtension, cache: LinkCache) -> None:
+        super().__init__(frontier)
+        self.cache = cache
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        ttl = crawler.settings.getint("LINKPATROL_LINK_CACHE_TTL", 86_400)
+        if ttl <= 0:
+            raise NotConfigured("LINKPATROL_LINK_CACHE_TTL is 0: every link is checked by every crawl")
+        frontier = frontier_of(crawler)
+        mw = cls(frontier, LinkCache(frontier.r, frontier.keys, ttl))
+        crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
+        return mw
+
+    async def process_request(self, request: Request) -> None:
+        lp = request.meta.get("lp")
+        if not lp:
+            return
+        options = self.frontier.options(lp["crawl"])
+        if options is None or not may_use_cache(request, options.fresh):
+            return
+        try:
+            cached = await self.cache.get(lp["url"])
+        except (RedisError, OSError) as exc:  # the link is checked
+            logger.debug("link cache unavailable for %s: %s", lp["url"], exc)
+            return
+        if cached is not None:
+            raise CachedResult(cached.result, cached.crawl_id, cached.at)
+
+    async def item_scraped(self, item: Any, response: Response | None, spider: Any) -> None:
+        """Share a link to another site that a plain check found ok."""
+        if not isinstance(item, CheckedLink) or not isinstance(response, Response) or \
+                not cacheable(item.result, item.method):
+            return
+        lp = response.meta.get("lp")
+        if not lp or lp["anchors"] or lp["sitemap"]:
+            return
+        try:
+            await self.cache.put(item.result, item.crawl_id)
+        except (RedisError, OSError) as exc:
+            logger.debug("could not share the result of %s: %s", item.result.url, exc)

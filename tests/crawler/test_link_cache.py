@@ -1,0 +1,67 @@
+"""The shared link cache (tests/support/sites/link_cache.py): a link to another site that a crawl found
+ok is not requested again by the next crawls while its entry lives; failures always are."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from linkpatrol.records import Crawl, CrawlOptions
+from linkpatrol.store import CrawlStore
+from linkpatrol.wire import CachedCheck
+from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
+from tests.support.sites import link_cache
+
+Factory = Callable[..., CrawlerProcess]
+
+
+@pytest.fixture(scope="module")
+def cache_site() -> Iterator[SiteServer]:
+    server = SiteServer("link_cache")
+    yield server
+    server.stop()
+
+
+def crawl_requests(store: CrawlStore, site: SiteServer, options: CrawlOptions | None = None,
+                   ) -> tuple[Crawl, Counter[str]]:
+    """Crawl the site to its end; the crawl and the requests it made of site ``ext`` (path -> count;
+    robots.txt, read once per crawl, left out)."""
+    before = len(site.log("ext")["log"])
+    crawl = crawl_to_end(store, site.url("main"), options)
+    return crawl, Counter(entry[2] for entry in site.log("ext")["log"][before:] if entry[2] != "/robots.txt")
+
+
+def outcomes(store: CrawlStore, crawl: Crawl) -> dict[str, tuple[str, int | None, str | None]]:
+    results = {r.url: r for r in store.iter_results(crawl.id)}
+    return {r.url: (r.outcome, r.status, r.final_url) for r in results.values() if r.external}
+
+
+def test_a_link_found_ok_is_not_requested_again_and_failures_always_are(
+        store: CrawlStore, crawlers: Factory, cache_site: SiteServer) -> None:
+    crawlers()
+    first, asked = crawl_requests(store, cache_site)
+    assert set(asked) == {*link_cache.OK, *link_cache.NOT_CACHED}
+    second, asked = crawl_requests(store, cache_site)
+    assert set(asked) == set(link_cache.NOT_CACHED)  # 404, 503 and 429: checked again
+    assert outcomes(store, second) == outcomes(store, first)  # the redirect's landing page included
+    assert second.check_counts["cache"] == len(link_cache.OK) and first.check_counts["cache"] == 0
+    assert second.broken == first.broken
+    entries = [CachedCheck.decode(store.r.get(key)) for key in store.r.scan_iter("lp:linkcache:*")]
+    assert {e.result.url.rsplit("/", 1)[1] for e in entries} == {p.strip("/") for p in link_cache.OK}
+    assert all(e.result.outcome == "ok" and e.crawl_id == first.id for e in entries)
+
+    fresh, asked = crawl_requests(store, cache_site, CrawlOptions(fresh=True))
+    assert set(asked) == {*link_cache.OK, *link_cache.NOT_CACHED}
+    assert fresh.check_counts["cache"] == 0
+
+
+def test_a_stale_entry_is_checked_again(store: CrawlStore, crawlers: Factory, cache_site: SiteServer) -> None:
+    crawlers({"LINKPATROL_LINK_CACHE_TTL": "1"})
+    crawl_requests(store, cache_site)
+    time.sleep(1.5)  # every entry expired
+    again, asked = crawl_requests(store, cache_site)
+    assert set(asked) == {*link_cache.OK, *link_cache.NOT_CACHED}
+    assert again.check_counts["cache"] == 0
