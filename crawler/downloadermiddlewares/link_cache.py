@@ -49,7 +49,7 @@ class LinkCacheMiddleware(FrontierMiddleware):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        ttl = crawler.settings.getint("LINKPATROL_LINK_CACHE_TTL", 86_400)
+        ttl = crawler.settings.getint("LINKPATROL_LINK_CACHE_TTL", 21_600)
         if ttl <= 0:
             raise NotConfigured("LINKPATROL_LINK_CACHE_TTL is 0: every link is checked by every crawl")
         frontier = frontier_of(crawler)
