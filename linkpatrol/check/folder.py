@@ -57,6 +57,9 @@ def open_inside(root: str, local: str) -> tuple[BinaryIO | None, str]:
     return os.fdopen(fd, "rb"), ""
 
 
+STOP_POLL = 0.01  # seconds: how long stop() may wait for the serving thread to notice (socketserver polls)
+
+
 class _Server(ThreadingHTTPServer):
     # A backlog of 5 (socketserver's default) makes a busy crawler's connections wait for SYN
     # retransmits: one-second stalls.
@@ -150,7 +153,7 @@ class FolderServer:
     def start(self) -> FolderServer:
         handler = functools.partial(_Handler, directory=str(self.root), mount=self.mount, outside=self.outside)
         self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL},
                                         name="linkpatrol-folder", daemon=True)
         self._thread.start()
         return self

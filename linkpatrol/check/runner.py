@@ -38,6 +38,9 @@ from linkpatrol.wire import LinkResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 POLL = 0.2  # seconds between two looks at the crawl
+# ... and during its first QUICK_POLLS seconds: a small site's crawl ends within a second, and the
+# report should not wait a tenth of a second on average to see it (two Redis calls a look).
+QUICK_POLL, QUICK_POLLS = 0.02, 10.0
 NO_CRAWLER_NOTE = 5.0  # seconds a crawl on shared crawlers may stay queued before we say none runs
 CRAWLER_SETTINGS = "crawler.settings"
 MAX_STARTUP = 120.0  # seconds: a process older than that when check starts is no command line's (a test's)
@@ -259,21 +262,22 @@ class Check:
         """The Redis URL of the run, its private Redis and local crawlers started when it has them."""
         plan = self.plan
         services = self.services = LocalServices() if not plan.shared or plan.crawlers else None
+        env = {**self.env, "SCRAPY_SETTINGS_MODULE": CRAWLER_SETTINGS}
+        if plan.folder is not None or self.request.allow_private:
+            env["LINKPATROL_ALLOW_PRIVATE"] = "1"
         if plan.shared:
             redis_url = self.env["REDIS_URL"]
             if plan.folder is not None and not plan.crawlers:
                 self.progress.warn("the folder is served on 127.0.0.1 of this machine: the shared crawlers reach "
                                    "it only if they run here with LINKPATROL_ALLOW_PRIVATE=1 (--crawlers N starts "
                                    "local ones)")
+            if plan.crawlers:
+                assert services is not None
+                services.start_crawlers(plan.crawlers, env)
         else:
             assert services is not None
-            redis_url = services.start_redis()
+            redis_url = services.start(plan.crawlers, env)  # the crawlers start while Redis does
         if plan.crawlers:
-            assert services is not None
-            env = {**self.env, "REDIS_URL": redis_url, "SCRAPY_SETTINGS_MODULE": CRAWLER_SETTINGS}
-            if plan.folder is not None or self.request.allow_private:
-                env["LINKPATROL_ALLOW_PRIVATE"] = "1"
-            services.start_crawlers(plan.crawlers, env)
             self.progress.note(f"started {plan.crawlers} crawler process{'es' if plan.crawlers > 1 else ''} on "
                                f"{'the shared' if plan.shared else 'a private'} Redis")
         return redis_url
@@ -285,6 +289,7 @@ class Check:
         reported_exits: set[int] = set()
         asked_for_crawlers = False
         redis_away = False
+        waiting_since = time.monotonic()
         while True:
             try:
                 crawl = store.require(crawl_id)
@@ -316,7 +321,7 @@ class Check:
             if timeout is not None and time.monotonic() - self.started > timeout:
                 raise Incomplete(f"--timeout: the crawl did not end within {durations.describe(timeout)} "
                                  f"({crawl.links_checked:,} links checked so far)")
-            time.sleep(POLL)
+            time.sleep(QUICK_POLL if time.monotonic() - waiting_since < QUICK_POLLS else POLL)
         self.progress.close()
         if crawl.state == CrawlState.CANCELLED:
             raise Incomplete(f"the crawl {crawl.id} was cancelled")

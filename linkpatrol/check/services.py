@@ -20,7 +20,9 @@ import redis
 from linkpatrol.redis_server import RedisServer
 
 TEMP_PREFIX = "linkpatrol-check-"  # + the command's pid: the temporary folder of a run (tests look for leftovers)
-STOP_GRACE = 5.0  # seconds a crawler gets to give its leases back after SIGTERM, then SIGKILL
+STOP_GRACE = 5.0  # seconds a crawler on a shared Redis gets to give its leases back after SIGTERM, then SIGKILL
+# A crawler process as ``scrapy crawl links`` runs it, without Scrapy's command line (crawler_process.py).
+CRAWLER_COMMAND = (sys.executable, "-m", "linkpatrol.check.crawler_process")
 REDIS_ATTEMPTS = 3  # another process may take the free port between its choice and redis-server's bind
 
 
@@ -44,21 +46,31 @@ class LocalServices:
         self.redis: RedisServer | None = None
         self.crawlers: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
+        self.private = False  # a private Redis: nothing the crawlers write outlives the run
 
     # -- Redis --------------------------------------------------------------------------------------
-    def start_redis(self) -> str:
-        """A private redis-server on a free port of 127.0.0.1, nothing written to disk but its log."""
+    def start(self, crawlers: int, env: dict[str, str]) -> str:
+        """A private redis-server on a free port of 127.0.0.1 (nothing written to disk but its log) and
+        ``crawlers`` crawler processes on it (``env`` plus its REDIS_URL), started together: a crawler
+        takes about a second to start, Redis a few hundredths, so the crawlers are started first, with
+        the address the server is about to listen on (they wait for Redis if they are quicker). Should
+        the server not get that port, the crawlers are killed long before they could connect, and both
+        start again on another."""
+        self.private = True
         for attempt in range(REDIS_ATTEMPTS):
             server = RedisServer(self.workdir / f"redis-{attempt}", persistent=False)
             self.redis = server
+            self.start_crawlers(crawlers, {**env, "REDIS_URL": server.url})
             try:
                 server.start()
             except RuntimeError:
                 server.stop(kill=True)
+                self._stop_crawlers()
                 continue
             if self._owns_port(server):
                 return server.url
             server.stop(kill=True)  # its port was taken: what answered there is another process's Redis
+            self._stop_crawlers()
         raise ServiceFailed(f"could not start redis-server ({self.redis.binary if self.redis else 'none'})")
 
     @staticmethod
@@ -74,12 +86,12 @@ class LocalServices:
 
     # -- crawlers -----------------------------------------------------------------------------------
     def start_crawlers(self, count: int, env: dict[str, str]) -> None:
-        """``count`` processes ``python -m scrapy crawl links`` with ``env``, their output in the work folder."""
+        """``count`` crawler processes (``scrapy crawl links``) with ``env``, their output in the work folder."""
         for _ in range(count):
             log = open(self.workdir / f"crawler-{len(self.crawlers) + 1}.log", "wb")  # noqa: SIM115 - closed in stop()
             self._logs.append(log)
             self.crawlers.append(subprocess.Popen(
-                [sys.executable, "-m", "scrapy", "crawl", "links"], env=env, stdin=subprocess.DEVNULL,
+                CRAWLER_COMMAND, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             ))
 
@@ -97,19 +109,11 @@ class LocalServices:
 
     # -- stopping -----------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Crawlers first (SIGTERM, then SIGKILL of their process groups), then Redis; then the folder."""
-        for proc in self.crawlers:
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + STOP_GRACE
-        for proc in self.crawlers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            _kill_group(proc)
-        self.crawlers = []
-        for log in self._logs:
-            log.close()
-        self._logs = []
+        """Crawlers first, then Redis; then the folder. On a shared Redis a crawler gets SIGTERM and
+        ``STOP_GRACE`` seconds to give back what it holds (then SIGKILL of its process group); on the
+        private one nothing it could give back outlives the run: SIGKILL at once (a graceful stop costs
+        a few tenths of a second of Twisted's and Python's shut-down, for nothing)."""
+        self._stop_crawlers()
         if self.redis is not None:
             try:
                 self.redis.stop()
@@ -117,6 +121,23 @@ class LocalServices:
                 self.redis.stop(kill=True)
             self.redis = None
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+    def _stop_crawlers(self) -> None:
+        if not self.private:
+            for proc in self.crawlers:
+                if proc.poll() is None:
+                    proc.terminate()
+            deadline = time.monotonic() + STOP_GRACE
+            for proc in self.crawlers:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(max(0.0, deadline - time.monotonic()))
+        for proc in self.crawlers:
+            _kill_group(proc)
+        self.crawlers = []
+        for log in self._logs:
+            log.close()
+        self._logs = []
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
