@@ -21,8 +21,9 @@ from linkpatrol.redis_server import RedisServer
 
 TEMP_PREFIX = "linkpatrol-check-"  # + the command's pid: the temporary folder of a run (tests look for leftovers)
 STOP_GRACE = 5.0  # seconds a crawler on a shared Redis gets to give its leases back after SIGTERM, then SIGKILL
-# A crawler process as ``scrapy crawl links`` runs it, without Scrapy's command line (crawler_process.py).
-CRAWLER_COMMAND = (sys.executable, "-m", "linkpatrol.check.crawler_process")
+# A crawler process as ``scrapy crawl links`` runs it, without Scrapy's command line (crawler/run.py: the
+# Scrapy project's own room; the core only names the module).
+CRAWLER_COMMAND = (sys.executable, "-m", "crawler.run")
 REDIS_ATTEMPTS = 3  # another process may take the free port between its choice and redis-server's bind
 
 

@@ -1,4 +1,4 @@
-"""``python -m linkpatrol.check.crawler_process``: one crawler process of ``linkpatrol check``, what
+"""``python -m crawler.run``: one crawler process of ``linkpatrol check``, what
 ``scrapy crawl links`` runs without Scrapy's command line, which imports every Scrapy command (the
 shell, contracts, unittest...) at each start: about 0.06 s of a crawler's start-up. Settings come from
 ``SCRAPY_SETTINGS_MODULE`` (``crawler.settings``) as for ``scrapy crawl links``; the exit code is 1 when
