@@ -19,7 +19,7 @@ install: $(STAMP)
 
 ## run: Redis (embedded unless REDIS_URL is set), a crawler, the web app and the mail worker
 run: $(STAMP)
-	$(PY) -m linkpatrol.launcher
+	$(PY) -m linkpatrol.cli.launcher
 
 ## system-deps: Debian's chromium (browser tests), iproute2 (network-namespace tests) and python3.11-doc
 ## (a real site of big index pages, tests/crawler/test_python_docs.py), as root

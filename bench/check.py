@@ -28,8 +28,8 @@ from typing import Any
 
 import redis
 
-from linkpatrol.check.services import default_crawlers
-from linkpatrol.redis_server import RedisServer
+from linkpatrol.cli.check.services import default_crawlers
+from linkpatrol.cli.redis_server import RedisServer
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import generated
 

@@ -22,8 +22,8 @@ from typing import Any
 import psutil
 import redis
 
-from linkpatrol.redis_server import RedisServer
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import RedisServer
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import generated, generated_etags
 

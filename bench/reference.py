@@ -14,7 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.http import HtmlResponse, Response
 
 from crawler.extract import extract_links
-from linkpatrol.urls import host_of
+from linkpatrol.model.urls import host_of
 
 
 class ReferenceSpider(scrapy.Spider):

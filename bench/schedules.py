@@ -21,10 +21,10 @@ from pathlib import Path
 
 import redis
 
-from linkpatrol.records import parse_options
-from linkpatrol.redis_server import RedisServer
-from linkpatrol.schedules import ScheduleRequest, Schedules
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import RedisServer
+from linkpatrol.model.records import parse_options
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.watch.schedules import ScheduleRequest, Schedules
 
 T0 = 1_700_000_000.0
 HOUR = 3600

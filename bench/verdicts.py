@@ -19,11 +19,11 @@ from typing import Any
 
 import redis
 
+from linkpatrol.cli.redis_server import RedisServer
 from linkpatrol.frontier import Scripts
-from linkpatrol.records import CrawlOptions
-from linkpatrol.redis_server import RedisServer
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 
 ENV = {"LINKPATROL_LOG_LEVEL": "INFO", "LINKPATROL_TIMEOUT": "10", "LINKPATROL_ALLOW_PRIVATE": "1",

@@ -18,11 +18,11 @@ from typing import Any
 
 import redis
 
+from linkpatrol.cli.redis_server import RedisServer
 from linkpatrol.frontier import HERE, Scripts
-from linkpatrol.redis_server import RedisServer
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.store.crawls import CrawlStore
 
 SITE = "http://site.example"
 SLOWLOG_US = 200

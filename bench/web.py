@@ -26,11 +26,11 @@ from typing import Any
 
 import redis
 
+from linkpatrol.cli.redis_server import RedisServer, free_port
 from linkpatrol.frontier import Scripts
-from linkpatrol.redis_server import RedisServer, free_port
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import status_class
-from linkpatrol.wire import LinkResult, Referrer
+from linkpatrol.model.verdicts import status_class
+from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 
 GUNICORN_ARGS = os.environ.get("BENCH_GUNICORN_ARGS", "--workers 2 --threads 8 --worker-class gthread").split()

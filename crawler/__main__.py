@@ -1,3 +1,3 @@
-from linkpatrol.cli import main
+from linkpatrol.cli.main import main
 
 raise SystemExit(main())

@@ -28,7 +28,7 @@ from scrapy.utils.response import get_base_url
 
 from crawler.css import declaration_urls, stylesheet_urls
 from crawler.url_attributes import SRCSET_ATTRS, URL_ATTRS, XLINK_TAGS
-from linkpatrol.urls import _ALREADY_SAFE, IGNORED_SCHEMES, InvalidURL, normalize_url
+from linkpatrol.model.urls import _ALREADY_SAFE, IGNORED_SCHEMES, InvalidURL, normalize_url
 
 # <link rel=...> values that name an origin to warm up, not a resource that must exist.
 HINT_RELS = frozenset({"preconnect", "dns-prefetch"})

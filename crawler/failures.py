@@ -1,6 +1,6 @@
 """Download failures: the exceptions our middlewares raise, and the one place that names a failure.
 
-``error_kind()`` maps whatever Scrapy, Twisted or OpenSSL raised to a ``linkpatrol.verdicts.ErrorKind``;
+``error_kind()`` maps whatever Scrapy, Twisted or OpenSSL raised to a ``linkpatrol.model.verdicts.ErrorKind``;
 the kind then says which outcome the link gets (``ErrorKind.outcome``).
 """
 
@@ -19,7 +19,7 @@ from scrapy.exceptions import (
 )
 from twisted.internet import error as tx_error
 
-from linkpatrol.verdicts import ErrorKind
+from linkpatrol.model.verdicts import ErrorKind
 
 
 class TooManyRedirects(IgnoreRequest):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from linkpatrol.verdicts import CheckMethod
-from linkpatrol.wire import FoundLink, LinkResult
+from linkpatrol.model.verdicts import CheckMethod
+from linkpatrol.model.wire import FoundLink, LinkResult
 
 
 @dataclass

@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 
 from crawler.extensions.frontier import FrontierExtension, frontier_of
 from crawler.items import CheckedLink
-from linkpatrol.wire import Completion
+from linkpatrol.model.wire import Completion
 
 logger = logging.getLogger(__name__)
 

@@ -56,8 +56,8 @@ ASYNCIO_EVENT_LOOP = _env("LINKPATROL_EVENT_LOOP", "uvloop.Loop") or None
 
 # -- Redis, through scrapy-redis's connection module (spider start queue, frontier, politeness) ---------
 REDIS_URL = _config.redis_url
-# redis_cls: the core's asyncio client (linkpatrol.connection), so every Redis call of the crawler awaits.
-REDIS_PARAMS = {"redis_cls": "linkpatrol.connection.AsyncClient"}
+# redis_cls: the core's asyncio client (linkpatrol.store.connection), so every Redis call of the crawler awaits.
+REDIS_PARAMS = {"redis_cls": "linkpatrol.store.connection.AsyncClient"}
 REDIS_START_URLS_KEY = _config.start_key  # scrapy-redis's name; default "links:start_urls"
 LINKPATROL_PREFIX = _config.prefix
 LINKPATROL_WORKER_TTL = _config.worker_ttl

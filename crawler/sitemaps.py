@@ -23,7 +23,7 @@ from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from linkpatrol.urls import InvalidURL, normalize_url
+from linkpatrol.model.urls import InvalidURL, normalize_url
 
 GZIP_MAGIC = b"\x1f\x8b"
 SITEMAP_ROOTS = frozenset({"urlset", "sitemapindex"})

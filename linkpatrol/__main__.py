@@ -1,5 +1,5 @@
-"""``python -m linkpatrol ...``: the operator's command line (``linkpatrol.cli``)."""
+"""``python -m linkpatrol ...``: the operator's command line (``linkpatrol.cli.main``)."""
 
-from linkpatrol.cli import main
+from linkpatrol.cli.main import main
 
 raise SystemExit(main())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from linkpatrol import env as read
 from linkpatrol.env import BadSetting  # noqa: F401  (re-exported: where every process imports it)
-from linkpatrol.records import MAX_DURATION
+from linkpatrol.model.records import MAX_DURATION
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "lp"
@@ -41,7 +41,7 @@ class Config:
     # Crawls kept per site (LINKPATROL_KEEP_CRAWLS): creating one deletes the site's older ended
     # crawls beyond this many; 0 keeps them all.
     keep_crawls: int = 30
-    # Schedules (``linkpatrol.schedules``): the shortest interval a schedule may ask for
+    # Schedules (``linkpatrol.watch.schedules``): the shortest interval a schedule may ask for
     # (LINKPATROL_MIN_SCHEDULE_INTERVAL, seconds), and how often the cron process enqueues the tick
     # job that starts due crawls (LINKPATROL_SCHEDULE_TICK, seconds: the most a run can be late).
     min_schedule_interval: float = 300.0

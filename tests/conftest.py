@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from linkpatrol.redis_server import RedisServer, free_port
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import RedisServer, free_port
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer
 from tests.support.sites.fixture import closed_port
 

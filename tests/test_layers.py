@@ -22,7 +22,7 @@ FORBIDDEN = {
     "web": ("crawler",),
     "crawler": ("flask", "flask_wtf", "web"),
 }
-# web/ may import Redis's exception classes (linkpatrol.connection.REDIS_DOWN and RedisError are
+# web/ may import Redis's exception classes (linkpatrol.store.connection.REDIS_DOWN and RedisError are
 # better), never the client.
 REDIS_EXCEPTIONS = "redis.exceptions"
 # A store's raw client or key layout reached from web/: the store's methods are the API.
@@ -106,7 +106,7 @@ def redis_import_violations_in(sources: dict[Path, str]) -> list[str]:
             if imp.module == "redis" and imp.names == ("exceptions",):
                 continue  # from redis import exceptions
             out.append(f"{imp.where()}: {imp.describe()} (web/ never touches a raw Redis client: use the store, "
-                       "and linkpatrol.connection.REDIS_DOWN / RedisError for errors)")
+                       "and linkpatrol.store.connection.REDIS_DOWN / RedisError for errors)")
     return out
 
 

@@ -18,7 +18,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from linkpatrol.connection import RedisError, unavailable
+from linkpatrol.store.connection import RedisError, unavailable
 from web import errors, formatting, resources
 from web import settings as web_settings
 

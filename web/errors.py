@@ -1,7 +1,7 @@
 """Errors as a person or a client reads them: JSON for JSON routes, a friendly page elsewhere.
 
 Redis that cannot serve us now (down, unreachable, BUSY running a long script, LOADING its data set,
-a read-only replica...: ``linkpatrol.connection.unavailable``) is a 503 with ``Retry-After``, never a
+a read-only replica...: ``linkpatrol.store.connection.unavailable``) is a 503 with ``Retry-After``, never a
 500 and never a traceback, wherever in the request it shows up (a view, the session, a hook).
 """
 
@@ -14,7 +14,7 @@ from flask import Flask, Response, g, jsonify, make_response, render_template, r
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from linkpatrol.connection import RedisError, refused, refused_message, unavailable
+from linkpatrol.store.connection import RedisError, refused, refused_message, unavailable
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER = "30"
@@ -112,7 +112,7 @@ def throttled_message(retry_after: int) -> str:
 
 
 class LoginThrottled(RateLimited):
-    """Too many failed logins for this account or from this address (``linkpatrol.login_throttle``):
+    """Too many failed logins for this account or from this address (``linkpatrol.login.throttle``):
     a 429 with Retry-After like the crawl rate limit, with its own message."""
 
     def __init__(self, retry_after: int) -> None:

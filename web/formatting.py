@@ -6,8 +6,8 @@ import datetime as dt
 
 from flask import Flask
 
-from linkpatrol import durations
-from linkpatrol.summary import iso
+from linkpatrol.model import durations
+from linkpatrol.reports.summary import iso
 
 
 def human_time(ts: float | None) -> str:

@@ -1,5 +1,5 @@
 """The parts of web/static/openapi.json and docs/API.md that come from the option model
-(``linkpatrol.options``): the crawl options' JSON Schema in the request bodies (``CreateCrawl``,
+(``linkpatrol.model.options``): the crawl options' JSON Schema in the request bodies (``CreateCrawl``,
 ``CreateSchedule``) and the option table of docs/API.md. Written by ``python -m web.openapi``; the output
 is committed, and tests/web/test_option_model.py fails when it is not current."""
 
@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from linkpatrol.options import OPTION_FIELDS, default, json_schema, specs
+from linkpatrol.model.options import OPTION_FIELDS, default, json_schema, specs
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "web" / "static" / "openapi.json"

@@ -2,7 +2,7 @@
 the app's settings, the accessors below hand them to views, and ``get_crawl_or_404`` is the one way a
 view turns a crawl id from the URL into a crawl.
 
-Clients come from ``linkpatrol.connection`` (the only place that builds them) and connect lazily: no
+Clients come from ``linkpatrol.store.connection`` (the only place that builds them) and connect lazily: no
 Redis is touched before the first request. Both are connection pools shared by the app's threads, so
 there is nothing to open or close per request (no teardown).
 """
@@ -14,13 +14,13 @@ from typing import Any
 
 from flask import Flask, abort, current_app
 
-from linkpatrol import connection
 from linkpatrol.config import Config, default_start_key
-from linkpatrol.keys import Keys
-from linkpatrol.login_sessions import LoginSessions
-from linkpatrol.login_throttle import LoginThrottle
-from linkpatrol.records import Crawl
-from linkpatrol.store import CrawlStore
+from linkpatrol.login.sessions import LoginSessions
+from linkpatrol.login.throttle import LoginThrottle
+from linkpatrol.model.records import Crawl
+from linkpatrol.store import connection
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 
 EXTENSION = "linkpatrol"
 
@@ -68,12 +68,12 @@ def rq_connection() -> connection.Client:
 
 
 def login_throttle() -> LoginThrottle:
-    """Failed logins per account and address, shared by every web process (``linkpatrol.login_throttle``)."""
+    """Failed logins per account and address, shared by every web process (``linkpatrol.login.throttle``)."""
     return _resources().throttle
 
 
 def login_sessions() -> LoginSessions:
-    """The open sign-in sessions (``linkpatrol.login_sessions``)."""
+    """The open sign-in sessions (``linkpatrol.login.sessions``)."""
     return _resources().sessions
 
 
@@ -83,7 +83,7 @@ def keys() -> Keys:
 
 
 def crawlers() -> list[dict[str, Any]]:
-    """The live crawler processes (``linkpatrol.registry``)."""
+    """The live crawler processes (``linkpatrol.store.registry``)."""
     return store().crawlers()
 
 

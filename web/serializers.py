@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import url_for
 
-from linkpatrol.records import Crawl
-from linkpatrol.summary import crawl_summary
+from linkpatrol.model.records import Crawl
+from linkpatrol.reports.summary import crawl_summary
 
 
 def crawl_json(crawl: Crawl) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from linkpatrol import env as read
-from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import DEFAULT_PREFIX, DEFAULT_REDIS_URL, Config
-from linkpatrol.login_throttle import LoginLimits
+from linkpatrol.login.throttle import LoginLimits
+from linkpatrol.model.addresses import AddressPolicy
 
 DEFAULTS: dict[str, Any] = {
     "REDIS_URL": DEFAULT_REDIS_URL,

@@ -1,5 +1,5 @@
 """A downloader middleware that refuses requests to hosts resolving to addresses the policy does not
-allow (see ``linkpatrol.addresses``): the crawler-side server-side request forgery guard.
+allow (see ``linkpatrol.model.addresses``): the crawler-side server-side request forgery guard.
 
 It runs early (before robots.txt, redirects and retries) and on every request, so a redirect hop,
 which Scrapy sends through ``process_request`` again, is checked too. Names are resolved with the
@@ -26,7 +26,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.failures import NotAllowedAddress
-from linkpatrol.addresses import LOCAL_NAMES, AddressPolicy
+from linkpatrol.model.addresses import LOCAL_NAMES, AddressPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from scrapy.http import Response
 from crawler.downloadermiddlewares import FrontierMiddleware
 from crawler.extensions.frontier import CrawlContext, FrontierExtension, frontier_of
 from crawler.items import CheckedLink
-from linkpatrol.connection import RedisError
 from linkpatrol.frontier.known_pages import KnownPages, SiteHistory
-from linkpatrol.verdicts import CheckMethod, Outcome
-from linkpatrol.wire import FoundLink, FrontierMessage, KnownPage, LinkResult, MessageKind, compact_json
+from linkpatrol.model.verdicts import CheckMethod, Outcome
+from linkpatrol.model.wire import FoundLink, FrontierMessage, KnownPage, LinkResult, MessageKind, compact_json
+from linkpatrol.store.connection import RedisError
 
 logger = logging.getLogger(__name__)
 META = "lp_known"  # request meta: the KnownPage a conditional request was made from

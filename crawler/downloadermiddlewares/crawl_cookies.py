@@ -33,7 +33,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.downloadermiddlewares.site_headers import site_cookie
 from crawler.extensions.frontier import FrontierExtension, frontier_of
-from linkpatrol.urls import host_of
+from linkpatrol.model.urls import host_of
 
 # Name and value together: what browsers keep of one cookie (RFC 6265 section 6.1); longer ones are
 # dropped, so a jar's size in bytes follows from its count.

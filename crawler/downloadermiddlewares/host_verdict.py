@@ -9,8 +9,8 @@ from scrapy import Request
 from crawler.downloadermiddlewares import FrontierMiddleware
 from crawler.extensions.frontier import FrontierExtension
 from crawler.failures import HostFailed
-from linkpatrol.urls import host_of
-from linkpatrol.verdicts import ErrorKind
+from linkpatrol.model.urls import host_of
+from linkpatrol.model.verdicts import ErrorKind
 
 
 def known_host_failure(request: Request, frontier: FrontierExtension) -> ErrorKind | None:

@@ -18,9 +18,9 @@ from scrapy.http import Response
 from crawler.downloadermiddlewares import FrontierMiddleware
 from crawler.extensions.frontier import FrontierExtension, frontier_of
 from crawler.items import CheckedLink
-from linkpatrol.connection import RedisError
 from linkpatrol.frontier.link_cache import LinkCache, cacheable
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.connection import RedisError
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from scrapy.http import Response
 
 from crawler.downloadermiddlewares.retry_after import retry_after_seconds
 from crawler.extensions.frontier import FrontierExtension, crawler_keys, frontier_of, redis_from_settings
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.urls import host_of
 from linkpatrol.politeness import HostGate, Limits
-from linkpatrol.records import CrawlOptions
-from linkpatrol.urls import host_of
 
 META = "lp_host_slot"
 

@@ -15,7 +15,7 @@ from w3lib.url import safe_url_string
 
 from crawler.downloadermiddlewares.crawl_cookies import COOKIES_CHANGED
 from crawler.failures import RedirectLoop, TooManyRedirects, UnsupportedRedirect
-from linkpatrol.verdicts import ErrorKind
+from linkpatrol.model.verdicts import ErrorKind
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # the ones Scrapy follows
 # Schemes a browser refuses as the target of a redirect, or cannot open at all: for a visitor the link

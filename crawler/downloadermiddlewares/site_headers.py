@@ -9,7 +9,7 @@ from __future__ import annotations
 from scrapy import Request
 
 from crawler.downloadermiddlewares import FrontierMiddleware
-from linkpatrol.urls import host_of
+from linkpatrol.model.urls import host_of
 
 
 def apply_site_headers(request: Request, headers: dict[str, str], in_site: bool) -> None:

@@ -34,16 +34,16 @@ from scrapy.settings import BaseSettings
 from scrapy_redis import connection
 
 from crawler.logs import quiet_robots_failures
-from linkpatrol.connection import AsyncClient, RedisError, SyncClient, retrying, unavailable
 from linkpatrol.frontier import HeldBack, OverdueLease, Scripts, dead_requeued
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.registry import Heartbeats
-from linkpatrol.rules import CrawlRules
-from linkpatrol.start_queue import RAW
-from linkpatrol.urls import host_of
-from linkpatrol.verdicts import ErrorKind
-from linkpatrol.wire import Completion, FrontierMessage, MessageKind
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.rules import CrawlRules
+from linkpatrol.model.urls import host_of
+from linkpatrol.model.verdicts import ErrorKind
+from linkpatrol.model.wire import Completion, FrontierMessage, MessageKind
+from linkpatrol.store.connection import AsyncClient, RedisError, SyncClient, retrying, unavailable
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import Heartbeats
+from linkpatrol.store.start_queue import RAW
 
 logger = logging.getLogger(__name__)
 

@@ -32,13 +32,13 @@ from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
 from crawler.parse_budget import release_hold
 from crawler.sitemaps import NotASitemap, SitemapTooLarge, discover_sitemaps, read_sitemap
-from linkpatrol.connection import RedisError, SyncClient, retrying, unavailable
 from linkpatrol.frontier import CrawlLimits
-from linkpatrol.start_queue import StartQueue
-from linkpatrol.store import CrawlStore
-from linkpatrol.urls import InvalidURL, host_of, normalize_url
-from linkpatrol.verdicts import CheckMethod, ErrorKind, Outcome, outcome_for_status
-from linkpatrol.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
+from linkpatrol.model.verdicts import CheckMethod, ErrorKind, Outcome, outcome_for_status
+from linkpatrol.model.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.store.connection import RedisError, SyncClient, retrying, unavailable
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.start_queue import StartQueue
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,5 +1,5 @@
 """The shared frontier: atomic Lua scripts (the ``.lua`` files beside this module) over the keys of
-``linkpatrol.keys``.
+``linkpatrol.store.keys``.
 
 Requests are leased, not popped: POP moves a message from the crawl's queue into its in-flight hash,
 tagged with the worker that holds it. While the lease is held, LINKS queues the links the url holds
@@ -27,11 +27,11 @@ from typing import Any
 
 import redis.asyncio
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.traps import id_template, static_trap
-from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import Completion, FrontierMessage, LinkResult, MessageKind, anchor_hash
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.traps import id_template, static_trap
+from linkpatrol.model.verdicts import ErrorKind, Outcome
+from linkpatrol.model.wire import Completion, FrontierMessage, LinkResult, MessageKind, anchor_hash
+from linkpatrol.store.keys import Keys
 
 HERE = Path(__file__).resolve().parent
 # The stored result of a missing anchor (its url is "page#name"): one constant, encoded by the wire format.
@@ -183,7 +183,7 @@ class Scripts:
         links, then COMPLETE (one step that calls it until the anchors asked of the url are settled,
         ``want_batch`` per call; with ``until_recorded`` False, one COMPLETE call that answers
         SETTLING while some are left). Each may be retried on its own (all are idempotent).
-        ``id_limit``: urls of one id template followed at most (``linkpatrol.traps``; 0: no limit)."""
+        ``id_limit``: urls of one id template followed at most (``linkpatrol.model.traps``; 0: no limit)."""
         k = self.keys
         crawl_id, res = done.crawl_id, done.result
         steps: list[Callable[[], Any]] = []
@@ -316,7 +316,7 @@ def _link_args(done: Completion) -> Iterator[tuple[str, ...]]:
     """LINKS's six arguments per link. An anchor of the checked page itself is decided here, from the
     anchors the crawler read (the page has no stored anchors until COMPLETE): "" when it exists or
     the page was not read for anchors, "!hash\tname" when it is missing. A page to follow gets its
-    trap argument (``linkpatrol.traps``)."""
+    trap argument (``linkpatrol.model.traps``)."""
     page_template = id_template(done.result.url)
     for link in done.links:
         args = link.args()

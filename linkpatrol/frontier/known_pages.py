@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from linkpatrol.frontier import script
-from linkpatrol.keys import Keys
-from linkpatrol.start_queue import RAW
-from linkpatrol.wire import MAX_KNOWN_PAGE, KnownPage
+from linkpatrol.model.wire import MAX_KNOWN_PAGE, KnownPage
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.start_queue import RAW
 
 DROPS_PER_CALL = 100
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from linkpatrol.keys import Keys
-from linkpatrol.verdicts import CheckMethod, Outcome
-from linkpatrol.wire import CachedCheck, LinkResult
+from linkpatrol.model.verdicts import CheckMethod, Outcome
+from linkpatrol.model.wire import CachedCheck, LinkResult
+from linkpatrol.store.keys import Keys
 
 CACHED_METHODS = frozenset({CheckMethod.GET, CheckMethod.HEAD_GET})
 

@@ -6,7 +6,7 @@
 -- is not expanded again.
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 problems, 5 anchors (page -> its
 --       anchors), 6 orphan candidates, 7 page-budget decisions of promoted pages (url -> "1"/"0"),
---       8 urls counted per id template (linkpatrol.traps.id_template -> count), 9 urls held back,
+--       8 urls counted per id template (linkpatrol.model.traps.id_template -> count), 9 urls held back,
 --       10 referrers past the cap per url (url -> count), 11 redirected urls -> the result a missing
 --       anchor of theirs is stored with (its final_url: the page they landed on; COMPLETE's)
 -- ARGV: 1 url, 2 "1" when a parsed page, "p" when parsed although queued as a check (see COMPLETE),

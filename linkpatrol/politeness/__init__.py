@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linkpatrol.connection import RedisError, unavailable
-from linkpatrol.keys import Keys
+from linkpatrol.store.connection import RedisError, unavailable
+from linkpatrol.store.keys import Keys
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from linkpatrol.frontier import Scripts
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.frontier import Client
 
 

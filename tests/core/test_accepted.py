@@ -1,4 +1,4 @@
-"""A site's accepted links (``linkpatrol.accepted``): kept per site and bounded, matched exactly against a
+"""A site's accepted links (``linkpatrol.reports.accepted``): kept per site and bounded, matched exactly against a
 crawl's problems when they are read, left out of the counts and of the diff (neither new nor fixed), and
 honoured by a ``linkpatrol check`` crawl through its ``--site-url``."""
 
@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from linkpatrol import accepted as accepted_module
-from linkpatrol.accepted import AcceptedLinks, TooManyAccepted, crawl_site, link_url, site_url
-from linkpatrol.diff import diff
-from linkpatrol.records import Crawl, CrawlOptions, InvalidOption, Origin
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import Crawl, CrawlOptions, InvalidOption, Origin
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.reports import accepted as accepted_module
+from linkpatrol.reports.accepted import AcceptedLinks, TooManyAccepted, crawl_site, link_url, site_url
+from linkpatrol.reports.diff import diff
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
 
 SITE = "https://site.example/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkpatrol.addresses import AddressPolicy
+from linkpatrol.model.addresses import AddressPolicy
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from linkpatrol.check.config import ConfigError, apply, option_actions, subcommand
-from linkpatrol.cli import build_parser, main
-from linkpatrol.verdicts import Outcome
+from linkpatrol.cli.check.config import ConfigError, apply, option_actions, subcommand
+from linkpatrol.cli.main import build_parser, main
+from linkpatrol.model.verdicts import Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 EVERY_KIND = """\

@@ -8,9 +8,9 @@ import json
 import pytest
 import redis
 
-from linkpatrol.cli import main
-from linkpatrol.records import CrawlState, Origin
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.main import main
+from linkpatrol.model.records import CrawlState, Origin
+from linkpatrol.store.crawls import CrawlStore
 
 SITE = "https://example.org/"
 FOLDER = "http://127.0.0.1:39181/"  # what check DIR crawls: a temporary server on loopback

@@ -1,4 +1,4 @@
-"""The reports of ``linkpatrol check`` (``linkpatrol.check.reports``), read back as a CI system or a
+"""The reports of ``linkpatrol check`` (``linkpatrol.cli.check.reports``), read back as a CI system or a
 person would: CSV with the csv module, the Markdown tables with a small parser, JUnit XML against the
 common JUnit schema; by page (the default) and by target, one capped section per outcome. And the
 ``remap`` option that ``--site-url`` rests on."""
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from linkpatrol.check.reports import (
+from linkpatrol.cli.check.reports import (
     CSV_COLUMNS,
     MARKDOWN_OTHER_ROWS,
     TEXT_OTHER_ROWS,
@@ -24,10 +24,10 @@ from linkpatrol.check.reports import (
     render,
     summary,
 )
-from linkpatrol.records import MAX_REMAP, Crawl, CrawlOptions, InvalidOption, parse_options
-from linkpatrol.rules import CrawlRules
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import LinkResult, Referrer
+from linkpatrol.model.records import MAX_REMAP, Crawl, CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.rules import CrawlRules
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import LinkResult, Referrer
 
 SCHEMA = Path(__file__).resolve().parents[1] / "support" / "junit.xsd"
 LOCAL, SITE = "http://127.0.0.1:8123/docs/", "https://example.org/docs/"
@@ -404,7 +404,7 @@ def test_the_form_does_not_need_remap() -> None:
 
 # -- a site that cannot be reached (exit code 3) ------------------------------------------------------
 def test_the_words_for_a_start_page_that_cannot_be_reached() -> None:
-    from linkpatrol.check.runner import unreachable
+    from linkpatrol.cli.check.runner import unreachable
 
     assert unreachable(LinkResult(SITE, "dead", error="refused")) == "the server refused the connection"
     assert unreachable(LinkResult(SITE, "dead", error="dns", redirects=[[SITE, 301]])) == \

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 from tests.support.processes import linkpatrol_cli as cli
 
@@ -133,7 +133,7 @@ def test_bad_rules_name_the_flag(redis_url: str, store: CrawlStore) -> None:
 
 
 def test_a_cron_that_never_fires_is_exit_2_naming_the_option(redis_url: str, store: CrawlStore) -> None:
-    from linkpatrol.schedules import Schedules
+    from linkpatrol.watch.schedules import Schedules
 
     for expr, message in (("0 0 31 2 *", "never fires"), ("0 0 30 2 *", "never fires"),
                           ("R 3 * * *", "random values"), ("0 " * 150, "must be a cron expression")):

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import (
+from linkpatrol.model.records import (
     MAX_ACCEPT,
     MAX_HEADER_VALUE,
     MAX_HEADERS,
@@ -23,8 +22,9 @@ from linkpatrol.records import (
     InvalidOption,
     parse_options,
 )
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import BadStartMessage, StartMessage
+from linkpatrol.model.wire import BadStartMessage, StartMessage
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.start_messages import handle_start_message
 
 SECRET = "Bearer s3cret-t0ken-value"

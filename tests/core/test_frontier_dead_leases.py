@@ -5,10 +5,10 @@ the reaper instead, and the verdict it records (``timeout``) ends the crawl like
 from __future__ import annotations
 
 from linkpatrol.frontier import Scripts, dead_requeued
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import Completion, FrontierMessage, LinkResult, MessageKind
+from linkpatrol.model.verdicts import ErrorKind, Outcome
+from linkpatrol.model.wire import Completion, FrontierMessage, LinkResult, MessageKind
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.frontier import NOW, SITE, Client, running
 
 

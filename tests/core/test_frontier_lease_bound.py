@@ -5,10 +5,10 @@ records (``OverdueLease.completion``: ``timeout``) ends the crawl like any resul
 from __future__ import annotations
 
 from linkpatrol.frontier import OverdueLease, Scripts
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind
+from linkpatrol.model.verdicts import ErrorKind, Outcome
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.frontier import NOW, SITE, Client, running
 
 

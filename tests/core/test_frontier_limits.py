@@ -8,14 +8,14 @@ import re
 
 import pytest
 
-from linkpatrol.check.reports import Report, summary
+from linkpatrol.cli.check.reports import Report, summary
 from linkpatrol.frontier import LINK_BATCH, CrawlLimits, HeldBack, Scripts
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.summary import crawl_summary
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.reports.summary import crawl_summary
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.frontier import NOW, SITE, Client
 
 

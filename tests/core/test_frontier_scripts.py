@@ -1,5 +1,5 @@
 """The frontier's Lua scripts on their own, against the test Redis: SEED, POP, COMPLETE, CANCEL and
-REQUEUE through ``linkpatrol.frontier.Scripts``, reading the keys ``linkpatrol.keys`` spells."""
+REQUEUE through ``linkpatrol.frontier.Scripts``, reading the keys ``linkpatrol.store.keys`` spells."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import json
 import pytest
 
 from linkpatrol.frontier import Scripts
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.frontier import NOW, SITE, Client
 
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from linkpatrol.frontier import SETTLING, WANT_BATCH, Scripts
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 
 SITE = "http://site.example"
 NOW = 1_700_000_000.0

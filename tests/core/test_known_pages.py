@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from linkpatrol.connection import AsyncClient
 from linkpatrol.frontier.known_pages import KnownPages
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import MAX_KNOWN_PAGE, FoundLink, FrontierMessage, KnownPage, MessageKind, Referrer
+from linkpatrol.model.wire import MAX_KNOWN_PAGE, FoundLink, FrontierMessage, KnownPage, MessageKind, Referrer
+from linkpatrol.store.connection import AsyncClient
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 
 SITE = "http://site.example/"
 

@@ -1,4 +1,4 @@
-"""``make run`` (linkpatrol.launcher): a port another program holds is one line naming the variable to
+"""``make run`` (linkpatrol.cli.launcher): a port another program holds is one line naming the variable to
 change and an exit before anything starts; otherwise the address is announced only once our web app
 answers there, and Ctrl-C stops every process it started."""
 
@@ -29,7 +29,7 @@ def occupied() -> Iterator[int]:
 
 
 def launch(env: dict[str, str], state: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "linkpatrol.launcher"], cwd=ROOT, text=True,
+    return subprocess.Popen([sys.executable, "-m", "linkpatrol.cli.launcher"], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "LINKPATROL_STATE_DIR": str(state), **env})
 

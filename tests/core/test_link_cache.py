@@ -7,11 +7,11 @@ import asyncio
 
 import redis
 
-from linkpatrol.connection import AsyncClient
 from linkpatrol.frontier.link_cache import LinkCache, cacheable
-from linkpatrol.keys import Keys
-from linkpatrol.verdicts import CheckMethod, ErrorKind, Outcome
-from linkpatrol.wire import CachedCheck, LinkResult
+from linkpatrol.model.verdicts import CheckMethod, ErrorKind, Outcome
+from linkpatrol.model.wire import CachedCheck, LinkResult
+from linkpatrol.store.connection import AsyncClient
+from linkpatrol.store.keys import Keys
 
 URL = "http://elsewhere.example/page"
 

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 import yaml
 from packaging.requirements import Requirement
 
-from linkpatrol.launcher import processes
+from linkpatrol.cli.launcher import processes
 from tests.support.processes import ROOT
 
 PACKAGES = ("linkpatrol", "crawler", "web")

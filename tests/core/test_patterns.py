@@ -1,4 +1,4 @@
-"""``exclude`` patterns run on RE2 (``linkpatrol.rules``): linear time whatever the pattern, what RE2
+"""``exclude`` patterns run on RE2 (``linkpatrol.model.rules``): linear time whatever the pattern, what RE2
 cannot run refused at the edge in words, Python's spellings kept meaning what they meant, and stored
 patterns RE2 refuses left out of a running crawl with one log line."""
 
@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from linkpatrol.records import CrawlOptions, InvalidOption
-from linkpatrol.rules import MAX_PATTERN_PROGRAM, CrawlRules, compile_pattern
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import CrawlOptions, InvalidOption
+from linkpatrol.model.rules import MAX_PATTERN_PROGRAM, CrawlRules, compile_pattern
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import linkpatrol_cli
 
 ENGINE = "which is not supported (patterns run on RE2, in linear time)"
@@ -114,7 +114,7 @@ def test_a_pattern_both_engines_take_means_the_same(pattern: str) -> None:
 def test_stored_patterns_re2_refuses_are_left_out_with_one_line(caplog: pytest.LogCaptureFixture) -> None:
     # Checked with Python's re before patterns ran on RE2: the crawl goes on with the patterns it can run.
     stored = CrawlOptions.from_json('{"exclude": ["(?!keep)/tmp/", "/calendar/", "(?=lookahead)"]}')
-    caplog.set_level("WARNING", logger="linkpatrol.rules")
+    caplog.set_level("WARNING", logger="linkpatrol.model.rules")
     crawl = CrawlRules.from_options(stored, "stored.example.org")
     assert crawl.excluded("https://stored.example.org/calendar/") and not crawl.excluded("https://x.org/tmp/")
     assert CrawlRules.from_options(stored, "stored.example.org") is crawl  # compiled (and logged) once
@@ -126,7 +126,7 @@ def test_stored_patterns_re2_refuses_are_left_out_with_one_line(caplog: pytest.L
 
 def test_stored_patterns_past_the_size_cap_are_left_out(caplog: pytest.LogCaptureFixture) -> None:
     stored = CrawlOptions.from_json('{"exclude": [".{300}", "/calendar/", "[^/]{300}", ".{299}x"]}')
-    caplog.set_level("WARNING", logger="linkpatrol.rules")
+    caplog.set_level("WARNING", logger="linkpatrol.model.rules")
     crawl = CrawlRules.from_options(stored, "capped.example.org")
     assert [p.pattern for p in crawl.exclude] == [".{300}", "/calendar/", "[^/]{300}"]
     (line,) = [r.getMessage() for r in caplog.records]

@@ -7,8 +7,8 @@ import time
 
 import redis
 
-from linkpatrol.keys import Keys
 from linkpatrol.politeness import script
+from linkpatrol.store.keys import Keys
 
 ACQUIRE = script("acquire")
 PENALIZE = script("penalize")

@@ -1,12 +1,12 @@
-"""A crawl's rules (``linkpatrol.rules``): exclude patterns, the site's hosts, accepted statuses."""
+"""A crawl's rules (``linkpatrol.model.rules``): exclude patterns, the site's hosts, accepted statuses."""
 
 from __future__ import annotations
 
 import pytest
 
-from linkpatrol.records import CrawlOptions
-from linkpatrol.rules import AcceptRule, CrawlRules, compile_pattern, site_host
-from linkpatrol.urls import host_of, normalize_url
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.rules import AcceptRule, CrawlRules, compile_pattern, site_host
+from linkpatrol.model.urls import host_of, normalize_url
 
 
 def rules(seed_host: str = "example.org", **options: object) -> CrawlRules:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from linkpatrol.records import InvalidOption, parse_options
-from linkpatrol.schedules import (
+from linkpatrol.model.records import InvalidOption, parse_options
+from linkpatrol.model.wire import StartMessage
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.watch.schedules import (
     CLOCK_FILE_ENV,
     SKIPPED_RUNNING,
     PreviousCrawlRunning,
@@ -23,8 +25,6 @@ from linkpatrol.schedules import (
     parse_cron,
     parse_every,
 )
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import StartMessage
 
 SITE = "https://site.example/"
 T0 = 1_700_000_000.0  # a fixed creation time: every due time below is computed from it
@@ -100,7 +100,7 @@ def test_a_stored_cron_that_never_fires_stops_its_schedule_alone_with_one_log_li
     good = hourly(schedules)
     broken = hourly(schedules)
     store.r.hset(store.keys.schedule(broken), mapping={"every": "", "cron": stored})
-    caplog.set_level("WARNING", logger="linkpatrol.schedules")
+    caplog.set_level("WARNING", logger="linkpatrol.watch.schedules")
     fired = schedules.run_due(at=T0 + HOUR)
     assert [(f.outcome, store.require(f.crawl_id or "").url) for f in fired] == [("started", SITE)]
     assert schedules.require(good).runs == 1
@@ -128,7 +128,7 @@ def test_a_stored_pattern_re2_refuses_stops_its_schedule_alone(
     broken = hourly(schedules, exclude=["/drafts/"])
     options = json.loads(store.r.hget(store.keys.schedule(broken), "options") or "{}")
     store.r.hset(store.keys.schedule(broken), "options", json.dumps({**options, "exclude": [r"(a)\1"]}))
-    caplog.set_level("WARNING", logger="linkpatrol.schedules")
+    caplog.set_level("WARNING", logger="linkpatrol.watch.schedules")
     fired = schedules.run_due(at=T0 + HOUR)
     assert [f.outcome for f in fired] == ["started"] and schedules.require(good).runs == 1
     s = schedules.require(broken)

@@ -7,13 +7,13 @@ import json
 import redis
 
 from linkpatrol.config import Config
-from linkpatrol.diff import diff
-from linkpatrol.events import skip_reason
-from linkpatrol.keys import Keys
-from linkpatrol.records import Crawl, CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.verdicts import ErrorKind, Outcome
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.reports.diff import diff
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.events import skip_reason
+from linkpatrol.store.keys import Keys
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.start_messages import handle_start_message
 

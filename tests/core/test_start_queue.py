@@ -1,4 +1,4 @@
-"""The start queue against a real Redis, as a crawler reads it (``linkpatrol.start_queue.StartQueue``):
+"""The start queue against a real Redis, as a crawler reads it (``linkpatrol.store.start_queue.StartQueue``):
 hostile messages go to the dead-letter list and never hold back the others, a batch cut short is
 finished by the next round, a message taken back by a peer is handled once, a crawler that starts
 takes back the claimed lists of crawlers that stopped."""
@@ -10,10 +10,10 @@ import time
 
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.start_queue import ATTEMPTS, DEAD_KEPT, StartQueue
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import MAX_START_MESSAGE, DeadStartMessage, StartMessage
+from linkpatrol.model.wire import MAX_START_MESSAGE, DeadStartMessage, StartMessage
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.start_queue import ATTEMPTS, DEAD_KEPT, StartQueue
 from tests.support.processes import linkpatrol_cli
 from tests.support.start_messages import claim_and_handle, with_start_queue
 

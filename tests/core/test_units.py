@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from linkpatrol.records import MAX_LIMIT, MAX_NOTIFY, CrawlOptions, InvalidOption, parse_options
-from linkpatrol.urls import InvalidURL, host_of, normalize_url
-from linkpatrol.verdicts import (
+from linkpatrol.model.records import MAX_LIMIT, MAX_NOTIFY, CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
+from linkpatrol.model.verdicts import (
     OTHER_OUTCOMES,
     PROBLEM_OUTCOMES,
     ErrorKind,
@@ -18,7 +18,7 @@ from linkpatrol.verdicts import (
     outcome_for_status,
     status_class,
 )
-from linkpatrol.wire import (
+from linkpatrol.model.wire import (
     BadStartMessage,
     FoundLink,
     FrontierMessage,

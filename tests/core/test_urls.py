@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from w3lib.url import safe_url_string
 
-from linkpatrol import urls
-from linkpatrol.urls import InvalidURL, host_of, normalize_url
+from linkpatrol.model import urls
+from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
 
 # (every spelling, the normal form): each spelling, and the normal form itself, normalise to it.
 SAME = [

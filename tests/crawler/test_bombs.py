@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from linkpatrol.records import Crawl
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import Crawl
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import bombs, near_cap
 

@@ -23,10 +23,10 @@ from crawler.downloadermiddlewares.crawl_cookies import (
 )
 from crawler.downloadermiddlewares.redirect import check_redirect
 from crawler.failures import RedirectLoop
-from linkpatrol.keys import Keys
-from linkpatrol.records import Crawl, CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.processes import CrawlerProcess, crawl_to_end
 from tests.support.sites.cookies import OTHER, SITE, CookieSite, Issued, Seen
 from tests.support.webapp import make_app

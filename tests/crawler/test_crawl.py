@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
 from tests.support.sites import fixture, generated
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.processes import CrawlerProcess, SiteServer, linkpatrol_cli, wait_for
 
 Factory = Callable[..., CrawlerProcess]

@@ -154,7 +154,7 @@ def test_links_resolve_as_urljoin_does_on_every_page_and_site() -> None:
     keeps it by origin): every page of every site still gets what urljoin gives against its own url."""
     from urllib.parse import urljoin
 
-    from linkpatrol.urls import InvalidURL, normalize_url
+    from linkpatrol.model.urls import InvalidURL, normalize_url
 
     hrefs = ["/a/b.html", "/a/../c.html?q=1", "//o.example/x", "http://p.example/y", "HTTPS://q.example",
              "https:///z", "http://?q", "//", "../up.html", "same.html", "?only=query", "/"]

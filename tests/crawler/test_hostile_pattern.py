@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import parse_options
-from linkpatrol.registry import list_crawlers
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import parse_options
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import patterns
 

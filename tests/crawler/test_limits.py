@@ -9,8 +9,8 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended
 
 Factory = Callable[..., CrawlerProcess]

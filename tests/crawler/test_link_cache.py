@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.records import Crawl, CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import CachedCheck
+from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.wire import CachedCheck
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import link_cache
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.redis_server import find_binary, free_port
-from linkpatrol.registry import list_crawlers
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import find_binary, free_port
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import generated
 

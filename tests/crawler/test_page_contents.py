@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import anchors, attributes
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions, InvalidOption
-from linkpatrol.registry import list_crawlers
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import CrawlOptions, InvalidOption
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import polite
 

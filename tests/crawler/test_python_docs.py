@@ -15,9 +15,9 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from crawler.extract import scan_page
-from linkpatrol.check.folder import FolderServer, inside
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.check.folder import FolderServer, inside
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, crawl_to_end
 
 DOCS = Path("/usr/share/doc/python3.11/html")

@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.redis_server import RedisServer
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import RedisServer
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.busy import busy_redis
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
 from tests.support.sites import generated

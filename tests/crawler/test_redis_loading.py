@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from linkpatrol.redis_server import RedisServer
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import RedisServer
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
 from tests.support.sites import generated
 

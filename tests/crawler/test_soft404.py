@@ -13,11 +13,11 @@ import pytest
 import redis
 
 from crawler.spiders.links import off_reactor
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.registry import list_crawlers
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import ErrorKind, Outcome
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.verdicts import ErrorKind, Outcome
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end, wait_ended, wait_for
 from tests.support.sites import soft404
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.addresses import AddressPolicy, BadNetworkList
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.addresses import AddressPolicy, BadNetworkList
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended
 
 Factory = Callable[..., CrawlerProcess]

@@ -20,9 +20,9 @@ from scrapy.http import HtmlResponse
 from crawler.downloadermiddlewares.address_guard import AddressGuardMiddleware
 from crawler.extract import extract_links
 from crawler.failures import NotAllowedAddress
-from linkpatrol.addresses import AddressPolicy
-from linkpatrol.store import CrawlStore
-from linkpatrol.urls import host_of
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.model.urls import host_of
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended
 from tests.support.sites import url_identity
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from linkpatrol.records import Crawl
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import Crawl
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.webapp import make_app

@@ -8,8 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from linkpatrol.accepted import AcceptedLinks
-from linkpatrol.store import CrawlStore
+from linkpatrol.reports.accepted import AcceptedLinks
+from linkpatrol.store.crawls import CrawlStore
 from tests.e2e.test_check import BUILT, BUILT_DEAD, SITE_URL, check_env, command, stop
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
 from tests.e2e.test_check import BUILT, SITE_URL, check_env, command, stop
 
 CONFIG = f"""\

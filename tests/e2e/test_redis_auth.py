@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from linkpatrol.connection import REFUSED_WAIT
-from linkpatrol.redis_server import RedisServer
+from linkpatrol.cli.redis_server import RedisServer
+from linkpatrol.store.connection import REFUSED_WAIT
 from tests.support.processes import CrawlerProcess, linkpatrol_cli
 from tests.support.webapp import make_app
 

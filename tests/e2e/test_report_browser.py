@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.addresses import AddressPolicy
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.processes import CrawlerProcess, SiteServer

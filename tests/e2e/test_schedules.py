@@ -13,10 +13,10 @@ from pathlib import Path
 import redis
 from rq.registry import FinishedJobRegistry
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.schedules import SKIPPED_RUNNING, ScheduleRequest, Schedules
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.watch.schedules import SKIPPED_RUNNING, ScheduleRequest, Schedules
 from tests.support.mail import WorkerProcess, mail_env
 from tests.support.processes import CrawlerProcess, wait_ended, wait_for
 from tests.support.receivers import ChangingSite
@@ -53,7 +53,7 @@ def cron_processes(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[],
 
 
 def set_clock(clock: Path, offset: float) -> None:
-    """Move the processes' clock (``linkpatrol.schedules.now``); a rename, so no reader sees half a number."""
+    """Move the processes' clock (``linkpatrol.watch.schedules.now``); a rename, so no reader sees half a number."""
     tmp = clock.with_suffix(".new")
     tmp.write_text(repr(offset))
     tmp.replace(clock)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.addresses import AddressPolicy
-from linkpatrol.schedules import Schedules
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.watch.schedules import Schedules
 from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.processes import CrawlerProcess, crawl_to_end, wait_ended, wait_for
 from tests.support.receivers import ChangingSite

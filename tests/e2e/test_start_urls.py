@@ -11,11 +11,11 @@ from pathlib import Path
 
 import redis
 
-from linkpatrol.addresses import AddressPolicy
-from linkpatrol.keys import Keys
-from linkpatrol.records import Crawl
-from linkpatrol.registry import list_crawlers
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.model.records import Crawl
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import CrawlerProcess, SiteServer, linkpatrol_cli, wait_ended, wait_for
 from tests.support.sites import fixture
 from tests.support.webapp import make_app

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from linkpatrol.check.reports import LISTED_REFERRERS
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.check.reports import LISTED_REFERRERS
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import referrers
 from tests.support.sites.server import Route

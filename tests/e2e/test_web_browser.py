@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from linkpatrol.addresses import AddressPolicy
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import OTHER_LABEL
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.verdicts import OTHER_LABEL
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.processes import CrawlerProcess, SiteServer
 from tests.support.webapp import make_app

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.webapp import SITE, finished_crawl, make_app
 

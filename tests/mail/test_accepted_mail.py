@@ -1,4 +1,4 @@
-"""The report mail and the webhook of a site with accepted links (``linkpatrol.accepted``): an accepted
+"""The report mail and the webhook of a site with accepted links (``linkpatrol.reports.accepted``): an accepted
 link is never in the mail's list of dead links, leaves the summary's counts for a line of its own, and
 the webhook's text counts it apart; a link nobody accepted is listed as before."""
 
@@ -12,12 +12,12 @@ import redis
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
-from linkpatrol.accepted import AcceptedLinks
-from linkpatrol.diff import diff
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import OTHER_LABEL
-from linkpatrol.webhooks import payload
+from linkpatrol.model.verdicts import OTHER_LABEL
+from linkpatrol.reports.accepted import AcceptedLinks
+from linkpatrol.reports.diff import diff
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.watch.webhooks import payload
 from tests.support.smtp import body
 from tests.support.webapp import SITE, finished_crawl
 from web.mail.message import ACCEPTED_LABEL

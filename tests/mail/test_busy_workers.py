@@ -17,10 +17,10 @@ from rq.job import Job, JobStatus
 from rq.registry import FinishedJobRegistry
 from rq.worker import Worker
 
-from linkpatrol import connection
-from linkpatrol.keys import Keys
-from linkpatrol.patience import PatientRetry
-from linkpatrol.store import CrawlStore
+from linkpatrol.store import connection
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.patience import PatientRetry
 from tests.support.busy import busy_redis
 from tests.support.mail import WorkerProcess, finish_crawl, mail_env, sent_markers
 from tests.support.processes import wait_for

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.mail import WorkerProcess, finish_crawl, mail_env
 from tests.support.smtp import SMTPServer

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 
-from linkpatrol.keys import Keys
-from linkpatrol.redis_server import free_port
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import free_port
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.mail import FAST_ENV, finish_crawl
 from tests.support.smtp import SMTPServer, body
 from tests.support.webapp import csrf_token, make_app

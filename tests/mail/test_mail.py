@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from linkpatrol.email_address import InvalidAddress
-from linkpatrol.email_address import validate as validate_address
-from linkpatrol.email_address import validate_all as validate_addresses
+from linkpatrol.cli.redis_server import free_port
 from linkpatrol.env import BadSetting
-from linkpatrol.options import InvalidOption, parse_options
-from linkpatrol.records import Crawl, CrawlOptions
-from linkpatrol.redis_server import free_port
-from linkpatrol.wire import LinkResult, Referrer
+from linkpatrol.model.email_address import InvalidAddress
+from linkpatrol.model.email_address import validate as validate_address
+from linkpatrol.model.email_address import validate_all as validate_addresses
+from linkpatrol.model.options import InvalidOption, parse_options
+from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.wire import LinkResult, Referrer
 from tests.support.smtp import SMTPServer, body
 from web.mail.message import ReportLinks, build_report
 from web.mail.settings import MailSettings

@@ -10,9 +10,9 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.mail import WorkerProcess, mail_env
 from tests.support.processes import crawl_to_end, wait_for
@@ -128,7 +128,7 @@ def test_a_report_asked_for_is_sent_whatever_notify_when_says(store: CrawlStore,
 
 def test_the_form_takes_notify_when_and_webhooks_and_never_shows_the_secret(redis_url: str,
                                                                            store: CrawlStore) -> None:
-    from linkpatrol.addresses import AddressPolicy
+    from linkpatrol.model.addresses import AddressPolicy
 
     client = make_app(redis_url, ADDRESS_POLICY=AddressPolicy(allow_private=True)).test_client()
     secret = "form-secret-value"

@@ -10,10 +10,10 @@ import redis
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.mail import WorkerProcess, finish_crawl, mail_env, sent_markers
 from tests.support.processes import SiteServer, wait_for
 from tests.support.smtp import SMTPServer, body

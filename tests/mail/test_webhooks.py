@@ -13,11 +13,11 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from linkpatrol.addresses import AddressPolicy
-from linkpatrol.records import CrawlOptions, InvalidOption, parse_options
-from linkpatrol.store import CrawlStore
-from linkpatrol.webhooks import PermanentWebhookError, TransientWebhookError, deliver
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.model.records import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.watch.webhooks import PermanentWebhookError, TransientWebhookError, deliver
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.mail import WorkerProcess, mail_env
 from tests.support.processes import SiteServer, wait_for

@@ -14,8 +14,8 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.mail import WorkerProcess, finish_crawl, mail_env, sent_markers
 from tests.support.processes import wait_for
 from tests.support.smtp import SlowAnswer, SMTPServer
@@ -108,9 +108,9 @@ def test_worker_and_pump_wait_through_a_busy_redis(store: CrawlStore, smtp: SMTP
                                                    caplog: pytest.LogCaptureFixture) -> None:
     """Another client's 4-second script: every other client gets BUSY meanwhile. The worker process and
     an event pump started during the script both wait, and the next crawl's mail goes out once."""
-    from linkpatrol import connection
-    from linkpatrol.events import EndedCrawlEvents
-    from linkpatrol.patience import PatientRetry
+    from linkpatrol.store import connection
+    from linkpatrol.store.events import EndedCrawlEvents
+    from linkpatrol.store.patience import PatientRetry
     from web.mail.queue import mail_queue
     from web.mail.settings import MailSettings
     from web.mail.worker import EventPump

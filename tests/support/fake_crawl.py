@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linkpatrol.frontier import Scripts
-from linkpatrol.records import Crawl, CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
+from linkpatrol.store.crawls import CrawlStore
 
 
 @dataclass

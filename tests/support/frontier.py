@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from linkpatrol.frontier import Scripts
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind
+from linkpatrol.store.crawls import CrawlStore
 
 SITE = "http://site.example"
 NOW = 1_700_000_000.0  # a fixed clock: every time in the scripts' records is computed from it

@@ -11,10 +11,10 @@ from typing import Any
 import psutil
 import redis
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import Crawl, CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.processes import LoggedProcess
 

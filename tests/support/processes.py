@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from linkpatrol.records import Crawl, CrawlOptions
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.store.crawls import CrawlStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
 """Playing a crawler's part with the start queue: one message pushed, claimed and handled by the real
-``linkpatrol.start_queue.StartQueue`` over an asyncio client, as the spider does it."""
+``linkpatrol.store.start_queue.StartQueue`` over an asyncio client, as the spider does it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from linkpatrol.connection import async_client
-from linkpatrol.keys import Keys
-from linkpatrol.start_queue import StartQueue
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.connection import async_client
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.start_queue import StartQueue
 
 T = TypeVar("T")
 

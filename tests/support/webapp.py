@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from linkpatrol.records import Crawl
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import Crawl
+from linkpatrol.model.verdicts import ErrorKind, Outcome
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
 from web import create_app
 

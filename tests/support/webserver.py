@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from linkpatrol.redis_server import free_port
+from linkpatrol.cli.redis_server import free_port
 from tests.support.processes import ROOT
 
 

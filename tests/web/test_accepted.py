@@ -9,9 +9,9 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from linkpatrol import accepted as accepted_module
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.reports import accepted as accepted_module
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.webapp import SITE, finished_crawl
 

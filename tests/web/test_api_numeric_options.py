@@ -8,7 +8,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
 
 SITE = "https://example.org/"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from lxml import html
 
-from linkpatrol.records import Origin
-from linkpatrol.store import CrawlStore
+from linkpatrol.model.records import Origin
+from linkpatrol.store.crawls import CrawlStore
 
 SITE = "https://example.org/"
 FOLDER = "http://127.0.0.1:39181/"  # what `REDIS_URL=... linkpatrol check DIR` crawls

@@ -13,9 +13,9 @@ import redis
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
-from linkpatrol.keys import Keys
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import OTHER_LABEL, OTHER_OUTCOMES, Outcome
+from linkpatrol.model.verdicts import OTHER_LABEL, OTHER_OUTCOMES, Outcome
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.smtp import body
 from tests.support.webapp import finished_crawl
 from web.mail.queue import mail_queue

@@ -14,10 +14,10 @@ import redis
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
-from linkpatrol.keys import Keys
-from linkpatrol.records import OPTION_FIELDS, CrawlOptions, parse_options
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import OPTION_FIELDS, CrawlOptions, parse_options
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.processes import linkpatrol_cli
 from tests.support.smtp import body

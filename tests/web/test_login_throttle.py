@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from linkpatrol.env import BadSetting
-from linkpatrol.keys import Keys
-from linkpatrol.login_throttle import Check, LoginLimits, LoginThrottle, address_bucket
+from linkpatrol.login.throttle import Check, LoginLimits, LoginThrottle, address_bucket
+from linkpatrol.store.keys import Keys
 from tests.support.webapp import make_app
 from tests.support.webserver import Answer, WebClient, WebServer
 

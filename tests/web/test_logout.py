@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from linkpatrol.keys import Keys
+from linkpatrol.store.keys import Keys
 from tests.support.webserver import WebClient, WebServer
 
 LOGIN = {"LINKPATROL_USERNAME": "admin", "LINKPATROL_PASSWORD": "pw"}

@@ -1,4 +1,4 @@
-"""The option model (``linkpatrol.options``) is the one declaration of the crawl options: every option
+"""The option model (``linkpatrol.model.options``) is the one declaration of the crawl options: every option
 it holds is found in the API's schema, the command line's --help, the forms that may set it and
 docs/API.md, and the generated parts of openapi.json and docs/API.md are current."""
 
@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from linkpatrol.options import Place, specs
+from linkpatrol.model.options import Place, specs
 from web.openapi import API_DOC, OPENAPI, api_doc, document
 
 
@@ -23,7 +23,7 @@ def _help(*command: str) -> str:
 
 
 def test_every_option_is_found_everywhere_it_may_be_set(client: FlaskClient, store: object) -> None:
-    from linkpatrol.cli import flag_of
+    from linkpatrol.cli.main import flag_of
 
     spec: dict[str, Any] = client.get("/api/openapi.json").json or {}
     schemas = spec["components"]["schemas"]
@@ -45,8 +45,8 @@ def test_every_option_is_found_everywhere_it_may_be_set(client: FlaskClient, sto
 
 
 def test_the_schedule_form_shows_its_options(client: FlaskClient, store: object) -> None:
-    from linkpatrol.options import CrawlOptions
-    from linkpatrol.schedules import ScheduleRequest, Schedules
+    from linkpatrol.model.options import CrawlOptions
+    from linkpatrol.watch.schedules import ScheduleRequest, Schedules
 
     Schedules(store, 60).create(ScheduleRequest("https://example.org/", CrawlOptions(), every=3600, cron=None))  # type: ignore[arg-type]
     page = client.get("/sites?url=https://example.org/").get_data(as_text=True)

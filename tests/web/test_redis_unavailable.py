@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from linkpatrol.redis_server import RedisServer
-from linkpatrol.store import CrawlStore
+from linkpatrol.cli.redis_server import RedisServer
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import linkpatrol_cli, wait_for
 from tests.support.webapp import finished_crawl
 from tests.support.webserver import WebClient, WebServer

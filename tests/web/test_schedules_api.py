@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from linkpatrol.schedules import Schedules
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.watch.schedules import Schedules
 from tests.support.webapp import csrf_token, make_app
 
 SITE = "https://site.example/"
@@ -219,7 +219,7 @@ def test_ids_that_are_not_schedule_ids_are_404s_never_other_keys(api: FlaskClien
 
 
 def test_a_site_takes_at_most_so_many_schedules(api: FlaskClient) -> None:
-    from linkpatrol.schedules import MAX_PER_SITE
+    from linkpatrol.watch.schedules import MAX_PER_SITE
 
     for _ in range(MAX_PER_SITE):
         assert create(api).status_code == 201

@@ -15,10 +15,10 @@ from urllib.parse import quote, urljoin, urlsplit
 import pytest
 import redis
 
-from linkpatrol.addresses import AddressPolicy, legacy_ipv4, nat64_embedded
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import Outcome
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.addresses import AddressPolicy, legacy_ipv4, nat64_embedded
+from linkpatrol.model.verdicts import Outcome
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.processes import ROOT

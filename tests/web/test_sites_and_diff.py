@@ -11,10 +11,10 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from linkpatrol.records import Crawl
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import ErrorKind, Outcome
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import Crawl
+from linkpatrol.model.verdicts import ErrorKind, Outcome
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.smtp import body
 from web.mail.jobs import send_crawl_report

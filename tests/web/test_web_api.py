@@ -11,7 +11,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from linkpatrol.store import CrawlStore
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.webapp import FORMULA, HOSTILE, SITE, finished_crawl, make_app
 
 

@@ -7,9 +7,9 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from linkpatrol.records import CrawlOptions
-from linkpatrol.store import CrawlStore
-from linkpatrol.wire import LinkResult
+from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.webapp import HOSTILE, HOSTILE_IMG, SITE, csrf_token, finished_crawl, make_app
 

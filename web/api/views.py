@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from linkpatrol.accepted import MAX_ACCEPTED, AcceptedLinks, TooManyAccepted, link_url, site_url
-from linkpatrol.diff import diff
-from linkpatrol.records import InvalidOption
-from linkpatrol.store import ORIGIN_FILTERS
+from linkpatrol.model.records import InvalidOption
+from linkpatrol.reports.accepted import MAX_ACCEPTED, AcceptedLinks, TooManyAccepted, link_url, site_url
+from linkpatrol.reports.diff import diff
+from linkpatrol.store.crawls import ORIGIN_FILTERS
 from web.crawls.starting import create
 from web.errors import error_response
 from web.params import whole_number

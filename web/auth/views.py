@@ -14,9 +14,9 @@ Who a request is (``identity()``) is decided here once, from credentials that we
 limit counts per identity, so a made-up token is anonymous, never someone else's bucket.
 
 Every credential check is a login, throttled per account and per client address through Redis
-(``linkpatrol.login_throttle``): past a few failures the login form is shown again with a 429 and the
+(``linkpatrol.login.throttle``): past a few failures the login form is shown again with a 429 and the
 API answers a JSON 429, both with Retry-After. A session cookie is only good while its session is
-open in Redis (``linkpatrol.login_sessions``): a logout ends it on the server, "log out everywhere"
+open in Redis (``linkpatrol.login.sessions``): a logout ends it on the server, "log out everywhere"
 (``everywhere=1`` in the logout form) ends all of the user's sessions, and a changed credential in
 the configuration ends every session signed in with the old one.
 """

@@ -1,6 +1,6 @@
 """The live crawler processes, for operators: ``/workers`` (a page) and ``/workers.json``.
 
-A crawler is listed while its heartbeat key lives (``linkpatrol.registry``); one that died drops off
+A crawler is listed while its heartbeat key lives (``linkpatrol.store.registry``); one that died drops off
 within ``LINKPATROL_WORKER_TTL`` seconds, and a peer puts its in-flight work back in the frontier.
 """
 

@@ -1,5 +1,5 @@
 """Starting crawls from what a person or a client sent: the url and the seed guard, the options
-(validated by ``linkpatrol.records.parse_options``, as for the command line and start messages) and
+(validated by ``linkpatrol.model.records.parse_options``, as for the command line and start messages) and
 the rate limit. Shared by the form (``crawls``) and the JSON API (``api``), so both say the same thing
 about bad input."""
 
@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
-from linkpatrol.addresses import AddressPolicy
-from linkpatrol.records import Crawl, CrawlOptions, InvalidOption, Origin, parse_options
-from linkpatrol.store import CrawlStore
-from linkpatrol.urls import InvalidURL, normalize_url
-from linkpatrol.webhooks import refused as refused_webhooks
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.model.records import Crawl, CrawlOptions, InvalidOption, Origin, parse_options
+from linkpatrol.model.urls import InvalidURL, normalize_url
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.watch.webhooks import refused as refused_webhooks
 from web.auth.views import identity
 from web.errors import RateLimited
 

@@ -1,5 +1,5 @@
 """The mail jobs RQ runs: importable module-level functions with plain arguments, no Flask. Each
-reads the settings from the environment and builds its Redis client through ``linkpatrol.connection``.
+reads the settings from the environment and builds its Redis client through ``linkpatrol.store.connection``.
 
 Exactly once, as far as SMTP allows:
 - the notification job of a crawl is enqueued once (``web.mail.queue``: a fixed id, ``unique=True``);
@@ -12,7 +12,7 @@ Exactly once, as far as SMTP allows:
   end-of-data line (``mark_mail_handed``); a later attempt that finds a hand-over with no answer sends
   again with the same Message-ID, or not, as ``LINKPATROL_MAIL_UNANSWERED`` says (docs/NOTIFICATIONS.md,
   "The mail window").
-- The crawl's ``notify_when`` may make the notification job a no-op (``linkpatrol.events.skip_reason``):
+- The crawl's ``notify_when`` may make the notification job a no-op (``linkpatrol.store.events.skip_reason``):
   it then ends as skipped, with the reason.
 """
 
@@ -26,12 +26,12 @@ from functools import partial
 
 from rq.job import Job, get_current_job
 
-from linkpatrol import connection
 from linkpatrol.config import Config
-from linkpatrol.diff import BROKEN, diff
-from linkpatrol.events import skip_reason
-from linkpatrol.patience import PatientRetry
-from linkpatrol.store import CrawlStore
+from linkpatrol.reports.diff import BROKEN, diff
+from linkpatrol.store import connection
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.events import skip_reason
+from linkpatrol.store.patience import PatientRetry
 from web.mail.attempts import begin_attempt, end_attempt
 from web.mail.message import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
 from web.mail.settings import MailSettings

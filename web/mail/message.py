@@ -22,15 +22,15 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from linkpatrol import durations
-from linkpatrol.accepted import InCrawl
-from linkpatrol.diff import BROKEN, CrawlDiff
-from linkpatrol.email_address import CONTROL, InvalidAddress  # noqa: F401  (InvalidAddress: for the mail jobs and views)
-from linkpatrol.email_address import validate as validate_address
-from linkpatrol.email_address import validate_all as validate_addresses  # noqa: F401
-from linkpatrol.records import Crawl, CrawlState
-from linkpatrol.verdicts import OTHER_LABEL, Outcome
-from linkpatrol.wire import LinkResult, Referrer
+from linkpatrol.model import durations
+from linkpatrol.model.email_address import CONTROL, InvalidAddress  # noqa: F401  (InvalidAddress: for the mail jobs and views)
+from linkpatrol.model.email_address import validate as validate_address
+from linkpatrol.model.email_address import validate_all as validate_addresses  # noqa: F401
+from linkpatrol.model.records import Crawl, CrawlState
+from linkpatrol.model.verdicts import OTHER_LABEL, Outcome
+from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.reports.accepted import InCrawl
+from linkpatrol.reports.diff import BROKEN, CrawlDiff
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENDED: dict[str, str] = {CrawlState.CANCELLED: "was cancelled", CrawlState.FINISHED: "finished"}
@@ -173,7 +173,7 @@ def build_report(
 ) -> EmailMessage:
     """The report mail of one crawl to one address. ``dead`` carries the broken links (dead and missing
     anchors) with the referrers to show (the store's ``problems(..., referrers=max_referrers)``);
-    ``changes`` (``linkpatrol.diff``) puts the new ones first and says what changed since the previous
+    ``changes`` (``linkpatrol.reports.diff``) puts the new ones first and says what changed since the previous
     crawl of the site and leaves out the site's accepted links (``changes.accepted``: counted, not
     listed); ``key`` makes the Message-ID stable."""
     to = validate_address(to)

@@ -16,9 +16,9 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
-from linkpatrol.connection import Client
-from linkpatrol.keys import Keys
-from linkpatrol.webhooks import redact
+from linkpatrol.store.connection import Client
+from linkpatrol.store.keys import Keys
+from linkpatrol.watch.webhooks import redact
 from web.mail.jobs import send_crawl_report, send_test_mail
 from web.mail.settings import MailSettings
 from web.webhooks.jobs import send_webhook

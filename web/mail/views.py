@@ -15,7 +15,7 @@ from rq.exceptions import InvalidJobOperation, InvalidJobOperationError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from linkpatrol.records import MAX_NOTIFY
+from linkpatrol.model.records import MAX_NOTIFY
 from web.mail.listing import LABELS, STATES, counts, find, listing
 from web.mail.message import InvalidAddress, validate_address, validate_addresses
 from web.mail.queue import enqueue_report, enqueue_test, mail_queue

@@ -11,7 +11,7 @@ Two things in one process:
   child process that ends with its parent (``OrphanFreeScheduler``).
 
 Redis that cannot serve now (down, BUSY with another client's script, LOADING...): every client of
-the process waits and retries each command (``linkpatrol.patience.PatientRetry``: RQ's loop, its
+the process waits and retries each command (``linkpatrol.store.patience.PatientRetry``: RQ's loop, its
 work-horse monitoring, heartbeats, job bookkeeping, death registration, the scheduler child and the
 horse inherit it); past that patience the pump's loop and ``run_worker`` start over.
 
@@ -37,13 +37,13 @@ from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
-from linkpatrol import connection
 from linkpatrol.config import BadSetting, Config
-from linkpatrol.connection import Client
-from linkpatrol.events import EndedCrawlEvents
-from linkpatrol.keys import Keys
-from linkpatrol.patience import PatientRetry
-from linkpatrol.store import CrawlStore
+from linkpatrol.store import connection
+from linkpatrol.store.connection import Client
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.events import EndedCrawlEvents
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.patience import PatientRetry
 from web.mail.queue import enqueue_notification, enqueue_webhooks, mail_queue
 from web.mail.settings import MailSettings
 

@@ -7,9 +7,9 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from linkpatrol.diff import CrawlDiff
-from linkpatrol.verdicts import PROBLEM_OUTCOMES, Outcome
-from linkpatrol.wire import LinkResult, Referrer
+from linkpatrol.model.verdicts import PROBLEM_OUTCOMES, Outcome
+from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.reports.diff import CrawlDiff
 
 CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element", "line")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")

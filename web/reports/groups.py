@@ -1,5 +1,5 @@
 """The report's problem groups: by host and by kind of failure, counted from the compact records the
-report already loads (``linkpatrol.report_index``), so a 100k-link report costs no extra Redis call."""
+report already loads (``linkpatrol.store.report_index``), so a 100k-link report costs no extra Redis call."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from linkpatrol.report_index import ERROR, OUTCOME, STATUS, URL, Record
-from linkpatrol.verdicts import describe
+from linkpatrol.model.verdicts import describe
+from linkpatrol.store.report_index import ERROR, OUTCOME, STATUS, URL, Record
 
 MAX_GROUPS = 10
 

@@ -2,14 +2,14 @@
 
 Each view reads only the urls it needs (``CrawlStore.report_records``): the problem set for "dead" and
 "other", the redirect set for "redirects", everything for "all" (an ended crawl's from its report
-index: one GET). The compact records (``linkpatrol.report_index``) are kept in a small per-process
+index: one GET). The compact records (``linkpatrol.store.report_index``) are kept in a small per-process
 cache; ``Row`` objects are built only for the page shown. A running crawl's records are refreshed at
 most every ``LIVE_TTL`` seconds. Referrers are read only for the rows on the page shown, except by page.
 
-The site's accepted links (``linkpatrol.accepted``: ``run``'s ``accepted``, the crawl's accepted problem
+The site's accepted links (``linkpatrol.reports.accepted``: ``run``'s ``accepted``, the crawl's accepted problem
 urls) leave the problem views and make a view of their own. The problem views can be shown by link (a
 target, the pages linking to it) or by page (``by=page``: each page holding problems, the line of each
-link in its source: ``linkpatrol.by_page``), paginated by page; that needs every kept referrer of the
+link in its source: ``linkpatrol.reports.by_page``), paginated by page; that needs every kept referrer of the
 problems, read once per crawl version in batches and cached like the records.
 """
 
@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from linkpatrol.by_page import Place, by_page
-from linkpatrol.records import Crawl, CrawlState
-from linkpatrol.report_index import ERROR, EXTERNAL, FINAL, HOPS, OUTCOME, REFS, STATUS, URL, Record
-from linkpatrol.store import CrawlStore
-from linkpatrol.verdicts import OTHER_LABEL, OTHER_OUTCOMES, STATUS_CLASSES, Outcome, status_class
-from linkpatrol.wire import LinkResult, Referrer
+from linkpatrol.model.records import Crawl, CrawlState
+from linkpatrol.model.verdicts import OTHER_LABEL, OTHER_OUTCOMES, STATUS_CLASSES, Outcome, status_class
+from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.reports.by_page import Place, by_page
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.report_index import ERROR, EXTERNAL, FINAL, HOPS, OUTCOME, REFS, STATUS, URL, Record
 from web.params import whole_number
 
 VIEWS = {

@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 
-from linkpatrol.accepted import AcceptedLinks, InCrawl
-from linkpatrol.diff import BROKEN, diff
-from linkpatrol.records import Crawl
-from linkpatrol.report_index import OUTCOME, URL
-from linkpatrol.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
+from linkpatrol.model.records import Crawl
+from linkpatrol.model.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
+from linkpatrol.reports.accepted import AcceptedLinks, InCrawl
+from linkpatrol.reports.diff import BROKEN, diff
+from linkpatrol.store.report_index import OUTCOME, URL
 from web.params import page_arg
 from web.reports import groups
 from web.reports.query import CACHE, PROBLEM_VIEWS, VIEW_OUTCOMES, VIEWS, BadQuery, Query, Row, run
@@ -25,7 +25,7 @@ REFERRERS_PER_PAGE = 100  # on the page of one link
 
 def view_counts(crawl: Crawl, accepted: InCrawl) -> dict[str, int]:
     """The count on each view's tab, from the crawl record (as in the API and the mail), the site's
-    accepted links (``linkpatrol.accepted``) counted on their own tab and in no other."""
+    accepted links (``linkpatrol.reports.accepted``) counted on their own tab and in no other."""
     counts = accepted.outcome_counts(crawl)
     return {
         "dead": counts[Outcome.DEAD],

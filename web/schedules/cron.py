@@ -16,10 +16,10 @@ import time
 
 from rq.cron import CronScheduler
 
-from linkpatrol import connection
 from linkpatrol.config import Config
 from linkpatrol.env import BadSetting
-from linkpatrol.keys import Keys
+from linkpatrol.store import connection
+from linkpatrol.store.keys import Keys
 from web.schedules.jobs import tick
 
 TICKS_KEPT = 3  # a tick job waits at most this many intervals for a worker, then expires
@@ -50,14 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"web.schedules.cron: cannot reach Redis at {config.redis_location}: {exc}", file=sys.stderr)
         return 1
     keys = Keys.from_config(config)
-    logging.getLogger("linkpatrol.schedules").info("schedule tick every %d s on queue %s",
+    logging.getLogger("linkpatrol.watch.schedules").info("schedule tick every %d s on queue %s",
                                                    config.schedule_tick, keys.schedule_queue)
     while True:  # start() returns on SIGTERM/SIGINT; a Redis outage restarts the loop
         try:
             build(rq_connection, keys, config.schedule_tick).start()
             return 0
         except connection.RedisError as exc:
-            logging.getLogger("linkpatrol.schedules").error("cron scheduler: %s; starting again in 2 s", exc)
+            logging.getLogger("linkpatrol.watch.schedules").error("cron scheduler: %s; starting again in 2 s", exc)
             time.sleep(2)
 
 

@@ -1,5 +1,5 @@
 """The tick: an RQ job, enqueued by RQ's cron scheduler (``web.schedules.cron``) on the schedules queue,
-that starts every due scheduled crawl (``linkpatrol.schedules.Schedules.run_due``).
+that starts every due scheduled crawl (``linkpatrol.watch.schedules.Schedules.run_due``).
 
 Ticks may run twice at once or be killed half-way: each due time still gives one crawl (the core's
 transaction decides), so the job needs no lock and no retry of its own; the next tick is the retry.
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from linkpatrol import connection
 from linkpatrol.config import Config
-from linkpatrol.patience import PatientRetry
-from linkpatrol.schedules import Schedules
-from linkpatrol.store import CrawlStore
+from linkpatrol.store import connection
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.patience import PatientRetry
+from linkpatrol.watch.schedules import Schedules
 
-logger = logging.getLogger("linkpatrol.schedules")
+logger = logging.getLogger("linkpatrol.watch.schedules")
 # A tick waits this long for a Redis that cannot serve (BUSY, LOADING...), well within its job timeout
 # (300 s, ``web.schedules.cron``); a tick that fails after all is retried by the next one.
 PATIENCE = 60.0

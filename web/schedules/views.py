@@ -14,10 +14,11 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from linkpatrol import durations
 from linkpatrol.config import Config
-from linkpatrol.records import InvalidOption
-from linkpatrol.schedules import (
+from linkpatrol.model import durations
+from linkpatrol.model.records import InvalidOption
+from linkpatrol.model.urls import InvalidURL, normalize_url
+from linkpatrol.watch.schedules import (
     SCHEDULE_FIELDS,
     PreviousCrawlRunning,
     Schedule,
@@ -26,7 +27,6 @@ from linkpatrol.schedules import (
     Schedules,
     parse_when,
 )
-from linkpatrol.urls import InvalidURL, normalize_url
 from web import csrf
 from web.crawls.starting import RateLimited, check_rate_limit, parse_request
 from web.errors import error_response

@@ -1,13 +1,13 @@
 """A site's accepted links over HTTP: the site page's forms (here, on the sites blueprint) and the JSON
 API's routes (``web.api``) share the identity they record and the JSON shape they answer with. The
-logic and the storage are ``linkpatrol.accepted``'s."""
+logic and the storage are ``linkpatrol.reports.accepted``'s."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from linkpatrol.accepted import AcceptedLink
-from linkpatrol.summary import iso
+from linkpatrol.reports.accepted import AcceptedLink
+from linkpatrol.reports.summary import iso
 from web.auth.views import identity
 
 

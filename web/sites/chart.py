@@ -14,8 +14,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from linkpatrol.records import Crawl
-from linkpatrol.verdicts import Outcome
+from linkpatrol.model.records import Crawl
+from linkpatrol.model.verdicts import Outcome
 
 SERIES = (Outcome.DEAD, Outcome.MISSING_ANCHOR, Outcome.BLOCKED)
 WIDTH, HEIGHT = 640, 240

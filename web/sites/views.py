@@ -1,6 +1,6 @@
 """Pages: one site (every crawl of one start URL, newest first) with the trend of its problem counts,
 its schedules and the form that adds one (posted to ``web.schedules``), and its accepted links
-(``linkpatrol.accepted``) with the forms that accept one (also a report row's button) and undo it."""
+(``linkpatrol.reports.accepted``) with the forms that accept one (also a report row's button) and undo it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from linkpatrol.accepted import MAX_ACCEPTED, AcceptedLinks, TooManyAccepted, link_url, site_url
-from linkpatrol.options import Place, form_defaults, form_fields
-from linkpatrol.records import InvalidOption
+from linkpatrol.model.options import Place, form_defaults, form_fields
+from linkpatrol.model.records import InvalidOption
+from linkpatrol.reports.accepted import MAX_ACCEPTED, AcceptedLinks, TooManyAccepted, link_url, site_url
 from web.auth.views import safe_next
 from web.resources import store
 from web.schedules.views import schedules

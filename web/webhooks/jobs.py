@@ -12,14 +12,14 @@ import logging
 
 from rq.job import get_current_job
 
-from linkpatrol import connection
-from linkpatrol.addresses import AddressPolicy
 from linkpatrol.config import Config
-from linkpatrol.diff import BROKEN, diff
-from linkpatrol.events import skip_reason
-from linkpatrol.patience import PatientRetry
-from linkpatrol.store import CrawlStore
-from linkpatrol.webhooks import (
+from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.reports.diff import BROKEN, diff
+from linkpatrol.store import connection
+from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.events import skip_reason
+from linkpatrol.store.patience import PatientRetry
+from linkpatrol.watch.webhooks import (
     DELIVERY_HEADER,
     EVENT,
     EVENT_HEADER,

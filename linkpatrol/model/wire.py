@@ -1,0 +1,476 @@
+"""The wire format: the only encoder and decoder of what linkpatrol stores in Redis and passes around.
+
+- ``LinkResult``: one checked url, stored once per url in the crawl's ``urls`` hash (compact JSON,
+  empty fields left out: bytes per url is what Redis sizing is about);
+- ``Referrer``: one page linking to a url, a JSON list in the url's referrer list;
+- ``FrontierMessage``: one unit of work in a crawl's queue (``{"u": url, "k": kind, "d": depth}``);
+- ``FoundLink`` and ``Completion``: what the crawler hands the frontier's COMPLETE script;
+- ``CachedCheck``: a link to another site found ok, shared by every crawl for a while;
+- ``KnownPage``: a page of a site as its last full read left it (validators, links, anchors), kept per
+  site so a re-crawl asks whether it changed and reuses its links when it did not (compressed JSON);
+- ``StartMessage``: what a crawler reads from the start queue (``{"crawl_id": ...}``, a bare URL, or a
+  JSON object ``{"url": ..., "max_pages": ...}`` with the API's option names), and
+  ``DeadStartMessage``: one no crawl came from, in the dead-letter list with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from linkpatrol.model.records import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.urls import InvalidURL, normalize_url
+from linkpatrol.model.verdicts import CheckMethod, Outcome, describe, status_class
+
+# json.dumps(obj, separators=...) builds a new encoder at every call; these are called per link.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def anchor_hash(name: str) -> str:
+    """What the frontier keeps of an anchor: 8 hex digits of a hash, a quarter of a typical id's bytes.
+    Two ids of one page that share it would hide one missing anchor: about 1 in 100 million links."""
+    return hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+
+
+@dataclass
+class Referrer:
+    page: str
+    text: str
+    element: str
+    fragment: str
+    line: int = 0  # the line of the linking element in the page's source (0: unknown)
+
+    def encode(self) -> str:
+        fields: list[Any] = [self.page, self.text, self.element, self.fragment]
+        if self.line:
+            fields.append(self.line)
+        return compact_json(fields)
+
+    @classmethod
+    def decode(cls, raw: str) -> Referrer:
+        return cls(*json.loads(raw))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"page": self.page, "text": self.text, "element": self.element, "fragment": self.fragment,
+                "line": self.line or None}
+
+
+@dataclass
+class LinkResult:
+    """What checking one url found. ``status`` is the final HTTP status, or None with ``error``."""
+
+    url: str
+    outcome: str
+    status: int | None = None
+    error: str | None = None
+    final_url: str | None = None
+    redirects: list[list[Any]] = field(default_factory=list)  # [[url, status], ...] hop by hop
+    content_type: str | None = None
+    external: bool = False
+    referrers: list[Referrer] = field(default_factory=list)
+    referrer_count: int = 0
+
+    @property
+    def status_class(self) -> str:
+        return status_class(self.status)
+
+    @property
+    def verdict(self) -> Outcome:
+        return Outcome(self.outcome)
+
+    @property
+    def is_html(self) -> bool:
+        return (self.content_type or "").lower() in ("text/html", "application/xhtml+xml")
+
+    @property
+    def description(self) -> str:
+        """``HTTP 404``, or the failure kind."""
+        return describe(self.status, self.error, self.outcome)
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {"o": str(self.outcome)}
+        if self.status is not None:
+            data["s"] = self.status
+        if self.error:
+            data["e"] = str(self.error)
+        if self.final_url:
+            data["f"] = self.final_url
+        if self.redirects:
+            data["r"] = self.redirects
+        if self.content_type:
+            data["t"] = self.content_type
+        if self.external:
+            data["x"] = 1
+        return compact_json(data)
+
+    @classmethod
+    def from_json(cls, url: str, raw: str) -> LinkResult:
+        d = json.loads(raw)
+        return cls(
+            url=url,
+            outcome=d["o"],
+            status=d.get("s"),
+            error=d.get("e"),
+            final_url=d.get("f"),
+            redirects=d.get("r") or [],
+            content_type=d.get("t"),
+            external=bool(d.get("x")),
+        )
+
+    def to_report(self) -> dict[str, Any]:
+        """The API's and the exports' shape of one result."""
+        return {
+            "url": self.url,
+            "status": self.status,
+            "error": self.error,
+            "outcome": self.outcome,
+            "final_url": self.final_url,
+            "redirects": self.redirects,
+            "external": self.external,
+            "referrer_count": self.referrer_count,
+            "referrers": [r.to_dict() for r in self.referrers],
+        }
+
+
+class MessageKind(StrEnum):
+    PAGE = "page"  # fetched with GET and parsed when it is HTML in scope
+    CHECK = "check"  # only checked
+    INVALID_URL = "invalid-url"  # nothing to fetch: reported dead at once
+    UNSUPPORTED = "unsupported"  # nothing to fetch: a scheme we do not check
+    SITEMAP = "sitemap"  # a sitemap (urlset or index, maybe gzipped): read for the urls it lists
+
+
+@dataclass(frozen=True)
+class FrontierMessage:
+    url: str
+    kind: MessageKind
+    depth: int = 0
+    # Crawlers that stopped answering while they held this message ("a", counted by REQUEUE).
+    attempts: int = 0
+
+    def encode(self) -> str:
+        d: dict[str, Any] = {"u": self.url, "k": str(self.kind), "d": self.depth}
+        if self.attempts:
+            d["a"] = self.attempts
+        return compact_json(d)
+
+    @classmethod
+    def decode(cls, raw: str) -> FrontierMessage:
+        d = json.loads(raw)
+        return cls(d["u"], MessageKind(d["k"]), int(d.get("d", 0)), int(d.get("a", 0)))
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    """A link found on a checked page. A page link counts against the crawl's page budget: over it,
+    the frontier queues the same url as a check instead."""
+
+    target: str
+    message: FrontierMessage
+    referrer: Referrer | None = None
+    anchor: str = ""  # the id the link's fragment names, when the crawl checks it ("" otherwise)
+
+    def args(self) -> tuple[str, str, str, str, str]:
+        """The five COMPLETE arguments of this link."""
+        over_budget = ""
+        if self.message.kind is MessageKind.PAGE:
+            over_budget = FrontierMessage(self.message.url, MessageKind.CHECK, self.message.depth).encode()
+        anchor = f"{anchor_hash(self.anchor)}\t{self.anchor}" if self.anchor else ""
+        return (self.target, self.message.encode(), over_budget, self.referrer.encode() if self.referrer else "",
+                anchor)
+
+
+@dataclass
+class Completion:
+    """One checked frontier message: its result and, for a parsed page, the links it holds.
+    ``promoted``: parsed although it was queued as a check (an in-scope target found by a ``<link>``,
+    ``<img>``... that answered HTML); it takes its place in the page budget when recorded."""
+
+    crawl_id: str
+    result: LinkResult
+    is_page: bool = False
+    links: list[FoundLink] = field(default_factory=list)
+    promoted: bool = False
+    method: CheckMethod = CheckMethod.GET
+    retries: int = 0
+    anchors: set[str] | None = None  # the page's ids and <a name>s; None when not read
+    from_sitemap: bool = False  # the links are a sitemap's listing, not a page's links
+
+    @property
+    def anchors_arg(self) -> str:
+        """The anchors as COMPLETE takes them: their hashes, ``"\nh1\nh2\n"`` ("" when not read)."""
+        if self.anchors is None:
+            return ""
+        return "\n" + "".join(f"{h}\n" for h in sorted({anchor_hash(name) for name in self.anchors}))
+
+    @property
+    def landing(self) -> str:
+        """The page a redirected url landed on, when that page's anchors decide the #fragments asked of
+        the url: the page it queued in its place (a redirect within the site, read in its turn), or
+        the one whose anchors it read itself (another host's page, ``check_fragments: all``); ""
+        otherwise (not redirected, or the landing page is not read for anchors)."""
+        res = self.result
+        if not res.redirects or not res.final_url:
+            return ""
+        try:
+            final = normalize_url(res.final_url)[0]
+        except InvalidURL:
+            return ""
+        if final != res.url and (self.anchors is not None or any(link.target == final for link in self.links)):
+            return final
+        return ""
+
+    @property
+    def page_flag(self) -> str:
+        if not self.is_page:
+            return "0"
+        return "p" if self.promoted else "1"
+
+
+# A known page's stored form past this many bytes (compressed) is not kept: its page is read in full
+# at every crawl. One HSET of it stays a bounded call (10,000 links compress to about 200 kB).
+MAX_KNOWN_PAGE = 256 * 1024
+
+
+@dataclass
+class KnownPage:
+    """A page of a site as its last full read left it: its validators (``ETag``, ``Last-Modified``),
+    what its read gave (the links sent for it, its anchors, links past the cap, whether the depth limit
+    held page links back), ``read_at``: when the crawl that read it was created (the site's crawls since
+    then are counted to bound its reuse), and ``fingerprint``: what of the crawl's options and limits
+    decided those links (a crawl that decides them otherwise reads the page again). Links are kept
+    without their depth (the reusing crawl's)."""
+
+    etag: str
+    last_modified: str
+    fingerprint: str
+    links: list[FoundLink] = field(default_factory=list)
+    anchors: set[str] | None = None
+    status: int = 200
+    content_type: str | None = None
+    over_cap: int = 0
+    depth_limited: bool = False
+    read_at: float = 0.0
+
+    def encode(self) -> bytes:
+        """zlib-compressed compact JSON; a link is ``[target, kind, text, element, fragment, line,
+        anchor, referring page]`` (the page only when it is not the first link's)."""
+        links = []
+        first_page = self.links[0].referrer.page if self.links and self.links[0].referrer else ""
+        for link in self.links:
+            ref = link.referrer or Referrer("", "", "", "")
+            row: list[Any] = [link.target, str(link.message.kind), ref.text, ref.element, ref.fragment, ref.line,
+                              link.anchor]
+            if ref.page != first_page:
+                row.append(ref.page)
+            links.append(row)
+        data: dict[str, Any] = {"e": self.etag, "m": self.last_modified, "f": self.fingerprint, "p": first_page,
+                                "l": links, "s": self.status, "r": self.read_at}
+        if self.anchors is not None:
+            data["a"] = sorted(self.anchors)
+        if self.content_type:
+            data["t"] = self.content_type
+        if self.over_cap:
+            data["c"] = self.over_cap
+        if self.depth_limited:
+            data["d"] = 1
+        return zlib.compress(compact_json(data).encode("utf-8", "surrogatepass"))
+
+    @classmethod
+    def decode(cls, raw: bytes) -> KnownPage:
+        """The page ``encode`` stored; ValueError for anything else (``zlib.error`` included)."""
+        try:
+            d = json.loads(zlib.decompress(raw).decode("utf-8", "surrogatepass"))
+            first_page = d["p"]
+            links = [FoundLink(row[0], FrontierMessage(row[0], MessageKind(row[1])),
+                               Referrer(row[7] if len(row) > 7 else first_page, row[2], row[3], row[4], row[5]),
+                               row[6]) for row in d["l"]]
+            return cls(str(d["e"]), str(d["m"]), str(d["f"]), links, set(d["a"]) if "a" in d else None,
+                       int(d["s"]), d.get("t"), int(d.get("c", 0)), bool(d.get("d")), float(d["r"]))
+        except (zlib.error, KeyError, IndexError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a known page: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CachedCheck:
+    """A link to another site that a crawl found ok (``crawl_id``, at ``at``, Unix time), reused by every
+    crawl while its entry lives (``Keys.link_cache``)."""
+
+    result: LinkResult
+    crawl_id: str
+    at: float
+
+    def encode(self) -> str:
+        return compact_json({"u": self.result.url, "c": self.crawl_id, "at": round(self.at, 3),
+                             "r": self.result.to_json()})
+
+    @classmethod
+    def decode(cls, raw: str) -> CachedCheck:
+        d = json.loads(raw)
+        return cls(LinkResult.from_json(d["u"], d["r"]), str(d["c"]), float(d["at"]))
+
+
+class BadStartMessage(ValueError):
+    """A start message no crawl can come from; the message says why, in one line."""
+
+
+# A start message is one URL or a small JSON object: the API's body limit, and a depth no option
+# needs (headers, lists of patterns: 2). Checked before decoding, so no message costs more than
+# reading it once (a 5,000-deep one made ``json.loads`` raise RecursionError).
+MAX_START_MESSAGE = 64 * 1024  # bytes
+MAX_START_DEPTH = 8
+SHOWN_START_MESSAGE = 1000  # characters of a rejected message a dead letter keeps
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _nesting(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for ch in _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _size(raw: str | bytes) -> int:
+    return len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
+
+
+def _start_json(text: str) -> Any:
+    """The JSON value of ``text``, or BadStartMessage: nested too deeply, or not JSON."""
+    if _nesting(text) > MAX_START_DEPTH:
+        raise BadStartMessage(f"JSON nested more than {MAX_START_DEPTH} levels deep")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadStartMessage("not JSON and not a URL") from None
+
+
+@dataclass(frozen=True)
+class StartMessage:
+    """Either names a crawl the web app or the CLI created (``crawl_id``), or asks for a new crawl of
+    ``url`` with ``options`` (a scrapy-redis user's ``lpush links:start_urls URL``)."""
+
+    crawl_id: str | None = None
+    url: str | None = None
+    options: CrawlOptions = field(default_factory=CrawlOptions)
+
+    def encode(self) -> str:
+        if self.crawl_id:
+            return compact_json({"crawl_id": self.crawl_id})
+        return compact_json({"url": self.url, **self.options.to_input()})
+
+    @staticmethod
+    def text(raw: str | bytes) -> str:
+        """The text of a start message as it was pushed, or BadStartMessage: too large, or not UTF-8."""
+        size = _size(raw)
+        if size > MAX_START_MESSAGE:
+            raise BadStartMessage(f"{size} bytes, more than the {MAX_START_MESSAGE} a start message may have")
+        if isinstance(raw, str):
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadStartMessage(f"not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x})") from None
+
+    @staticmethod
+    def loggable(raw: str | bytes) -> str:
+        """``raw`` as a log line may show it: the values of its request headers (secrets) masked,
+        bytes that are not UTF-8 as ``\\xff`` escapes."""
+        text = raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else raw
+        if not text.lstrip().startswith("{"):
+            return text
+        try:
+            data = _start_json(StartMessage.text(text))
+        except BadStartMessage:
+            return "(malformed JSON naming headers, not shown)" if "headers" in text.lower() else text
+        if not isinstance(data, Mapping) or data.get("headers") is None:
+            return text
+        headers = data["headers"]
+        masked = dict.fromkeys(map(str, headers), "***") if isinstance(headers, Mapping) else "***"
+        return compact_json({**data, "headers": masked})
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> StartMessage:
+        """The message ``raw`` is, or BadStartMessage saying why it is none (never another error,
+        whatever ``raw`` holds: its cost is bounded by ``MAX_START_MESSAGE``)."""
+        text = cls.text(raw).strip()
+        if not text:
+            raise BadStartMessage("the message is empty")
+        if text[0] not in '{["':
+            try:  # a bare JSON number, true, false or null is no URL either
+                scalar = json.loads(text)
+            except ValueError:
+                return cls(url=_start_url(text))
+            raise BadStartMessage(f"a JSON start message must be an object, not {_json_kind(scalar)}")
+        data = _start_json(text)
+        if not isinstance(data, Mapping):
+            raise BadStartMessage(f"a JSON start message must be an object, not {_json_kind(data)}")
+        if "crawl_id" in data:
+            crawl_id = data["crawl_id"]
+            if not isinstance(crawl_id, str) or not crawl_id or len(crawl_id) > 64:
+                raise BadStartMessage('"crawl_id" must be a string of 1 to 64 characters')
+            return cls(crawl_id=crawl_id)
+        if not isinstance(data.get("url"), str):
+            raise BadStartMessage('it needs a "url" string (or a "crawl_id")')
+        try:
+            options = parse_options({k: v for k, v in data.items() if k != "url"})
+        except InvalidOption as exc:
+            raise BadStartMessage(str(exc)) from None
+        return cls(url=_start_url(data["url"]), options=options)
+
+
+@dataclass(frozen=True)
+class DeadStartMessage:
+    """A start message no crawl came from, as the dead-letter list (``Keys.start_dead``) keeps it:
+    as logs show it (``StartMessage.loggable``, cut to ``SHOWN_START_MESSAGE`` characters), its size
+    in bytes, why it was rejected and when (Unix time)."""
+
+    message: str
+    size: int
+    reason: str
+    at: float
+
+    @classmethod
+    def of(cls, raw: str | bytes, reason: str, at: float) -> DeadStartMessage:
+        size = _size(raw)
+        shown = StartMessage.loggable(raw[:MAX_START_MESSAGE + 1])
+        if len(shown) > SHOWN_START_MESSAGE:
+            shown = shown[:SHOWN_START_MESSAGE] + "..."
+        return cls(shown, size, reason, at)
+
+    def encode(self) -> str:
+        return compact_json({"at": round(self.at, 3), "reason": self.reason, "size": self.size,
+                             "message": self.message})
+
+    @classmethod
+    def decode(cls, raw: str) -> DeadStartMessage:
+        d = json.loads(raw)
+        return cls(str(d["message"]), int(d["size"]), str(d["reason"]), float(d["at"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "reason": self.reason, "size": self.size, "message": self.message}
+
+
+def _start_url(raw: str) -> str:
+    try:
+        return normalize_url(raw)[0]
+    except InvalidURL as exc:
+        raise BadStartMessage(f"url: {exc}") from None

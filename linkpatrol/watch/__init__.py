@@ -1,0 +1,1 @@
+"""Watching a site over time: schedules and webhooks."""
