@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from linkpatrol.model import durations
+from linkpatrol import durations
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
@@ -47,7 +47,7 @@ def number(env: Mapping[str, str] | None, name: str, default: float, minimum: fl
 
 def seconds(env: Mapping[str, str] | None, name: str, default: int, minimum: int = 0,
             maximum: int | None = None) -> int:
-    """A duration: seconds, or ``90m``, ``12h``, ``1d`` (``linkpatrol.model.durations``)."""
+    """A duration: seconds, or ``90m``, ``12h``, ``1d`` (``linkpatrol.durations``)."""
     raw = _raw(env, name)
     if not raw:
         return default

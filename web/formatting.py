@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import Flask
 
-from linkpatrol.model import durations
+from linkpatrol import durations
 from linkpatrol.reports.summary import iso
 
 

@@ -30,13 +30,13 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from linkpatrol.cli.context import EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_OK, EXIT_REDIS, Context, error, print_json
+from linkpatrol.cli.crawl_flags import add_crawl_options, flag_of, options_from_args, outcomes, positive, seconds
+from linkpatrol.cli.schedules import add_parser as add_schedule_commands
 from linkpatrol.config import Config
-from linkpatrol.model import durations
-from linkpatrol.model.addresses import AddressPolicy
-from linkpatrol.model.options import CrawlOptions, InvalidOption, Place, default, parse_options, specs
+from linkpatrol.model.options import InvalidOption, Place
 from linkpatrol.model.records import Origin
 from linkpatrol.model.urls import InvalidURL
 from linkpatrol.model.verdicts import PROBLEM_OUTCOMES, Outcome
@@ -45,119 +45,8 @@ from linkpatrol.store.crawls import ORIGIN_FILTERS, CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.registry import list_crawlers
 from linkpatrol.store.start_queue import dead_letters
-from linkpatrol.watch.webhooks import refused as refused_webhooks
 
-EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT, EXIT_REDIS = 0, 1, 2, 3
 WAIT_POLL = 0.5  # seconds between two looks at a crawl --wait is waiting for
-
-
-@dataclass(frozen=True)
-class Context:
-    config: Config
-    keys: Keys
-    client: Any
-    store: CrawlStore
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
-def _positive(text: str) -> int:
-    value = _whole(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _outcomes(text: str) -> tuple[Outcome, ...]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    choices = ", ".join(PROBLEM_OUTCOMES)
-    if not names:
-        raise argparse.ArgumentTypeError(f"name at least one outcome: {choices}")
-    unknown = [name for name in names if name not in PROBLEM_OUTCOMES]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"{unknown[0]!r} is not a problem outcome; choose from {choices}")
-    return tuple(dict.fromkeys(Outcome(name) for name in names))
-
-
-def add_crawl_options(p: argparse.ArgumentParser, place: Place = Place.CLI) -> None:
-    """The per-crawl flags, one for each option ``place`` may set (``enqueue`` and ``schedule add``:
-    Place.CLI, ``check``: Place.CHECK), derived from the option model (``linkpatrol.model.options``): a switch
-    for a true-or-false option (``--no-NAME`` when it is on by default), a repeatable flag for a list,
-    a value checked by the model otherwise."""
-    for name, spec in specs().items():
-        if place not in spec.places:
-            continue
-        value, text = default(name), spec.flag_help or spec.help
-        if isinstance(value, bool):
-            p.add_argument(flag_of(name), action="store_true", help=text)
-        elif isinstance(value, list | dict):
-            p.add_argument(flag_of(name), action="append", default=[], metavar=spec.metavar or None, help=text)
-        elif spec.choices:
-            p.add_argument(flag_of(name), choices=spec.values, metavar=spec.metavar or None, help=text)
-        elif spec.flag_env:
-            p.add_argument(flag_of(name), metavar=spec.metavar or None, help=text)
-        else:
-            p.add_argument(flag_of(name), type=_checked(name), metavar=spec.metavar or None, help=text)
-
-
-def _checked(name: str) -> Callable[[str], Any]:
-    """A flag's value checked by the model (argparse names the flag in its message); the parsed value,
-    or the text itself for an option that takes a text too (``--max-duration 2h``)."""
-    keep_text = specs()[name].cli_text
-
-    def parse(text: str) -> Any:
-        try:
-            value = getattr(parse_options({name: text}), name)
-        except InvalidOption as exc:
-            raise argparse.ArgumentTypeError(exc.message) from None
-        return text if keep_text else value
-
-    parse.__name__ = name
-    return parse
-
-
-def _dest(name: str) -> str:
-    return flag_of(name)[2:].replace("-", "_")
-
-
-def options_from_args(args: argparse.Namespace) -> CrawlOptions:
-    """The options the flags of ``add_crawl_options`` give, webhook hosts judged by the address policy.
-    Raises InvalidOption (``flag_of`` names it)."""
-    data: dict[str, Any] = {}
-    for name, spec in specs().items():
-        if not spec.places & {Place.CLI, Place.CHECK} or not hasattr(args, _dest(name)):
-            continue
-        value = getattr(args, _dest(name))
-        if isinstance(default(name), bool):
-            value = not value if default(name) else value
-        elif spec.flag_env:
-            value = os.environ.get(value, "") if value else None
-        data[name] = value
-    options = parse_options(data)
-    if reason := refused_webhooks(options.webhooks, AddressPolicy.from_env()):
-        raise InvalidOption("webhooks", reason)
-    return options
-
-
-def flag_of(option: str) -> str:
-    """The command-line flag of a crawl option (or of another field a message names: ``--cron``)."""
-    spec = specs().get(option)
-    if spec is not None and spec.flag:
-        return spec.flag
-    return ("--no-" if spec is not None and default(option) is True else "--") + option.replace("_", "-")
-
-
-def _seconds(text: str) -> int:
-    """Seconds (``90``) or a duration (``90s``, ``5m``, ``2h``): ``durations.parse``."""
-    try:
-        return durations.parse(text)
-    except durations.BadDuration as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 CHECK_EPILOG = """\
@@ -204,7 +93,7 @@ def _add_check(sub: Any) -> None:
     g.add_argument("--site-url", metavar="URL",
                    help="the production address of what is checked (the folder's root): links to it are "
                         "checked in the copy, and reports show it")
-    g.add_argument("--fail-on", type=_outcomes, default=(Outcome.DEAD,), metavar="OUTCOMES",
+    g.add_argument("--fail-on", type=outcomes, default=(Outcome.DEAD,), metavar="OUTCOMES",
                    help=f"comma-separated outcomes that fail the run ({', '.join(PROBLEM_OUTCOMES)}); default: dead")
     g.add_argument("--format", choices=FORMATS, default="text", help="the report's format (default: text)")
     g.add_argument("--group-by", choices=GROUPINGS, default=GROUPINGS[0],
@@ -213,9 +102,9 @@ def _add_check(sub: Any) -> None:
     g.add_argument("--output", metavar="FILE", help="write the report to FILE; the summary still goes to stdout")
     g.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
                    help="on stderr: a bar on a terminal, a line every few seconds otherwise (default: auto)")
-    g.add_argument("--crawlers", type=_positive, metavar="N",
+    g.add_argument("--crawlers", type=positive, metavar="N",
                    help="local crawler processes (default: one per CPU; none when REDIS_URL is set)")
-    g.add_argument("--timeout", type=_seconds, metavar="TIME", help="give up (exit code 3) after TIME: seconds, "
+    g.add_argument("--timeout", type=seconds, metavar="TIME", help="give up (exit code 3) after TIME: seconds, "
                    "or 90s, 5m, 1h")
     g.add_argument("--allow-private", action="store_true",
                    help="local crawlers may check loopback and private addresses (always so for a folder)")
@@ -241,14 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("id")
     r.add_argument(
         "--include",
-        type=_outcomes,
+        type=outcomes,
         default=(Outcome.DEAD,),
         metavar="OUTCOMES",
         help=f"comma-separated outcomes to list ({', '.join(PROBLEM_OUTCOMES)}); default: dead",
     )
     r.set_defaults(handler=_report)
     lst = sub.add_parser("list", help="recent crawls, newest first, one JSON object a line")
-    lst.add_argument("--limit", type=_positive, default=20)
+    lst.add_argument("--limit", type=positive, default=20)
     lst.add_argument("--origin", choices=ORIGIN_FILTERS, help="only the crawls of linkpatrol check, or only "
                      "the others (default: every crawl)")
     lst.set_defaults(handler=_list)
@@ -256,20 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     start_queue = sub.add_parser("start-queue", help="the start queue crawlers read (links:start_urls)")
     dead = start_queue.add_subparsers(dest="what", required=True, metavar="WHAT").add_parser(
         "dead", help="start messages no crawl came from, newest first, one JSON object a line: why and when")
-    dead.add_argument("--limit", type=_positive, default=20)
+    dead.add_argument("--limit", type=positive, default=20)
     dead.set_defaults(handler=_dead_starts)
-    from linkpatrol.cli.schedules import add_parser as add_schedule_commands  # it builds on this module
 
     add_schedule_commands(sub)
     return p
-
-
-def _print(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args.config_file = apply(args, argv, build_parser)
         except ConfigError as exc:
-            _error(str(exc))
+            error(str(exc))
             return EXIT_BAD_INPUT
     config = Config.from_env()
     keys = Keys.from_config(config)
@@ -295,13 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (RedisError, OSError) as exc:
         if refused(exc):  # NOAUTH, WRONGPASS, NOPERM: no wait helps; REDIS_URL or the ACL must change
-            _error(refused_message(exc, config.redis_location))
+            error(refused_message(exc, config.redis_location))
         elif isinstance(exc, REDIS_DOWN):
-            _error(f"cannot reach Redis at {config.redis_location}: {exc}")
+            error(f"cannot reach Redis at {config.redis_location}: {exc}")
         elif unavailable(exc):  # BUSY, LOADING, READONLY...: the same exit code, a message that says "later"
-            _error(f"Redis at {config.redis_location} cannot serve now ({exc}); try again later")
+            error(f"Redis at {config.redis_location} cannot serve now ({exc}); try again later")
         else:
-            _error(f"Redis at {config.redis_location} answered: {exc}")
+            error(f"Redis at {config.redis_location} answered: {exc}")
         return EXIT_REDIS
     finally:
         redis_client.close()
@@ -312,10 +192,10 @@ def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
         options = options_from_args(args)
         created = ctx.store.create(args.url, options, Origin.CLI)
     except InvalidOption as exc:
-        _error(f"{flag_of(exc.field)}: {exc.message}")
+        error(f"{flag_of(exc.field)}: {exc.message}")
         return EXIT_BAD_INPUT
     except InvalidURL as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_BAD_INPUT
     print(created.id, flush=True)
     if args.wait:
@@ -323,7 +203,7 @@ def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
         while current.is_active:
             time.sleep(WAIT_POLL)
             current = ctx.store.require(created.id)
-        _print(current.to_dict())
+        print_json(current.to_dict())
     return EXIT_OK
 
 
@@ -334,7 +214,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     try:
         options = options_from_args(args)
     except InvalidOption as exc:
-        _error(f"{flag_of(exc.field)}: {exc.message}")
+        error(f"{flag_of(exc.field)}: {exc.message}")
         return EXIT_BAD_INPUT
     return run(CheckRequest(
         target=args.target, options=options, fail_on=args.fail_on, fmt=args.format, output=args.output,
@@ -351,7 +231,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _workers(args: argparse.Namespace, ctx: Context) -> int:
-    _print(list_crawlers(ctx.client, ctx.keys))
+    print_json(list_crawlers(ctx.client, ctx.keys))
     return EXIT_OK
 
 
@@ -368,7 +248,7 @@ def _status(args: argparse.Namespace, ctx: Context) -> int:
     crawl = ctx.store.get(args.id)
     if crawl is None:
         return _no_crawl(args.id)
-    _print(crawl.to_dict())
+    print_json(crawl.to_dict())
     return EXIT_OK
 
 
@@ -379,10 +259,10 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     outcomes: tuple[Outcome, ...] = args.include
     results = ctx.store.problems(crawl.id, outcomes)
     if outcomes == (Outcome.DEAD,):  # the short shape scripts have read since the first version
-        _print([{"url": r.url, "status": r.status, "error": r.error,
+        print_json([{"url": r.url, "status": r.status, "error": r.error,
                  "referrers": [{"page": ref.page, "text": ref.text} for ref in r.referrers]} for r in results])
     else:
-        _print([r.to_report() for r in results])
+        print_json([r.to_report() for r in results])
     return EXIT_OK
 
 
@@ -405,5 +285,5 @@ def _delete(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _no_crawl(crawl_id: str) -> int:
-    _error(f"no crawl {crawl_id}")
+    error(f"no crawl {crawl_id}")
     return EXIT_NOT_FOUND

@@ -13,17 +13,8 @@ import argparse
 import json
 from typing import Any
 
-from linkpatrol.cli.main import (
-    EXIT_BAD_INPUT,
-    EXIT_NOT_FOUND,
-    EXIT_OK,
-    Context,
-    _error,
-    _print,
-    add_crawl_options,
-    flag_of,
-    options_from_args,
-)
+from linkpatrol.cli.context import EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_OK, Context, error, print_json
+from linkpatrol.cli.crawl_flags import add_crawl_options, flag_of, options_from_args
 from linkpatrol.model.records import InvalidOption
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.watch.schedules import PreviousCrawlRunning, ScheduleNotFound, ScheduleRequest, Schedules, parse_when
@@ -78,12 +69,12 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
         url, _ = normalize_url(args.url)
         created = _schedules(ctx).create(ScheduleRequest(url, options, every, cron, args.paused))
     except InvalidOption as exc:
-        _error(f"{flag_of(exc.field)}: {exc.message}")
+        error(f"{flag_of(exc.field)}: {exc.message}")
         return EXIT_BAD_INPUT
     except InvalidURL as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_BAD_INPUT
-    _print(created.to_dict())
+    print_json(created.to_dict())
     return EXIT_OK
 
 
@@ -99,7 +90,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
     s = _schedules(ctx).get(args.id)
     if s is None:
         return _none(args.id)
-    _print(s.to_dict())
+    print_json(s.to_dict())
     return EXIT_OK
 
 
@@ -113,11 +104,11 @@ def _resume(args: argparse.Namespace, ctx: Context) -> int:
 
 def _set_paused(schedule_id: str, ctx: Context, paused: bool) -> int:
     try:
-        _print(_schedules(ctx).set_paused(schedule_id, paused).to_dict())
+        print_json(_schedules(ctx).set_paused(schedule_id, paused).to_dict())
     except ScheduleNotFound:
         return _none(schedule_id)
     except InvalidOption as exc:  # resuming a stored cron that never fires
-        _error(f"not resumed: {exc.field}: {exc.message}")
+        error(f"not resumed: {exc.field}: {exc.message}")
         return EXIT_BAD_INPUT
     return EXIT_OK
 
@@ -132,11 +123,11 @@ def _run(args: argparse.Namespace, ctx: Context) -> int:
     except ScheduleNotFound:
         return _none(args.id)
     except PreviousCrawlRunning as exc:
-        _error(f"not started: the schedule's previous crawl {exc.crawl_id} is still running")
+        error(f"not started: the schedule's previous crawl {exc.crawl_id} is still running")
         return EXIT_NOT_FOUND
     return EXIT_OK
 
 
 def _none(schedule_id: str) -> int:
-    _error(f"no schedule {schedule_id[:64]}")
+    error(f"no schedule {schedule_id[:64]}")
     return EXIT_NOT_FOUND

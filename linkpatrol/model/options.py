@@ -2,7 +2,7 @@
 (``Spec``: the JSON API, the web forms, the command line, ``linkpatrol check``, a start message, a
 schedule). Everything else is derived from ``CrawlOptions`` by walking its fields (``specs``): the one
 validation of every way of starting a crawl (``parse_options``, pydantic under it, errors as
-``InvalidOption(field, message)``), the command line's flags (``linkpatrol.cli.main.add_crawl_options``), the
+``InvalidOption(field, message)``), the command line's flags (``linkpatrol.cli.crawl_flags.add_crawl_options``), the
 forms' fields (``form_fields``, drawn by the ``option_fields`` macro of web/templates/_macros.html), the
 JSON Schema of the OpenAPI document (``json_schema``) and the option table of docs/API.md
 (``python -m linkpatrol.model.options``; a test keeps it current).
@@ -29,7 +29,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, Validation
 from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from linkpatrol.model import durations
+from linkpatrol import durations
 from linkpatrol.model.email_address import InvalidAddress, validate_all
 from linkpatrol.model.rules import AcceptRule, compile_patterns, remap_prefix, site_host
 

@@ -18,14 +18,11 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import re2
 
 from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
-
-if TYPE_CHECKING:
-    from linkpatrol.model.records import CrawlOptions
 
 _HOST_ENTRY = re.compile(r"[^\s/\\?#@]+")  # no scheme, path, query, fragment or user
 _HOST_NAME = re.compile(r"[a-z0-9_.-]+(?::[0-9]+)?")  # what host_of gives for a name (IDNA-encoded)
@@ -284,6 +281,17 @@ def _is_ip(name: str) -> bool:
     return True
 
 
+class RuleOptions(Protocol):
+    """What the rules read of a crawl's options (``linkpatrol.model.options.CrawlOptions``, which builds
+    on this module and so is not imported here)."""
+
+    exclude: list[str]
+    same_site: list[str]
+    subdomains: bool
+    accept: list[str]
+    remap: dict[str, str]
+
+
 @dataclass(frozen=True)
 class CrawlRules:
     """The rules of one crawl, compiled. Build with ``from_options`` (cached: the crawler asks once per
@@ -296,7 +304,7 @@ class CrawlRules:
     remaps: tuple[tuple[str, str], ...] = ()  # (from, to) URL prefixes, the longest first
 
     @classmethod
-    def from_options(cls, options: CrawlOptions, seed_host: str) -> CrawlRules:
+    def from_options(cls, options: RuleOptions, seed_host: str) -> CrawlRules:
         """The rules of ``options`` for a crawl whose seed is on ``seed_host`` (``urls.host_of``).
         Expects validated options (``CrawlOptions.validate``); raises ValueError otherwise."""
         return _compile(tuple(options.exclude), tuple(options.same_site), bool(options.subdomains),

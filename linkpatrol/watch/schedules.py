@@ -40,7 +40,7 @@ from typing import Any
 import redis
 from croniter import CroniterBadDateError, croniter
 
-from linkpatrol.model import durations
+from linkpatrol import durations
 from linkpatrol.model.records import CrawlOptions, CrawlState, InvalidOption, Origin
 from linkpatrol.reports.summary import iso
 from linkpatrol.store.crawls import CrawlStore, NewCrawl

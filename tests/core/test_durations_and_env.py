@@ -1,14 +1,14 @@
-"""One way to read and show a duration (``linkpatrol.model.durations``) and one way to read the environment
+"""One way to read and show a duration (``linkpatrol.durations``) and one way to read the environment
 (``linkpatrol.env``): what an operator types and what every page, mail and command shows."""
 
 from __future__ import annotations
 
 import pytest
 
+from linkpatrol import durations
 from linkpatrol import env as read
 from linkpatrol.config import Config
 from linkpatrol.env import BadSetting
-from linkpatrol.model import durations
 
 
 @pytest.mark.parametrize(("seconds", "shown"), [

@@ -26,9 +26,9 @@ import psutil
 import pytest
 from lxml import etree
 
+from linkpatrol import durations
 from linkpatrol.cli.check.folder import FolderServer
 from linkpatrol.cli.check.services import TEMP_PREFIX
-from linkpatrol.model import durations
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import fixture

@@ -23,7 +23,7 @@ def _help(*command: str) -> str:
 
 
 def test_every_option_is_found_everywhere_it_may_be_set(client: FlaskClient, store: object) -> None:
-    from linkpatrol.cli.main import flag_of
+    from linkpatrol.cli.crawl_flags import flag_of
 
     spec: dict[str, Any] = client.get("/api/openapi.json").json or {}
     schemas = spec["components"]["schemas"]

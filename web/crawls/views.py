@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from linkpatrol.model.durations import describe
+from linkpatrol.durations import describe
 from linkpatrol.model.options import InvalidOption, Place, form_defaults, form_fields
 from linkpatrol.store.crawls import ORIGIN_FILTERS
 from web.crawls.starting import RateLimited, create, rerun

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from linkpatrol.model import durations
+from linkpatrol import durations
 from linkpatrol.model.email_address import CONTROL, InvalidAddress  # noqa: F401  (InvalidAddress: for the mail jobs and views)
 from linkpatrol.model.email_address import validate as validate_address
 from linkpatrol.model.email_address import validate_all as validate_addresses  # noqa: F401

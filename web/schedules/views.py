@@ -14,8 +14,8 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from linkpatrol import durations
 from linkpatrol.config import Config
-from linkpatrol.model import durations
 from linkpatrol.model.records import InvalidOption
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.watch.schedules import (

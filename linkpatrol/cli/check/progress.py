@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-from linkpatrol.model import durations
+from linkpatrol import durations
 
 PROGRESS_MODES = ("auto", "bar", "plain", "none")
 PLAIN_EVERY = 5.0  # seconds between two plain lines

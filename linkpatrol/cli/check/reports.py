@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from linkpatrol.model import durations
+from linkpatrol import durations
 from linkpatrol.model.records import Crawl
 from linkpatrol.model.urls import host_of
 from linkpatrol.model.verdicts import ErrorKind, Outcome

@@ -20,12 +20,12 @@ from types import FrameType
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from linkpatrol import durations
 from linkpatrol.cli.check.folder import FolderServer
 from linkpatrol.cli.check.progress import Progress, Snapshot, make_progress
 from linkpatrol.cli.check.reports import GROUPINGS, Display, Report, render, summary
 from linkpatrol.cli.check.services import LocalServices, ServiceFailed, default_crawlers
 from linkpatrol.config import Config
-from linkpatrol.model import durations
 from linkpatrol.model.records import Crawl, CrawlOptions, CrawlState, InvalidOption, Origin
 from linkpatrol.model.rules import remap_prefix
 from linkpatrol.model.urls import InvalidURL, normalize_url
