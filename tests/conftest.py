@@ -109,7 +109,7 @@ def outbox_client(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     (the job reads its settings from the environment). Returns the client and the outbox folder."""
     from tests.support.mail import FAST_ENV
     from tests.support.webapp import make_app
-    from web.mail.settings import MailSettings
+    from web.notifications.settings import MailSettings
 
     outbox = tmp_path / "outbox"
     for name, value in {**FAST_ENV, "REDIS_URL": redis_url, "LINKPATROL_MAIL_DIR": str(outbox),
@@ -143,7 +143,7 @@ def smtp(smtp_port: int) -> Iterator[SMTPServer]:
 
 @pytest.fixture
 def mail_workers(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], WorkerProcess]]:
-    """A factory of ``python -m web.mail.worker`` processes; all are stopped after the test."""
+    """A factory of ``python -m web.processes.worker`` processes; all are stopped after the test."""
     from tests.support.mail import WorkerProcess
 
     started: list[WorkerProcess] = []

@@ -51,7 +51,7 @@ def python_files(package: str) -> list[Path]:
 
 
 def _package_of(path: Path) -> list[str]:
-    """The package a module lives in, as parts: ``web/mail/jobs.py`` and ``web/mail/__init__.py`` are
+    """The package a module lives in, as parts: ``web/notifications/mail/jobs.py`` and ``web/jobs/__init__.py`` are
     both in ``["web", "mail"]``."""
     return list(path.relative_to(ROOT).parent.parts)
 

@@ -44,7 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
 
-    from web import api, auth, crawlers, crawls, mail, reports, schedules, sites
+    from web import api, auth, crawlers, crawls, jobs, reports, schedules, sites
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(crawls.bp)
@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API takes JSON bodies and bearer tokens, never form posts: see web/api
     app.register_blueprint(crawlers.bp)
-    app.register_blueprint(mail.bp)
+    app.register_blueprint(jobs.bp)
     app.before_request(auth.require_login)
     app.after_request(_security_headers)
     # Compile the templates now, in the worker's start-up, rather than in someone's first request.

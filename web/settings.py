@@ -32,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "PER_PAGE": 50,
     "KEEP_CRAWLS": Config.keep_crawls,  # crawls kept per site (LINKPATROL_KEEP_CRAWLS; 0: all)
     "REDIS_TIMEOUT": 3.0,
-    "MAIL_SETTINGS": None,  # None: web.mail.settings.MailSettings.from_env() on first use
+    "MAIL_SETTINGS": None,  # None: web.notifications.settings.MailSettings.from_env() on first use
     "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -3,7 +3,7 @@
 Starts Redis (an embedded redis-server on LINKPATROL_REDIS_PORT, default 6390, data under ./state/redis,
 unless REDIS_URL is set), crawler processes (LINKPATROL_CRAWLERS, default 1), the web app (gunicorn on
 LINKPATROL_WEB_PORT, default 8000), the mail worker (which also runs the schedule ticks) and RQ's cron
-scheduler for the schedules (``python -m web.schedules.cron``); prints what to do next once the web app
+scheduler for the schedules (``python -m web.processes.cron``); prints what to do next once the web app
 answers, and stops them all on Ctrl-C. A port that another program holds is one line naming the
 variable to change and exit code 2, before anything starts. LINKPATROL_STATE_DIR moves ./state.
 """
@@ -43,8 +43,8 @@ def processes(web_port: int, crawlers: int) -> list[tuple[str, list[str]]]:
         *((f"crawler-{i + 1}", ["-m", "scrapy", "crawl", "links"]) for i in range(crawlers)),
         ("web", ["-m", "gunicorn", "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4",
                  "web:create_app()"]),
-        ("worker", ["-m", "web.mail.worker"]),  # mail jobs and the schedule ticks
-        ("cron", ["-m", "web.schedules.cron"]),  # enqueues the schedule tick the worker runs
+        ("worker", ["-m", "web.processes.worker"]),  # mail jobs and the schedule ticks
+        ("cron", ["-m", "web.processes.cron"]),  # enqueues the schedule tick the worker runs
     ]
 
 

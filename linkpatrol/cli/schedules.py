@@ -28,7 +28,7 @@ examples:
 
 --every takes a number and a unit (s, m, h, d, w); --cron five fields in UTC. Runs must be at least
 LINKPATROL_MIN_SCHEDULE_INTERVAL seconds apart (default 300). The schedules run where the RQ worker
-(python -m web.mail.worker) and the cron process (python -m web.schedules.cron) run: make run starts both.
+(python -m web.processes.worker) and the cron process (python -m web.processes.cron) run: make run starts both.
 """
 
 

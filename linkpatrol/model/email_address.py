@@ -1,5 +1,5 @@
 """The one check of an email address: a crawl's ``notify`` option (``linkpatrol.model.options``), the mail's
-sender and recipients, the test mail form (``web.mail``)."""
+sender and recipients, the test mail form (``web.jobs``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Webhooks: what is POSTed when a crawl ends, how it is signed, and how it is sent past the SSRF guard.
 
-No Flask and no RQ here: the job (``web.webhooks.jobs``) reads the crawl and its diff, builds the body
+No Flask and no RQ here: the job (``web.notifications.webhooks.jobs``) reads the crawl and its diff, builds the body
 with ``payload``, and hands it to ``deliver``.
 
 Sending: the host is resolved once, every address it resolves to is judged by the address policy

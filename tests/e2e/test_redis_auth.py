@@ -88,7 +88,7 @@ def test_the_web_app_answers_503(locked: RedisServer, why: str, caplog: pytest.L
 def test_the_mail_worker_says_redis_refused_us(locked: RedisServer, why: str, expected: str) -> None:
     """At once, not after its patience with a Redis that cannot serve (two minutes)."""
     started = time.monotonic()
-    done = linkpatrol_cli(_urls(locked)[why], "--burst", module="web.mail.worker")
+    done = linkpatrol_cli(_urls(locked)[why], "--burst", module="web.processes.worker")
     assert done.returncode == 3, done.stderr
     said = [line for line in done.stderr.splitlines() if "refused" in line]
     assert len(said) == 1 and expected in said[0] and PASSWORD not in done.stderr

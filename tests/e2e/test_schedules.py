@@ -1,5 +1,5 @@
-"""Schedules end to end: real RQ workers (``python -m web.mail.worker``), RQ cron processes
-(``python -m web.schedules.cron``), a real Redis. One test waits for a real one-minute schedule to
+"""Schedules end to end: real RQ workers (``python -m web.processes.worker``), RQ cron processes
+(``python -m web.processes.cron``), a real Redis. One test waits for a real one-minute schedule to
 crawl a site on loopback with a crawler process; the other moves the clock (``LINKPATROL_TEST_CLOCK_FILE``)
 across due times while two workers and two cron processes run and get SIGKILLed and restarted."""
 

@@ -20,8 +20,8 @@ from linkpatrol.store.keys import Keys
 from linkpatrol.watch.webhooks import payload
 from tests.support.smtp import body
 from tests.support.webapp import SITE, finished_crawl
-from web.mail.message import ACCEPTED_LABEL
-from web.mail.queue import mail_queue
+from web.notifications.mail.message import ACCEPTED_LABEL
+from web.notifications.queue import mail_queue
 
 DEAD, OTHER = 5, 5  # what finished_crawl(every_outcome=True) holds, with 1 missing anchor
 ACCEPTED = (f"{SITE}/missing", f"{SITE}/about#team", "https://other.example/forbidden")  # dead, anchor, blocked

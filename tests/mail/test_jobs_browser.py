@@ -1,5 +1,5 @@
 """The jobs page in a real browser (Debian's chromium through Playwright): the real app on a free port,
-a real ``python -m web.mail.worker`` and a real SMTP server. Counts update live; a failed job and a
+a real ``python -m web.processes.worker`` and a real SMTP server. Counts update live; a failed job and a
 scheduled retry are shown with their errors and retried from the page."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.support.browser import BROWSER_MARKS, serving
 from tests.support.mail import WorkerProcess, finish_crawl, mail_env
 from tests.support.smtp import SMTPServer
 from tests.support.webapp import make_app
-from web.mail.settings import MailSettings
+from web.notifications.settings import MailSettings
 
 pytestmark = BROWSER_MARKS
 

@@ -19,8 +19,8 @@ from linkpatrol.store.keys import Keys
 from tests.support.mail import FAST_ENV, finish_crawl
 from tests.support.smtp import SMTPServer, body
 from tests.support.webapp import csrf_token, make_app
-from web.mail.queue import mail_queue
-from web.mail.settings import MailSettings
+from web.notifications.queue import mail_queue
+from web.notifications.settings import MailSettings
 
 
 @pytest.fixture

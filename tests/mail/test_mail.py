@@ -18,9 +18,9 @@ from linkpatrol.model.options import InvalidOption, parse_options
 from linkpatrol.model.records import Crawl, CrawlOptions
 from linkpatrol.model.wire import LinkResult, Referrer
 from tests.support.smtp import SMTPServer, body
-from web.mail.message import ReportLinks, build_report
-from web.mail.settings import MailSettings
-from web.mail.transport import PermanentMailError, TransientMailError, classify, open_transport
+from web.notifications.mail.message import ReportLinks, build_report
+from web.notifications.settings import MailSettings
+from web.notifications.mail.transport import PermanentMailError, TransientMailError, classify, open_transport
 
 LINKS = ReportLinks("https://patrol.example")
 

@@ -110,8 +110,8 @@ def test_a_report_asked_for_is_sent_whatever_notify_when_says(store: CrawlStore,
                                                                mail_workers: Callable[..., WorkerProcess],
                                                                redis_url: str, tmp_path: Path) -> None:
     """"Send this report now" is a person asking: notify_when only governs the automatic mail."""
-    from web.mail.queue import enqueue_report, mail_queue
-    from web.mail.settings import MailSettings
+    from web.notifications.queue import enqueue_report, mail_queue
+    from web.notifications.settings import MailSettings
 
     seed = "http://site.test/"
     crawl = run_crawl(store, seed, {}, CrawlOptions(notify_when="problems"))

@@ -1,4 +1,4 @@
-"""The mail worker end to end: ``python -m web.mail.worker`` processes, the private Redis, a real SMTP server."""
+"""The mail worker end to end: ``python -m web.processes.worker`` processes, the private Redis, a real SMTP server."""
 
 from __future__ import annotations
 

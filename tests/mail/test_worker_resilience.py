@@ -111,9 +111,9 @@ def test_worker_and_pump_wait_through_a_busy_redis(store: CrawlStore, smtp: SMTP
     from linkpatrol.store import connection
     from linkpatrol.store.events import EndedCrawlEvents
     from linkpatrol.store.patience import PatientRetry
-    from web.mail.queue import mail_queue
-    from web.mail.settings import MailSettings
-    from web.mail.worker import EventPump
+    from web.notifications.queue import mail_queue
+    from web.notifications.settings import MailSettings
+    from web.processes.worker import EventPump
 
     env = mail_env(redis_url, smtp_port, tmp_path)
     worker = mail_workers(env)

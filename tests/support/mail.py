@@ -1,5 +1,5 @@
 """Helpers for the notification tests: crawls driven through the real frontier scripts, mail worker
-processes (``python -m web.mail.worker``) and the environment that makes their retries quick."""
+processes (``python -m web.processes.worker``) and the environment that makes their retries quick."""
 
 from __future__ import annotations
 
@@ -64,10 +64,10 @@ def finish_crawl(
 
 
 class WorkerProcess(LoggedProcess):
-    """``python -m web.mail.worker`` with its log in a file (appended to across restarts)."""
+    """``python -m web.processes.worker`` with its log in a file (appended to across restarts)."""
 
     def __init__(self, env: dict[str, str], log: Path, args: tuple[str, ...] = ()) -> None:
-        super().__init__(["web.mail.worker", *args], env, log, append=True)
+        super().__init__(["web.processes.worker", *args], env, log, append=True)
 
     def kill(self) -> None:
         self.kill_tree()

@@ -1,4 +1,4 @@
-"""Helpers for the schedule tests: RQ's cron process (``python -m web.schedules.cron``) and the
+"""Helpers for the schedule tests: RQ's cron process (``python -m web.processes.cron``) and the
 environment that makes ticks quick and the clock movable (a site that changes between two crawls is
 ``tests.support.receivers.ChangingSite``)."""
 
@@ -26,7 +26,7 @@ def kill_strays(redis_url: str) -> int:
     strays = 0
     for proc in psutil.process_iter(["cmdline", "ppid"]):
         with contextlib.suppress(psutil.Error):
-            if proc.info["ppid"] == 1 and "web.mail.worker" in " ".join(proc.info["cmdline"] or []) \
+            if proc.info["ppid"] == 1 and "web.processes.worker" in " ".join(proc.info["cmdline"] or []) \
                     and proc.environ().get("REDIS_URL") == redis_url:
                 proc.send_signal(signal.SIGKILL)
                 strays += 1
@@ -34,7 +34,7 @@ def kill_strays(redis_url: str) -> int:
 
 
 class CronProcess(LoggedProcess):
-    """``python -m web.schedules.cron`` with its log in a file (appended to across restarts)."""
+    """``python -m web.processes.cron`` with its log in a file (appended to across restarts)."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        super().__init__(["web.schedules.cron"], env, log, append=True)
+        super().__init__(["web.processes.cron"], env, log, append=True)

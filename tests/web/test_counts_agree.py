@@ -18,7 +18,7 @@ from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from tests.support.smtp import body
 from tests.support.webapp import finished_crawl
-from web.mail.queue import mail_queue
+from web.notifications.queue import mail_queue
 
 # What finished_crawl(every_outcome=True) holds: 5 dead links (4 by status, 1 dns), 5 "other" (403,
 # 429, robots.txt, ftp:, a page over the size cap), 1 redirect.

@@ -21,7 +21,7 @@ from linkpatrol.store.keys import Keys
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.processes import linkpatrol_cli
 from tests.support.smtp import body
-from web.mail.queue import mail_queue
+from web.notifications.queue import mail_queue
 
 SECRET = "Bearer s3cret-t0ken-value"
 RULES: dict[str, Any] = {

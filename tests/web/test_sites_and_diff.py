@@ -17,7 +17,7 @@ from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.smtp import body
-from web.mail.jobs import send_crawl_report
+from web.notifications.mail.jobs import send_crawl_report
 
 SITE = "https://site.example/"
 

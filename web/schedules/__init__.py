@@ -1,5 +1,5 @@
 """The schedules blueprint: ``/api/schedules`` (JSON) and the site page's schedule forms; the tick job
-(``jobs``) and the cron process that enqueues it (``python -m web.schedules.cron``)."""
+(``jobs``) and the cron process that enqueues it (``python -m web.processes.cron``)."""
 
 from web.schedules.views import bp
 

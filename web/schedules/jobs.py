@@ -1,4 +1,4 @@
-"""The tick: an RQ job, enqueued by RQ's cron scheduler (``web.schedules.cron``) on the schedules queue,
+"""The tick: an RQ job, enqueued by RQ's cron scheduler (``web.processes.cron``) on the schedules queue,
 that starts every due scheduled crawl (``linkpatrol.watch.schedules.Schedules.run_due``).
 
 Ticks may run twice at once or be killed half-way: each due time still gives one crawl (the core's
@@ -17,7 +17,7 @@ from linkpatrol.watch.schedules import Schedules
 
 logger = logging.getLogger("linkpatrol.watch.schedules")
 # A tick waits this long for a Redis that cannot serve (BUSY, LOADING...), well within its job timeout
-# (300 s, ``web.schedules.cron``); a tick that fails after all is retried by the next one.
+# (300 s, ``web.processes.cron``); a tick that fails after all is retried by the next one.
 PATIENCE = 60.0
 
 

@@ -19,9 +19,9 @@ from rq.job import Job
 from linkpatrol.store.connection import Client
 from linkpatrol.store.keys import Keys
 from linkpatrol.watch.webhooks import redact
-from web.mail.jobs import send_crawl_report, send_test_mail
-from web.mail.settings import MailSettings
-from web.webhooks.jobs import send_webhook
+from web.notifications.mail.jobs import send_crawl_report, send_test_mail
+from web.notifications.settings import MailSettings
+from web.notifications.webhooks.jobs import send_webhook
 
 
 def mail_queue(connection: Client, keys: Keys) -> Queue:

@@ -2,7 +2,7 @@
 reads the settings from the environment and builds its Redis client through ``linkpatrol.store.connection``.
 
 Exactly once, as far as SMTP allows:
-- the notification job of a crawl is enqueued once (``web.mail.queue``: a fixed id, ``unique=True``);
+- the notification job of a crawl is enqueued once (``web.notifications.queue``: a fixed id, ``unique=True``);
 - before handing a message to SMTP the job checks the crawl's sent ledger (``CrawlStore.mail_sent``,
   one entry per job and address) and records the mail right after the server accepted it
   (``mark_mail_sent``). A retry, or a job re-run after its worker died, skips what was already sent.
@@ -32,10 +32,10 @@ from linkpatrol.store import connection
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.events import skip_reason
 from linkpatrol.store.patience import PatientRetry
-from web.mail.attempts import begin_attempt, end_attempt
-from web.mail.message import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
-from web.mail.settings import MailSettings
-from web.mail.transport import MailError, PermanentMailError, TransientMailError, open_transport
+from web.notifications.attempts import begin_attempt, end_attempt
+from web.notifications.mail.message import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
+from web.notifications.settings import MailSettings
+from web.notifications.mail.transport import MailError, PermanentMailError, TransientMailError, open_transport
 
 logger = logging.getLogger(__name__)
 

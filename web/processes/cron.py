@@ -1,7 +1,7 @@
-"""``python -m web.schedules.cron``: RQ's cron scheduler, enqueueing the schedule tick.
+"""``python -m web.processes.cron``: RQ's cron scheduler, enqueueing the schedule tick.
 
 Every ``LINKPATROL_SCHEDULE_TICK`` seconds (default 10) it puts one ``web.schedules.jobs.tick`` job on
-the schedules queue (``Keys.schedule_queue``), which the RQ worker (``python -m web.mail.worker``)
+the schedules queue (``Keys.schedule_queue``), which the RQ worker (``python -m web.processes.worker``)
 runs. Any number of these processes may run (one per machine for availability): extra ticks cost a
 few Redis reads and never start a second crawl. A tick job not taken within a few ticks expires
 (``ttl``), so a worker that was down finds one tick waiting, not hundreds.
@@ -34,20 +34,20 @@ def build(rq_connection: connection.Client, keys: Keys, interval: int) -> CronSc
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m web.schedules.cron", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m web.processes.cron", description=__doc__.split("\n\n")[0])
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         config = Config.from_env()
     except BadSetting as exc:
-        print(f"web.schedules.cron: {exc}", file=sys.stderr)
+        print(f"web.processes.cron: {exc}", file=sys.stderr)
         return 2
     rq_connection = connection.client(config.redis_url, decode=False, timeout=30)
     try:
         rq_connection.ping()
     except connection.RedisError as exc:
-        print(f"web.schedules.cron: cannot reach Redis at {config.redis_location}: {exc}", file=sys.stderr)
+        print(f"web.processes.cron: cannot reach Redis at {config.redis_location}: {exc}", file=sys.stderr)
         return 1
     keys = Keys.from_config(config)
     logging.getLogger("linkpatrol.watch.schedules").info("schedule tick every %d s on queue %s",

@@ -16,13 +16,13 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from linkpatrol.model.records import MAX_NOTIFY
-from web.mail.listing import LABELS, STATES, counts, find, listing
-from web.mail.message import InvalidAddress, validate_address, validate_addresses
-from web.mail.queue import enqueue_report, enqueue_test, mail_queue
-from web.mail.settings import MailSettings
+from web.jobs.listing import LABELS, STATES, counts, find, listing
+from web.notifications.mail.message import InvalidAddress, validate_address, validate_addresses
+from web.notifications.queue import enqueue_report, enqueue_test, mail_queue
+from web.notifications.settings import MailSettings
 from web.resources import get_crawl_or_404, keys, rq_connection
 
-bp = Blueprint("mail", __name__, template_folder="templates")
+bp = Blueprint("jobs", __name__, template_folder="templates")
 
 
 def mail_settings() -> MailSettings:
@@ -50,7 +50,7 @@ def _job_or_404(job_id: str) -> tuple[Job, Queue]:
 @bp.get("/jobs")
 def jobs() -> Any:
     q = queue()
-    return render_template("mail/jobs.html", counts=counts(q), jobs=listing(q), states=STATES, labels=LABELS,
+    return render_template("jobs/jobs.html", counts=counts(q), jobs=listing(q), states=STATES, labels=LABELS,
                            settings=mail_settings())
 
 
@@ -75,7 +75,7 @@ def retry_job(job_id: str) -> Any:
         flash(f"{job.meta.get('title') or job.id}: the next attempt starts now.", "ok")
     else:
         flash(f"Only failed or scheduled jobs can be retried; this one is {status}.", "error")
-    return redirect(url_for("mail.jobs"), 303)
+    return redirect(url_for("jobs.jobs"), 303)
 
 
 @bp.post("/jobs/<job_id>/delete")
@@ -90,7 +90,7 @@ def delete_job(job_id: str) -> Any:
             flash(f"Could not delete the job: {exc}", "error")
         else:
             flash(f"{job.meta.get('title') or job.id}: deleted.", "ok")
-    return redirect(url_for("mail.jobs"), 303)
+    return redirect(url_for("jobs.jobs"), 303)
 
 
 # -- mail actions ----------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def send_report(crawl_id: str) -> Any:
 
 @bp.post("/mail/test")
 def send_test() -> Any:
-    back = url_for("mail.jobs")
+    back = url_for("jobs.jobs")
     try:
         address = validate_address(request.form.get("to", ""))
     except InvalidAddress as exc:

@@ -7,7 +7,7 @@ sender with a 5xx code, authentication failed, the server cannot do the TLS we a
 The hand-over: ``send(msg, to, handing=callback)`` calls ``callback`` after the whole message went to
 the server and right before the final end-of-data line (``.``) that makes the server take it. The mail
 jobs record it in the crawl's sent ledger, so a job re-run after its worker died knows the mail may
-have been accepted with no answer seen (``web.mail.jobs``). A failure after the hand-over that carries
+have been accepted with no answer seen (``web.notifications.mail.jobs``). A failure after the hand-over that carries
 no answer from the server is ``unanswered``.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from web.mail.settings import MailSettings
+from web.notifications.settings import MailSettings
 
 
 class MailError(Exception):

@@ -1,5 +1,5 @@
 """The webhook job: one per webhook URL of an ended crawl, enqueued by the mail worker's event pump
-(``web.mail.queue.enqueue_webhooks``) with the mail jobs' retry policy (exponential backoff).
+(``web.notifications.queue.enqueue_webhooks``) with the mail jobs' retry policy (exponential backoff).
 
 Each attempt reads the crawl and its diff again, so the body says what is true when it is sent; the
 delivery id (an argument, fixed at enqueue time) is the same in every attempt, so a receiver can
@@ -31,9 +31,9 @@ from linkpatrol.watch.webhooks import (
     redact,
     sign,
 )
-from web.mail.attempts import begin_attempt, end_attempt
-from web.mail.message import ReportLinks
-from web.mail.settings import MailSettings
+from web.notifications.attempts import begin_attempt, end_attempt
+from web.notifications.mail.message import ReportLinks
+from web.notifications.settings import MailSettings
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``python -m web.mail.worker``: the mail worker.
+"""``python -m web.processes.worker``: the mail worker.
 
 Two things in one process:
 - an event pump (a thread) that turns ended-crawl events into jobs: it moves a crawl id from
@@ -44,8 +44,8 @@ from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.events import EndedCrawlEvents
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.patience import PatientRetry
-from web.mail.queue import enqueue_notification, enqueue_webhooks, mail_queue
-from web.mail.settings import MailSettings
+from web.notifications.queue import enqueue_notification, enqueue_webhooks, mail_queue
+from web.notifications.settings import MailSettings
 
 logger = logging.getLogger("linkpatrol.worker")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -268,12 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         if not connection.refused(exc):
             raise
         # A user whose ACL lacks a command the worker needs (NOPERM) passes the PING: one line, exit 3.
-        print(f"web.mail.worker: {connection.refused_message(exc)}", file=sys.stderr)
+        print(f"web.processes.worker: {connection.refused_message(exc)}", file=sys.stderr)
         return 3
 
 
 def _serve(argv: list[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m web.mail.worker", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m web.processes.worker", description=__doc__.split("\n\n")[0])
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty (tests, cron)")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--patience", type=float, default=PATIENCE, metavar="SECONDS",
@@ -285,7 +285,7 @@ def _serve(argv: list[str] | None) -> int:
         settings = MailSettings.from_env()
         config = Config.from_env()
     except BadSetting as exc:
-        print(f"web.mail.worker: {exc}", file=sys.stderr)
+        print(f"web.processes.worker: {exc}", file=sys.stderr)
         return 2
     keys = Keys.from_config(config)
     # RQ blocks on its queue for up to a minute at a time: no socket timeout on its client.
@@ -296,9 +296,9 @@ def _serve(argv: list[str] | None) -> int:
         rq_connection.ping()
     except connection.RedisError as exc:
         if connection.refused(exc):
-            print(f"web.mail.worker: {connection.refused_message(exc, config.redis_location)}", file=sys.stderr)
+            print(f"web.processes.worker: {connection.refused_message(exc, config.redis_location)}", file=sys.stderr)
             return 3
-        print(f"web.mail.worker: cannot reach Redis at {config.redis_location}: {exc}", file=sys.stderr)
+        print(f"web.processes.worker: cannot reach Redis at {config.redis_location}: {exc}", file=sys.stderr)
         return 1
     queue = mail_queue(rq_connection, keys)
     logger.info("mail worker on queue %s; mail goes to %s", queue.name, settings.transport)
@@ -306,7 +306,7 @@ def _serve(argv: list[str] | None) -> int:
     pump.recover()  # before a --burst worker looks at the queue
     pump.start()
     try:
-        # ``more``: the schedule ticks (web.schedules.jobs.tick, enqueued by python -m web.schedules.cron)
+        # ``more``: the schedule ticks (web.schedules.jobs.tick, enqueued by python -m web.processes.cron)
         run_worker(lambda: build_worker(rq_connection, queue, settings,
                                         Queue(keys.schedule_queue, connection=rq_connection)),
                    burst=args.burst, logging_level=args.log_level)
