@@ -19,8 +19,8 @@ from linkpatrol.model.records import Crawl, CrawlOptions
 from linkpatrol.model.wire import LinkResult, Referrer
 from tests.support.smtp import SMTPServer, body
 from web.notifications.mail.message import ReportLinks, build_report
-from web.notifications.settings import MailSettings
 from web.notifications.mail.transport import PermanentMailError, TransientMailError, classify, open_transport
+from web.notifications.settings import MailSettings
 
 LINKS = ReportLinks("https://patrol.example")
 

@@ -33,9 +33,15 @@ from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.events import skip_reason
 from linkpatrol.store.patience import PatientRetry
 from web.notifications.attempts import begin_attempt, end_attempt
-from web.notifications.mail.message import InvalidAddress, ReportLinks, build_report, build_test_message, validate_address
-from web.notifications.settings import MailSettings
+from web.notifications.mail.message import (
+    InvalidAddress,
+    ReportLinks,
+    build_report,
+    build_test_message,
+    validate_address,
+)
 from web.notifications.mail.transport import MailError, PermanentMailError, TransientMailError, open_transport
+from web.notifications.settings import MailSettings
 
 logger = logging.getLogger(__name__)
 
