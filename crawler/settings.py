@@ -87,6 +87,9 @@ LINKPATROL_REVALIDATE_PAGES = int(_env("LINKPATROL_REVALIDATE_PAGES", "20000"))
 # Seconds a link to another site found ok (2xx, by a GET) is taken as ok by every crawl without a
 # request (downloadermiddlewares/link_cache.py; failures are never cached). 0: off.
 LINKPATROL_LINK_CACHE_TTL = int(_env("LINKPATROL_LINK_CACHE_TTL", "21600"))
+# Entries the shared link cache keeps at most, all crawlers together (the ones written longest ago are
+# dropped first; up to about 700 bytes of Redis memory each). 0: bounded by the TTL only.
+LINKPATROL_LINK_CACHE_MAX = int(_env("LINKPATROL_LINK_CACHE_MAX", "100000"))
 EXTENSIONS = {
     "crawler.extensions.frontier.FrontierExtension": 0,
     # Off here anyway (NotConfigured): None spares importing them at every start; the remote control

@@ -1,7 +1,8 @@
 """The shared link cache (``linkpatrol.frontier.link_cache``) as a downloader middleware: a check of a
 link to another site that some crawl found ok less than LINKPATROL_LINK_CACHE_TTL seconds ago is
 decided from that result, without a request (``CachedResult``, which the spider's errback records,
-counted ``checked_cache``); a crawl with ``fresh`` asks again. What a check finds ok is shared on
+counted ``checked_cache``); a crawl with ``fresh`` asks again. The cache keeps at most
+LINKPATROL_LINK_CACHE_MAX entries (the ones written longest ago go first). What a check finds ok is shared on
 ``item_scraped``. It runs after the host verdicts and before the politeness, so a cached link waits
 for nothing."""
 
@@ -18,7 +19,7 @@ from scrapy.http import Response
 from crawler.downloadermiddlewares import FrontierMiddleware
 from crawler.extensions.frontier import FrontierExtension, frontier_of
 from crawler.items import CheckedLink
-from linkpatrol.frontier.link_cache import LinkCache, cacheable
+from linkpatrol.frontier.link_cache import DEFAULT_MAX, LinkCache, cacheable
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.connection import RedisError
 
@@ -53,7 +54,8 @@ class LinkCacheMiddleware(FrontierMiddleware):
         if ttl <= 0:
             raise NotConfigured("LINKPATROL_LINK_CACHE_TTL is 0: every link is checked by every crawl")
         frontier = frontier_of(crawler)
-        mw = cls(frontier, LinkCache(frontier.r, frontier.keys, ttl))
+        mw = cls(frontier, LinkCache(frontier.r, frontier.keys, ttl,
+                                     crawler.settings.getint("LINKPATROL_LINK_CACHE_MAX", DEFAULT_MAX)))
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         return mw
 

@@ -291,6 +291,11 @@ class Keys:
         ok (``wire.CachedCheck``), shared by every crawl and crawler (``frontier.link_cache``)."""
         return f"{self.prefix}:linkcache:{hashlib.sha1(url.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}"
 
+    def link_cache_order(self) -> str:
+        """Sorted set: link cache entry key -> when written (Unix seconds), for the count bound
+        (``LINKPATROL_LINK_CACHE_MAX``: the entries written longest ago are dropped first)."""
+        return f"{self.prefix}:linkcache:order"
+
     # -- per-host politeness keys: shared by every crawl and crawler, each with a TTL -----------------
     def host_slots(self, host: str) -> str:
         """Sorted set: lease token -> expiry (Redis time, ms) of each request under way to the host."""

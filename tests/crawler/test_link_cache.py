@@ -49,7 +49,8 @@ def test_a_link_found_ok_is_not_requested_again_and_failures_always_are(
     assert outcomes(store, second) == outcomes(store, first)  # the redirect's landing page included
     assert second.check_counts["cache"] == len(link_cache.OK) and first.check_counts["cache"] == 0
     assert second.broken == first.broken
-    entries = [CachedCheck.decode(store.r.get(key)) for key in store.r.scan_iter("lp:linkcache:*")]
+    entries = [CachedCheck.decode(store.r.get(key)) for key in store.r.scan_iter("lp:linkcache:*")
+               if key != "lp:linkcache:order"]
     assert {e.result.url.rsplit("/", 1)[1] for e in entries} == {p.strip("/") for p in link_cache.OK}
     assert all(e.result.outcome == "ok" and e.crawl_id == first.id for e in entries)
 
@@ -65,3 +66,16 @@ def test_a_stale_entry_is_checked_again(store: CrawlStore, crawlers: Factory, ca
     again, asked = crawl_requests(store, cache_site)
     assert set(asked) == {*link_cache.OK, *link_cache.NOT_CACHED}
     assert again.check_counts["cache"] == 0
+
+
+def test_an_entry_dropped_by_the_count_bound_is_checked_again(store: CrawlStore, crawlers: Factory,
+                                                                cache_site: SiteServer) -> None:
+    crawlers({"LINKPATROL_LINK_CACHE_MAX": "1"})
+    crawl_requests(store, cache_site)
+    assert store.r.zcard("lp:linkcache:order") == 1
+    assert len([k for k in store.r.scan_iter("lp:linkcache:*") if k != "lp:linkcache:order"]) == 1
+    again, asked = crawl_requests(store, cache_site)
+    # One of the three ok links was kept; the two written before it were dropped and are asked again
+    # (/moved's request also asks /ok, where it lands).
+    assert again.check_counts["cache"] == 1
+    assert set(asked) >= set(link_cache.NOT_CACHED) and len(set(asked) & set(link_cache.OK)) >= 2
