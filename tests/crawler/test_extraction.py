@@ -172,3 +172,30 @@ def test_links_resolve_as_urljoin_does_on_every_page_and_site() -> None:
             expected.setdefault(target, n)
         found = scan_page(HtmlResponse(page, body=b"<html><body>" + body, encoding="utf-8"))
         assert {lk.target: int(lk.text) for lk in found.links} == expected, page
+
+
+def test_the_base_url_is_scrapys_whatever_the_case_encoding_or_url() -> None:
+    """``base_url`` looks for ``<base`` in the bytes before decoding a page: it gives what Scrapy's
+    ``get_base_url`` gives, and links resolve against a ``<base href>`` in UTF-16 as in UTF-8."""
+    from scrapy.utils.response import get_base_url
+
+    from crawler.extract import base_url
+
+    heads = ['<BASE HREF="/sub/">', '<base\thref="http://o.example/x/">', "", "<p>&lt;base href=/no/&gt;</p>"]
+    urls = [PAGE, "http://h.example/a b/\u00fc.html?q=\u00fc", "http://h.example/%7euser/p.html"]
+    for encoding in ("utf-8", "utf-16", "cp1252", "shift_jis"):
+        for head in heads:
+            for url in urls:
+                body = f"<html><head>{head}</head><body><a href='x.html'>x</a></body></html>".encode(encoding)
+                expected = get_base_url(HtmlResponse(url, body=body, encoding=encoding))
+                assert base_url(HtmlResponse(url, body=body, encoding=encoding)) == expected, (encoding, head, url)
+                links = scan_page(HtmlResponse(url, body=body, encoding=encoding)).links
+                assert [lk.target for lk in links] == [normalize(expected, "x.html")], (encoding, head, url)
+
+
+def normalize(base: str, href: str) -> str:
+    from urllib.parse import urljoin
+
+    from linkpatrol.model.urls import normalize_url
+
+    return normalize_url(urljoin(base, href))[0]
