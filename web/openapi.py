@@ -1,7 +1,8 @@
 """The parts of web/static/openapi.json and docs/API.md that come from the option model
 (``linkpatrol.model.options``): the crawl options' JSON Schema in the request bodies (``CreateCrawl``,
-``CreateSchedule``) and the option table of docs/API.md. Written by ``python -m web.openapi``; the output
-is committed, and tests/web/test_option_model.py fails when it is not current."""
+``CreateSchedule``), the options as a crawl shows them (``Options``) and the option table of
+docs/API.md. Written by ``python -m web.openapi``; the output is committed, and
+tests/web/test_option_model.py fails when it is not current."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from linkpatrol.model.options import OPTION_FIELDS, default, json_schema, specs
+from linkpatrol.model.options import OPTION_FIELDS, default, json_schema, shown_json_schema, specs
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "web" / "static" / "openapi.json"
@@ -20,8 +21,11 @@ TABLE = re.compile(r"(<!-- options: begin .*?-->\n)(.*?)(<!-- options: end -->)"
 
 
 def document(current: dict[str, Any]) -> dict[str, Any]:
-    """``current`` with the options of each request body taken from the model (their other fields kept)."""
+    """``current`` with the options of each request body and the shown options (``Options``, inside a
+    crawl) taken from the model (the bodies' other fields kept)."""
     doc = json.loads(json.dumps(current))
+    shown = shown_json_schema()
+    doc["components"]["schemas"]["Options"] = {k: v for k, v in shown.items() if k != "title"}
     options = json_schema()["properties"]
     for name in BODIES:
         props = doc["components"]["schemas"][name]["properties"]

@@ -329,9 +329,11 @@ class CrawlOptions:
     # query or fragment, where receivers put their tokens), whether the webhooks are signed. The secrets
     # stay out of the record (``Keys.crawl_headers``, ``Keys.crawl_secrets``); the webhook URLs are stored
     # in the record (``to_json``) but never shown (``to_dict``: pages, API, exports).
-    header_names: list[str] = field(default_factory=list)
-    webhook_targets: list[str] = field(default_factory=list)
-    webhook_signed: bool = False
+    header_names: Annotated[list[str], Field(description="the names of the request headers sent, never their "
+                                                         "values")] = field(default_factory=list)
+    webhook_targets: Annotated[list[str], Field(description="where the webhooks go: scheme, host and path of "
+                                                            "each")] = field(default_factory=list)
+    webhook_signed: Annotated[bool, Field(description="whether the webhooks carry a signature")] = False
 
     def __post_init__(self) -> None:
         if self.headers:
@@ -402,7 +404,8 @@ class CrawlOptions:
         """The options as shown everywhere (pages, API, exports): header names, never values; webhook
         targets, never the URLs or their secret."""
         data = asdict(self)
-        del data["headers"], data["webhook_secret"], data["webhooks"]
+        for name in SECRET_FIELDS:
+            del data[name]
         return data
 
     def to_json(self) -> str:
@@ -413,7 +416,8 @@ class CrawlOptions:
         """The options as ``parse_options`` takes them, header values included: a start message's
         shape. Secrets: never store or show this."""
         data = self.to_dict()
-        del data["header_names"], data["webhook_signed"], data["webhook_targets"]
+        for name in DERIVED_FIELDS:
+            del data[name]
         return {**data, "headers": dict(self.headers), "webhooks": list(self.webhooks),
                 "webhook_secret": self.webhook_secret}
 
@@ -752,6 +756,19 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
+def shown_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the options as every reader is shown them (``CrawlOptions.to_dict``: pages, API,
+    exports): the options a client sends without their secrets, and what is derived from those."""
+    schema = json_schema()
+    derived = _adapter().json_schema(mode="serialization")["properties"]
+    props = {name: prop for name, prop in schema["properties"].items() if name not in SECRET_FIELDS}
+    for name in DERIVED_FIELDS:
+        props[name] = {k: v for k, v in derived[name].items() if k != "title"}
+    return {**schema, "properties": props, "title": "Options",
+            "description": "A crawl's options as stored and shown: secrets (header values, webhook URLs and "
+                           "their secret) are never shown, only what is derived from them."}
+
+
 @dataclass(frozen=True)
 class FormField:
     """One option as the forms draw it (the ``option_fields`` macro of web/templates/_macros.html)."""
@@ -780,6 +797,8 @@ def form_defaults() -> dict[str, Any]:
 
 
 OPTION_FIELDS = tuple(specs())  # the option names of the API, the forms, the CLI and a start message
+SECRET_FIELDS = ("headers", "webhook_secret", "webhooks")  # stored apart or never shown (to_dict)
+DERIVED_FIELDS = ("header_names", "webhook_targets", "webhook_signed")  # shown instead of the secrets
 NOTIFY_WHEN = specs()["notify_when"].values
 FRAGMENT_MODES = specs()["check_fragments"].values
 
