@@ -8,6 +8,7 @@ LINKPATROL_LOG_LEVEL, LINKPATROL_USER_AGENT, LINKPATROL_RETRY_AFTER_MAX, the pol
 
 import os
 
+from linkpatrol import env as read
 from linkpatrol.config import Config
 
 _config = Config.from_env()
@@ -16,31 +17,30 @@ BOT_NAME = "linkpatrol"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-_env = os.environ.get
 
-LOG_LEVEL = _env("LINKPATROL_LOG_LEVEL", "INFO")
-USER_AGENT = _env("LINKPATROL_USER_AGENT", "linkpatrol/0.1 (dead-link checker)")
+LOG_LEVEL = read.text(None, "LINKPATROL_LOG_LEVEL", "INFO")
+USER_AGENT = read.text(None, "LINKPATROL_USER_AGENT", "linkpatrol/0.1 (dead-link checker)")
 
 # -- concurrency -------------------------------------------------------------------------------------
-CONCURRENT_REQUESTS = int(_env("LINKPATROL_CONCURRENCY", "32"))
-CONCURRENT_REQUESTS_PER_DOMAIN = int(_env("LINKPATROL_CONCURRENCY_PER_HOST", "16"))
+CONCURRENT_REQUESTS = read.whole(None, "LINKPATROL_CONCURRENCY", 32, minimum=1)
+CONCURRENT_REQUESTS_PER_DOMAIN = read.whole(None, "LINKPATROL_CONCURRENCY_PER_HOST", 16, minimum=1)
 DOWNLOAD_DELAY = 0
-DOWNLOAD_TIMEOUT = float(_env("LINKPATROL_TIMEOUT", "20"))
+DOWNLOAD_TIMEOUT = read.number(None, "LINKPATROL_TIMEOUT", 20.0, minimum=1)
 # In-scope HTML pages are read up to the crawl's size cap (LINKPATROL_MAX_PAGE_SIZE MB, or the crawl's
 # max_page_size) and parsed as far as they arrived; everything else is cut after its headers. A compressed
 # answer is decoded up to the same cap (downloadermiddlewares/decoded_size.py). This is only the hard
 # ceiling above every cap.
 DOWNLOAD_MAXSIZE = 1025 * 1024 * 1024
-LINKPATROL_MAX_PAGE_SIZE = int(_env("LINKPATROL_MAX_PAGE_SIZE", "32"))
+LINKPATROL_MAX_PAGE_SIZE = read.whole(None, "LINKPATROL_MAX_PAGE_SIZE", 32, minimum=1)
 # Bytes of answers a crawler decodes and parses at once (MB; crawler/parse_budget.py): one more waits,
 # still compressed, until others are parsed; one larger than the budget goes alone. 0: no budget.
-LINKPATROL_PARSE_BUDGET_MB = int(_env("LINKPATROL_PARSE_BUDGET_MB", "64"))
+LINKPATROL_PARSE_BUDGET_MB = read.whole(None, "LINKPATROL_PARSE_BUDGET_MB", 64)
 # Distinct targets taken from one page (or one sitemap; a page's repeated links and #fragments of a target
 # already taken do not count, see crawler/extract.py); the rest are counted on the crawl and each page
 # named (CrawlStore.over_cap_pages). The Python docs' biggest index links 434 targets; a hostile page
 # millions. Also the most ids a page may hold for its anchors to be checked (beyond it, fragments naming
 # the page are not checked).
-LINKPATROL_MAX_LINKS_PER_PAGE = int(_env("LINKPATROL_MAX_LINKS_PER_PAGE", "10000"))
+LINKPATROL_MAX_LINKS_PER_PAGE = read.whole(None, "LINKPATROL_MAX_LINKS_PER_PAGE", 10000, minimum=1)
 DOWNLOAD_WARNSIZE = 0
 # A checker verifies certificates: an invalid one is a broken link for a visitor.
 DOWNLOAD_VERIFY_CERTIFICATES = True
@@ -52,7 +52,8 @@ DNSCACHE_ENABLED = True
 TWISTED_DNS_RESOLVER = "scrapy.resolver.CachingHostnameResolver"
 DOWNLOADER_STATS = False  # per-response byte counters nobody reads
 # uvloop: about 10% less CPU per url than asyncio's own loop (bench/crawl.py, 2000 pages, 5 runs).
-ASYNCIO_EVENT_LOOP = _env("LINKPATROL_EVENT_LOOP", "uvloop.Loop") or None
+ASYNCIO_EVENT_LOOP = (None if os.environ.get("LINKPATROL_EVENT_LOOP") == "" else
+                      read.text(None, "LINKPATROL_EVENT_LOOP", "uvloop.Loop"))  # set and empty: asyncio's own loop
 
 # -- Redis, through scrapy-redis's connection module (spider start queue, frontier, politeness) ---------
 REDIS_URL = _config.redis_url
@@ -72,24 +73,24 @@ LINKPATROL_MAX_DURATION = _config.max_duration
 LINKPATROL_TRAP_IDS = _config.trap_ids
 # A lease whose work started this long ago (its request reached the downloader; the wait for the shared
 # politeness does not count) is decided "timeout" by a reaper: a lost task costs one url, not a crawl.
-LINKPATROL_LEASE_MAX_SECONDS = float(_env("LINKPATROL_LEASE_MAX_SECONDS", "300"))
+LINKPATROL_LEASE_MAX_SECONDS = read.number(None, "LINKPATROL_LEASE_MAX_SECONDS", 300.0, minimum=1)
 # A url held by this many crawlers that stopped answering (heartbeat expired) is decided "timeout", not
 # queued again to stop the next one (0: no bound).
-LINKPATROL_LEASE_ATTEMPTS = int(_env("LINKPATROL_LEASE_ATTEMPTS", "3"))
+LINKPATROL_LEASE_ATTEMPTS = read.whole(None, "LINKPATROL_LEASE_ATTEMPTS", 3, minimum=1)
 # Seconds a crawler gets to stop after SIGTERM/SIGINT; then it gives its leases back and exits anyway.
-LINKPATROL_STOP_GRACE = float(_env("LINKPATROL_STOP_GRACE", "3"))
+LINKPATROL_STOP_GRACE = read.number(None, "LINKPATROL_STOP_GRACE", 3.0, minimum=0)
 # Re-checks (downloadermiddlewares/conditional.py): pages of a site its earlier crawls read are asked for
 # with If-None-Match / If-Modified-Since, a 304 reusing their kept links; a page is read in full at every
 # LINKPATROL_REVALIDATE_EVERY-th crawl anyway (below 2: always, no conditional requests). At most
 # LINKPATROL_REVALIDATE_PAGES pages are kept per site (about 1 kB each; the oldest go first).
-LINKPATROL_REVALIDATE_EVERY = int(_env("LINKPATROL_REVALIDATE_EVERY", "10"))
-LINKPATROL_REVALIDATE_PAGES = int(_env("LINKPATROL_REVALIDATE_PAGES", "20000"))
+LINKPATROL_REVALIDATE_EVERY = read.whole(None, "LINKPATROL_REVALIDATE_EVERY", 10, minimum=1)
+LINKPATROL_REVALIDATE_PAGES = read.whole(None, "LINKPATROL_REVALIDATE_PAGES", 20000)
 # Seconds a link to another site found ok (2xx, by a GET) is taken as ok by every crawl without a
 # request (downloadermiddlewares/link_cache.py; failures are never cached). 0: off.
-LINKPATROL_LINK_CACHE_TTL = int(_env("LINKPATROL_LINK_CACHE_TTL", "21600"))
+LINKPATROL_LINK_CACHE_TTL = read.whole(None, "LINKPATROL_LINK_CACHE_TTL", 21600)
 # Entries the shared link cache keeps at most, all crawlers together (the ones written longest ago are
 # dropped first; up to about 700 bytes of Redis memory each). 0: bounded by the TTL only.
-LINKPATROL_LINK_CACHE_MAX = int(_env("LINKPATROL_LINK_CACHE_MAX", "100000"))
+LINKPATROL_LINK_CACHE_MAX = read.whole(None, "LINKPATROL_LINK_CACHE_MAX", 100000)
 EXTENSIONS = {
     "crawler.extensions.frontier.FrontierExtension": 0,
     # Off here anyway (NotConfigured): None spares importing them at every start; the remote control
@@ -128,8 +129,8 @@ RETRY_EXCEPTIONS = [
 ]
 RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
 
-LINKPATROL_RATE_LIMIT_RETRIES = int(_env("LINKPATROL_RATE_LIMIT_RETRIES", "2"))
-LINKPATROL_RETRY_AFTER_MAX = float(_env("LINKPATROL_RETRY_AFTER_MAX", "30"))
+LINKPATROL_RATE_LIMIT_RETRIES = read.whole(None, "LINKPATROL_RATE_LIMIT_RETRIES", 2)
+LINKPATROL_RETRY_AFTER_MAX = read.number(None, "LINKPATROL_RETRY_AFTER_MAX", 30.0, minimum=0)
 LINKPATROL_RETRY_AFTER_DEFAULT = 1.0
 
 _MW = "crawler.downloadermiddlewares"
@@ -158,14 +159,17 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 # -- politeness shared by every crawler through Redis (linkpatrol/politeness); 0 means no shared limit ------
-LINKPATROL_POLITENESS_ENABLED = _env("LINKPATROL_POLITENESS", "1") != "0"
-LINKPATROL_HOST_CONCURRENCY = int(_env("LINKPATROL_HOST_CONCURRENCY", "2"))  # other hosts, all crawlers together
-LINKPATROL_HOST_RATE = float(_env("LINKPATROL_HOST_RATE", "5"))  # requests per second
-LINKPATROL_SITE_CONCURRENCY = int(_env("LINKPATROL_SITE_CONCURRENCY", "0"))  # the crawled site, unless the crawl says
-LINKPATROL_SITE_RATE = float(_env("LINKPATROL_SITE_RATE", "0"))
+LINKPATROL_POLITENESS_ENABLED = read.flag(None, "LINKPATROL_POLITENESS", True)
+# other hosts, all crawlers together
+LINKPATROL_HOST_CONCURRENCY = read.whole(None, "LINKPATROL_HOST_CONCURRENCY", 2, minimum=1)
+LINKPATROL_HOST_RATE = read.number(None, "LINKPATROL_HOST_RATE", 5.0, minimum=0)  # requests per second
+# the crawled site, unless the crawl says
+LINKPATROL_SITE_CONCURRENCY = read.whole(None, "LINKPATROL_SITE_CONCURRENCY", 0)
+LINKPATROL_SITE_RATE = read.number(None, "LINKPATROL_SITE_RATE", 0.0, minimum=0)
 # Leases one crawler holds at once for one other host: -1 = twice LINKPATROL_HOST_CONCURRENCY, 0 = no cap.
-LINKPATROL_HOST_LEASES = int(_env("LINKPATROL_HOST_LEASES", "-1"))
-LINKPATROL_HOST_WAIT_MAX = float(_env("LINKPATROL_HOST_WAIT_MAX", "60"))  # longest shared Retry-After honoured
+LINKPATROL_HOST_LEASES = read.whole(None, "LINKPATROL_HOST_LEASES", -1, minimum=-1)
+# longest shared Retry-After honoured
+LINKPATROL_HOST_WAIT_MAX = read.number(None, "LINKPATROL_HOST_WAIT_MAX", 60.0, minimum=0)
 
 # The spider yields one item per request and never a request: every spider middleware would only
 # cost time on each callback's output (18% of a crawler's CPU in a profile), so none runs.
