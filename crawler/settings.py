@@ -156,6 +156,10 @@ DOWNLOADER_MIDDLEWARES = {
     f"{_MW}.crawl_cookies.CrawlCookiesMiddleware": 700,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     f"{_MW}.politeness.PolitenessMiddleware": 950,  # last before the download: slots held only while fetching
+    # Pages of crawls that render: to the browser, parked for a crawler that renders, or read as they are.
+    # After the address guard, the site's headers and the conditional re-read (whose validators it drops
+    # from a page the browser loads), before robots.txt and the politeness.
+    "crawler.render.middleware.RenderMiddleware": 90,
 }
 
 # -- politeness shared by every crawler through Redis (linkpatrol/politeness); 0 means no shared limit ------
@@ -190,3 +194,34 @@ CONCURRENT_ITEMS = 1
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's local code-execution endpoint: never in a crawler
 LOGSTATS_INTERVAL = 30.0
+
+# -- rendering pages in a headless browser (crawler/render, docs/RENDERING.md) -------------------------
+# Pages this crawler renders at once (0: it never renders; pages that need a browser wait for a crawler
+# that does). Debian's chromium, never a browser of Playwright's own download.
+LINKPATROL_RENDER_PAGES = read.whole(None, "LINKPATROL_RENDER_PAGES", 0)
+LINKPATROL_CHROMIUM = read.text(None, "LINKPATROL_CHROMIUM", "/usr/bin/chromium")
+# Seconds a page may take, all included (navigation, settling, routes): then it is closed and read as it is.
+LINKPATROL_RENDER_TIMEOUT = read.number(None, "LINKPATROL_RENDER_TIMEOUT", 30.0, minimum=1)
+# Seconds at most to wait after the load event for the network to be quiet (500 ms without requests).
+LINKPATROL_RENDER_SETTLE = read.number(None, "LINKPATROL_RENDER_SETTLE", 2.0, minimum=0)
+LINKPATROL_RENDER_ROUTES = read.whole(None, "LINKPATROL_RENDER_ROUTES", 10)  # hash routes (#/...) visited a page
+# Seconds parked pages wait while no live crawler renders; then they are read as they are (not-rendered).
+LINKPATROL_RENDER_WAIT = read.number(None, "LINKPATROL_RENDER_WAIT", 30.0, minimum=0)
+# Megabytes of JavaScript heap a page may use (V8's old space): past it the page crashes, not the crawler.
+LINKPATROL_RENDER_MEMORY_MB = read.whole(None, "LINKPATROL_RENDER_MEMORY_MB", 512, minimum=16)
+if LINKPATROL_RENDER_PAGES > 0 and os.access(LINKPATROL_CHROMIUM, os.X_OK):
+    # scrapy-playwright's handler (asyncio reactor, which the crawler runs anyway) for pages with
+    # meta["playwright"]; every other request goes to Scrapy's own HTTP handler as before.
+    DOWNLOAD_HANDLERS = {"http": "crawler.render.handler.RenderDownloadHandler",
+                         "https": "crawler.render.handler.RenderDownloadHandler"}
+    PLAYWRIGHT_BROWSER_TYPE = "chromium"
+    PLAYWRIGHT_LAUNCH_OPTIONS = {
+        "executable_path": LINKPATROL_CHROMIUM,
+        "headless": True,
+        "args": [f"--js-flags=--max-old-space-size={LINKPATROL_RENDER_MEMORY_MB}", "--disable-dev-shm-usage",
+                 "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync",
+                 "--disable-component-update", "--disable-default-apps", "--mute-audio"],
+    }
+    PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = LINKPATROL_RENDER_PAGES
+    PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = LINKPATROL_RENDER_TIMEOUT * 1000
+    PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True

@@ -34,6 +34,7 @@ from scrapy.settings import BaseSettings
 from scrapy_redis import connection
 
 from crawler.logs import quiet_robots_failures
+from crawler.render.routing import RenderRouting
 from linkpatrol.frontier import HeldBack, OverdueLease, Scripts, dead_requeued
 from linkpatrol.model.records import CrawlOptions
 from linkpatrol.model.rules import CrawlRules
@@ -176,6 +177,7 @@ class FrontierExtension:
         self._deciding: set[tuple[str, str]] = set()  # overdue leases this reaper took over
         self._suspects: set[tuple[str, str]] = set()
         self._refreshed = 0.0  # when the active set was last read
+        self.render: RenderRouting | None = None  # pages that need a browser (crawler/render)
         self._had_work = False
 
     @classmethod
@@ -204,6 +206,7 @@ class FrontierExtension:
                                           socket_connect_timeout=2),
         )
         ext.engine_running = lambda: crawler.engine is None or crawler.engine.running
+        ext.render = RenderRouting.from_settings(s, ext)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.request_reached_downloader, signal=signals.request_reached_downloader)
         quiet_robots_failures()
@@ -306,6 +309,7 @@ class FrontierExtension:
             "done": self.done,
             "held": self.held,
             "crawl": self._last_crawl,
+            "render": self.render.pages if self.render is not None else 0,  # pages it renders at once
         })
 
     # -- recovery ----------------------------------------------------------------------------------
@@ -317,6 +321,8 @@ class FrontierExtension:
             total += await self._requeue_worker(worker, dead=True)
             await self.heartbeats.forget(worker)
             logger.warning("worker %s stopped answering; its work went back to the frontier", worker)
+        if self.render is not None:  # parked pages no live crawler can render: read as they are
+            total += await self.render.reap(self)
         if self.lease_max > 0:
             await self._renew_waiting()
             total += await self.decide_overdue()
@@ -486,6 +492,8 @@ class FrontierExtension:
                 if not batch or not unavailable(exc):
                     raise
                 break
+        if self.render is not None and room > 0:  # pages parked for a crawler that renders
+            room = await self.render.lease(self, crawls, room, batch)
         self._had_work = bool(batch)
         return batch
 

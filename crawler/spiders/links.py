@@ -31,6 +31,8 @@ from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
 from crawler.items import CheckedLink
 from crawler.parse_budget import release_hold
+from crawler.render.job import render_job
+from crawler.render.routing import Parked
 from crawler.sitemaps import NotASitemap, SitemapTooLarge, discover_sitemaps, read_sitemap
 from linkpatrol.frontier import CrawlLimits
 from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
@@ -334,6 +336,8 @@ class LinksSpider(RedisSpider):
     # -- results -----------------------------------------------------------------------------------
     @staticmethod
     def _method(request: Request) -> CheckMethod:
+        if request.meta.get("playwright"):
+            return CheckMethod.RENDER
         if request.meta.get("lp_head_status") is not None:
             return CheckMethod.HEAD_GET
         return CheckMethod.HEAD if request.method == "HEAD" else CheckMethod.GET
@@ -357,6 +361,8 @@ class LinksSpider(RedisSpider):
         error = None
         if outcome is Outcome.OK and lp.get("truncated"):
             outcome, error = ErrorKind.TOO_LARGE.outcome, ErrorKind.TOO_LARGE
+        elif outcome is Outcome.OK and lp.get("not_rendered"):  # crawler/render: needed a browser, read without
+            outcome, error = ErrorKind.NOT_RENDERED.outcome, ErrorKind.NOT_RENDERED
         return LinkResult(
             url=lp["url"],
             outcome=outcome,
@@ -421,6 +427,8 @@ class LinksSpider(RedisSpider):
                 item.links_over_cap = css.overflow
                 return item
             scan = await parse_body(scan_page, response, self.frontier.max_links)
+            if (job := render_job(response)) is not None:  # shadow roots, hash routes, failed requests
+                scan = await off_reactor(job.merged, scan, response, self.frontier.max_links)
             if scan.tokenized:
                 logger.info("%s nests elements too deep for the tree parser: read with the tokenizer", response.url)
             if scan.overflow:
@@ -543,7 +551,7 @@ class LinksSpider(RedisSpider):
                                  Referrer(page_url, link.text, link.element, link.fragment, link.line), anchor))
         return out
 
-    def on_error(self, failure: Failure) -> CheckedLink:
+    def on_error(self, failure: Failure) -> CheckedLink | None:
         try:
             return self._failed(failure)
         except Exception:  # the failure is the url's verdict whatever went wrong in naming it
@@ -553,12 +561,14 @@ class LinksSpider(RedisSpider):
             return CheckedLink(lp["crawl"], LinkResult(lp["url"], kind.outcome, error=kind,
                                                        external=bool(lp.get("external"))))
 
-    def _failed(self, failure: Failure) -> CheckedLink:
+    def _failed(self, failure: Failure) -> CheckedLink | None:
         request = failure.request  # type: ignore[attr-defined]
         lp = request.meta["lp"]
         exc = failure.value
         hops = [[u, s] for u, s in zip(request.meta.get("redirect_urls", []),
                                         request.meta.get("redirect_reasons", []), strict=False)]
+        if isinstance(exc, Parked):  # waits for a crawler that renders (crawler/render): nothing to record
+            return None
         if isinstance(exc, CancelledCrawl):
             return CheckedLink(lp["crawl"], LinkResult(lp["url"], Outcome.EXCLUDED), release_only=True)
         if isinstance(exc, CachedResult):  # found ok by a recent crawl: the shared link cache

@@ -29,7 +29,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, Validation
 from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from linkpatrol import durations
+from linkpatrol import durations, env
 from linkpatrol.model.email_address import InvalidAddress, validate_all
 from linkpatrol.model.rules import AcceptRule, compile_patterns, remap_prefix, site_host
 
@@ -318,6 +318,20 @@ class CrawlOptions:
              widget="select", advanced=True, wide=True, metavar="MODE",
              choices=(("site", "on pages of this site"), ("all", "on every HTML page, other hosts too"),
                       ("none", "never")))] = "site"
+    # Which pages are loaded in a headless browser before their links are read (crawler/render,
+    # docs/RENDERING.md): only crawlers started with LINKPATROL_RENDER_PAGES render; the default is the
+    # deployment's, LINKPATROL_RENDER (shipped: never).
+    render: Annotated[
+        str, BeforeValidator(_v_choice),
+        Spec("Which pages of the site are loaded in a headless browser, their links read after scripts ran: "
+             "never, always (every HTML page), auto (pages whose HTML looks like an application shell: an "
+             "empty mount element, a noscript asking for JavaScript, next to no links). Absent: the "
+             "deployment's default (LINKPATROL_RENDER, never unless set).",
+             label="Run the pages' JavaScript (headless browser)", widget="select", advanced=True, wide=True,
+             metavar="MODE", places=NOT_CHECK,
+             choices=(("never", "never"), ("auto", "when a page looks like an app that needs it"),
+                      ("always", "on every page of the site"))),
+    ] = field(default_factory=lambda: render_default())
     # URL prefix -> URL prefix: a found link starting with a key is checked at the value instead (a
     # production address mapped to the copy being checked: ``linkpatrol check DIR --site-url``).
     remap: Annotated[
@@ -796,9 +810,15 @@ def form_defaults() -> dict[str, Any]:
     return out
 
 
+def render_default(environ: Mapping[str, str] | None = None) -> str:
+    """The ``render`` mode of a crawl that does not say: LINKPATROL_RENDER (never, always, auto)."""
+    return env.choice(environ, "LINKPATROL_RENDER", "never", RENDER_MODES)
+
+
 OPTION_FIELDS = tuple(specs())  # the option names of the API, the forms, the CLI and a start message
 SECRET_FIELDS = ("headers", "webhook_secret", "webhooks")  # stored apart or never shown (to_dict)
 DERIVED_FIELDS = ("header_names", "webhook_targets", "webhook_signed")  # shown instead of the secrets
 NOTIFY_WHEN = specs()["notify_when"].values
 FRAGMENT_MODES = specs()["check_fragments"].values
+RENDER_MODES = specs()["render"].values
 

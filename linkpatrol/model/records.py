@@ -39,6 +39,14 @@ from linkpatrol.model.options import (  # noqa: F401  (re-exported)
 )
 from linkpatrol.model.verdicts import STATUS_CLASSES, CheckMethod, ErrorKind, Outcome
 
+# Why a page is loaded in a headless browser (the crawl's ``render`` option, docs/RENDERING.md): ``always``,
+# or the rule of ``crawler.render.detect`` its HTML matched under ``auto``.
+RENDER_REASONS = {
+    "always": "every page (render: always)",
+    "empty-mount": "an empty mount element (#root, #app, #__next...) and scripts",
+    "noscript": "a noscript asking for JavaScript",
+    "few-links": "scripts and next to no links or text",
+}
 COUNTERS = (
     "pages_crawled",
     "links_checked",
@@ -55,11 +63,13 @@ COUNTERS = (
     "links_over_cap",
     "links_over_cap_pages",  # the pages those links were on (each named in ``CrawlStore.over_cap_pages``)
     "trap_held",
+    # Pages found to need a browser, by why (the crawl's render option; crawler/render): counted once a url.
+    *(f"render_why_{why}" for why in RENDER_REASONS),
 )
 # Record fields that say why a crawl stopped early or held urls back (written by the frontier's
 # scripts): "1" flags, the first page over the link cap, that cap, the first trap's prefix and kind.
 LIMIT_FIELDS = ("limit_pages", "limit_depth", "limit_duration", "links_over_cap_page", "link_cap", "trap_under",
-                "trap_kind", "max_pages", "max_depth", "max_duration")
+                "trap_kind", "max_pages", "max_depth", "max_duration", "render_unavailable")
 TRAP_KINDS = {
     "repeat": "a path segment repeating",
     "query": "a query growing without end",
@@ -201,7 +211,26 @@ class Crawl:
             else:
                 out.append(f"{over:,} links not followed: page {first} had more than the per-page cap of "
                            f"{cap:,} distinct targets")
+        unrendered = self.counters.get(f"error_{ErrorKind.NOT_RENDERED}", 0)
+        if lim.get("render_unavailable"):
+            out.append(f"pages needed a browser but no crawler could render them (none was started with "
+                       f"LINKPATROL_RENDER_PAGES): {unrendered:,} read as they were sent, each a not-rendered warning")
+        elif unrendered:
+            out.append(f"{unrendered:,} page{'s' if unrendered != 1 else ''} could not be rendered (the time limit or "
+                       "a crash): read as sent, each a not-rendered warning")
         return out
+
+    @property
+    def render_note(self) -> str:
+        """How many pages were loaded in a headless browser, and why ("" for none)."""
+        rendered = self.counters.get(f"checked_{CheckMethod.RENDER}", 0)
+        why = [(self.counters.get(f"render_why_{r}", 0), text) for r, text in RENDER_REASONS.items()]
+        why = [(n, text) for n, text in why if n]
+        if not rendered and not why:
+            return ""
+        found = "; ".join(f"{n:,} for {text}" for n, text in why)
+        return (f"{rendered:,} page{'s' if rendered != 1 else ''} rendered in a headless browser"
+                f"{f' (found to need it: {found})' if found else ''}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

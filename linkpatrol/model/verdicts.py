@@ -66,7 +66,8 @@ class Outcome(StrEnum):
 
 _OUTCOME_TEXT = {
     Outcome.OK: ("OK", "answered with a success status (2xx), after redirects"),
-    Outcome.WARNING: ("Warning", "alive, but larger than the crawl's size cap: only the first part was read"),
+    Outcome.WARNING: ("Warning", "alive, but larger than the crawl's size cap: only the first part was read; or "
+                                 "a page that needs JavaScript read without it"),
     Outcome.DEAD: ("Dead", "not there: an error status or a failure such as an unknown host or a timeout"),
     Outcome.MISSING_ANCHOR: ("Missing anchor", "the page is there, but not the part the link points at: no "
                                                "element has the id (or <a name>) its #fragment names"),
@@ -102,6 +103,7 @@ class ErrorKind(StrEnum):
     MISSING_ANCHOR = "missing-anchor"
     INVALID_URL = "invalid-url"
     UNSUPPORTED_SCHEME = "unsupported-scheme"
+    NOT_RENDERED = "not-rendered"
 
     @property
     def message(self) -> str:
@@ -112,7 +114,7 @@ class ErrorKind(StrEnum):
         """The outcome of a link that failed this way."""
         if self in (ErrorKind.ROBOTS, ErrorKind.ADDRESS_NOT_ALLOWED, ErrorKind.EXCLUDED_BY_RULE):
             return Outcome.EXCLUDED
-        if self is ErrorKind.TOO_LARGE:
+        if self in (ErrorKind.TOO_LARGE, ErrorKind.NOT_RENDERED):
             return Outcome.WARNING
         if self is ErrorKind.MISSING_ANCHOR:
             return Outcome.MISSING_ANCHOR
@@ -141,6 +143,8 @@ _ERROR_TEXT = {
     ErrorKind.MISSING_ANCHOR: "the page has no element with the id (or <a name>) the fragment names",
     ErrorKind.INVALID_URL: "the URL is malformed",
     ErrorKind.UNSUPPORTED_SCHEME: "linkpatrol checks only http and https URLs",
+    ErrorKind.NOT_RENDERED: "the page needs JavaScript (the crawl renders pages) but no crawler could render it, "
+                            "or rendering failed: its links were read from the HTML as it was sent",
 }
 
 
@@ -153,6 +157,7 @@ class CheckMethod(StrEnum):
     HOST = "host"  # the host's name does not resolve or its port refuses: decided without a request
     NOT_MODIFIED = "not_modified"  # a page asked for if changed answered 304: its kept links reused
     CACHE = "cache"  # a link to another site found ok by a recent crawl (the shared link cache): no request
+    RENDER = "render"  # the page was loaded in a headless browser (the crawl's render option)
     NONE = "none"  # no request at all: invalid URL, unsupported scheme, excluded by a rule
 
 

@@ -33,6 +33,7 @@ def _crawlers() -> list[dict[str, Any]]:
             "done": int(w.get("done") or 0),
             "held": int(w.get("held") or 0),
             "crawl": w.get("crawl") or None,
+            "render": int(w.get("render") or 0),  # pages it renders at once (0: it does not render)
         })
     return out
 

@@ -1,0 +1,176 @@
+"""The download handler of a crawler that renders: scrapy-playwright's, with linkpatrol's rules around it.
+
+Installed for http and https only in a crawler started with ``LINKPATROL_RENDER_PAGES`` above 0 (and a
+browser at ``LINKPATROL_CHROMIUM``); requests without ``meta["playwright"]`` go to Scrapy's own HTTP
+handler, as before. Around scrapy-playwright it adds:
+
+- at most ``LINKPATROL_RENDER_PAGES`` pages at once in the process, each closed after
+  ``LINKPATROL_RENDER_TIMEOUT`` seconds whatever it does (``RenderTimeout``);
+- one browser context per crawl (``crawl-<id>``: no cookies, storage or cache shared between crawls),
+  service workers blocked, downloads refused, no permission granted, popups closed, dialogs dismissed
+  (Playwright's default); contexts of crawls no longer active closed;
+- the address policy on every connection the browser makes: all its traffic goes through
+  ``GuardProxy`` (``crawler/render/proxy.py``), which resolves each host once and connects only to an
+  address it checked (redirect hops, WebSockets and a name rebound between two lookups included);
+  before that, a route on every request (navigation, subresources, fetch/XHR, workers' requests) and a
+  WebSocket route refuse what the crawler's address guard (``AddressGuardMiddleware.host_allowed``)
+  refuses, so a refused request fails at once with one log line; schemes other than http(s), data:,
+  blob: and about: are aborted.
+A crashed browser is launched again by scrapy-playwright on the next page; the page that was under
+way fails, and the render middleware reads it as it is (the lease is never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response
+from scrapy_playwright.handler import BrowserContextWrapper, ScrapyPlaywrightDownloadHandler
+
+from crawler.downloadermiddlewares.address_guard import AddressGuardMiddleware
+from crawler.render.job import RenderJob
+from crawler.render.proxy import GuardProxy
+from linkpatrol.model.addresses import AddressPolicy
+
+logger = logging.getLogger(__name__)
+
+CONTEXT_PREFIX = "crawl-"
+LOCAL_SCHEMES = ("data", "blob", "about")
+SWEEP_EVERY = 5.0  # seconds between looks for contexts of crawls that ended
+
+
+class RenderTimeout(Exception):
+    """The page took longer than the crawler's time limit to render; it was closed."""
+
+
+class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        s = crawler.settings
+        self._slots = asyncio.Semaphore(max(1, s.getint("LINKPATROL_RENDER_PAGES", 1)))
+        self.page_timeout = s.getfloat("LINKPATROL_RENDER_TIMEOUT", 30.0)
+        policy = AddressPolicy.from_env()
+        self.guard = AddressGuardMiddleware(crawler, policy) if policy.enabled else None
+        self.proxy = GuardProxy(policy, self._refuse) if policy.enabled else None
+        self._crawler_ref = crawler
+        self._swept = time.monotonic()
+        self.refused = 0
+
+    # -- the address policy, for every request of every page --------------------------------------
+    async def allowed(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        scheme = parts.scheme.lower()
+        if scheme in LOCAL_SCHEMES:
+            return True
+        if scheme not in ("http", "https", "ws", "wss"):
+            return False
+        if self.guard is None:
+            return True
+        host = (parts.hostname or "").rstrip(".").lower()
+        return bool(host) and await self.guard.host_allowed(host)
+
+    def _refuse(self, url: str) -> None:
+        self.refused += 1
+        if self.stats is not None:
+            self.stats.inc_value("linkpatrol/render/refused")
+        logger.info("browser request to %s refused: the address is not allowed", url)
+
+    def _make_request_handler(self, *args: Any, **kwargs: Any) -> Any:
+        inner = super()._make_request_handler(*args, **kwargs)
+
+        async def guarded(route: Any, request: Any) -> None:
+            if not await self.allowed(request.url):
+                self._refuse(request.url)
+                with contextlib.suppress(Exception):
+                    await route.abort("blockedbyclient")
+                return
+            await inner(route, request)
+        return guarded
+
+    async def _context_route(self, route: Any, request: Any) -> None:
+        """Requests no page route sees (a dedicated worker's): the same policy."""
+        if not await self.allowed(request.url):
+            self._refuse(request.url)
+            with contextlib.suppress(Exception):
+                await route.abort("blockedbyclient")
+            return
+        with contextlib.suppress(Exception):
+            await route.fallback()
+
+    async def _websocket_route(self, ws: Any) -> None:
+        if not await self.allowed(ws.url):
+            self._refuse(ws.url)
+            with contextlib.suppress(Exception):
+                await ws.close(code=1008, reason="address not allowed")
+            return
+        ws.connect_to_server()
+
+    async def _launch(self) -> None:
+        if self.proxy is not None:  # before the browser starts: it is launched with the proxy's port
+            port = await self.proxy.start()
+            self.config.launch_options["proxy"] = {"server": f"http://127.0.0.1:{port}"}
+        await super()._launch()
+
+    async def _close(self) -> None:
+        await super()._close()
+        if self.proxy is not None:
+            await self.proxy.close()
+
+    # -- contexts and pages --------------------------------------------------------------------------
+    async def _create_browser_context(self, name: str, context_kwargs: dict[str, Any] | None,
+                                      spider: Any = None) -> BrowserContextWrapper:
+        wrapper = await super()._create_browser_context(name, context_kwargs, spider)
+        context = wrapper.context
+        await context.route("**/*", self._context_route)
+        await context.route_web_socket(re.compile(".*"), self._websocket_route)
+        return wrapper
+
+    async def _create_page(self, request: Request, spider: Any) -> Any:
+        page = await super()._create_page(request, spider)
+        job = request.meta.get("lp_render")
+        if isinstance(job, RenderJob):
+            job.page = page
+        page.on("popup", _close_quietly)
+        return page
+
+    async def _download_request(self, request: Request, spider: Any = None) -> Response:
+        async with self._slots:
+            await self._sweep_contexts()
+            try:
+                return await asyncio.wait_for(super()._download_request(request, spider), self.page_timeout)
+            except TimeoutError:
+                job = request.meta.get("lp_render")
+                if isinstance(job, RenderJob) and job.page is not None:
+                    await _close_quietly(job.page)
+                raise RenderTimeout(f"not rendered within {self.page_timeout:g} s") from None
+
+    async def _sweep_contexts(self) -> None:
+        """Close the contexts of crawls this process no longer works for."""
+        now = time.monotonic()
+        if now - self._swept < SWEEP_EVERY:
+            return
+        self._swept = now
+        from crawler.extensions.frontier import FrontierExtension  # the frontier imports the render package
+        frontier = self._crawler_ref.get_extension(FrontierExtension)
+        if frontier is None:
+            return
+        for name, wrapper in list(self.context_wrappers.items()):
+            if name.startswith(CONTEXT_PREFIX) and not frontier.is_active(name[len(CONTEXT_PREFIX):]):
+                logger.debug("closing the browser context of %s (the crawl ended)", name)
+                with contextlib.suppress(Exception):
+                    await wrapper.context.close()
+
+
+async def _close_quietly(page: Any) -> None:
+    with contextlib.suppress(Exception):
+        await page.close()

@@ -1,0 +1,136 @@
+"""Which crawler renders a page, and what happens to pages nobody can render.
+
+``RenderRouting`` belongs to the frontier extension: it says how many pages this crawler renders at
+once (``pages``: ``LINKPATROL_RENDER_PAGES``, 0 when the browser is missing), leases parked pages from
+the render queues when this crawler renders, and, in every crawler's reaper, gives the parked pages of a
+crawl back to its ordinary queue (``render_unavailable``) once they waited ``LINKPATROL_RENDER_WAIT``
+seconds with no live crawler able to render. See ``linkpatrol.frontier.render_queue``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.settings import BaseSettings
+
+from linkpatrol.frontier.render_queue import RenderQueue
+from linkpatrol.model.urls import host_of
+from linkpatrol.model.wire import FrontierMessage
+
+if TYPE_CHECKING:
+    from crawler.extensions.frontier import CrawlContext, FrontierExtension
+
+logger = logging.getLogger(__name__)
+
+
+class Parked(IgnoreRequest):
+    """The page waits in its crawl's render queue for a crawler that renders; this one gave its slot up."""
+
+
+def render_pages(settings: BaseSettings) -> int:
+    """Pages this crawler renders at once: ``LINKPATROL_RENDER_PAGES``, or 0 when the browser is missing
+    (said once, in one line)."""
+    pages = settings.getint("LINKPATROL_RENDER_PAGES", 0)
+    if pages <= 0:
+        return 0
+    browser = settings.get("LINKPATROL_CHROMIUM", "/usr/bin/chromium")
+    if not os.access(browser, os.X_OK):
+        logger.warning("LINKPATROL_RENDER_PAGES=%d but there is no browser at %s (LINKPATROL_CHROMIUM; "
+                       "apt-get install chromium): this crawler does not render", pages, browser)
+        return 0
+    return pages
+
+
+class RenderRouting:
+    def __init__(self, client: Any, frontier: FrontierExtension, pages: int, wait: float) -> None:
+        self.queue = RenderQueue(client, frontier.keys)
+        self.r = client
+        self.pages = pages
+        self.wait = wait  # seconds parked pages wait with no renderer alive before they are read as they are
+        self._leased: set[tuple[str, str]] = set()
+        self._unserved: dict[str, float] = {}  # crawl -> since when its parked pages had no renderer
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings, frontier: FrontierExtension) -> RenderRouting:
+        return cls(frontier.r, frontier, render_pages(settings), settings.getfloat("LINKPATROL_RENDER_WAIT", 30.0))
+
+    # -- leasing parked pages (crawlers that render) ----------------------------------------------------
+    async def lease(self, frontier: FrontierExtension, crawls: list[str], room: int,
+                    batch: list[tuple[CrawlContext, FrontierMessage]]) -> int:
+        """Lease parked pages into ``batch`` (at most twice ``pages`` held at once); returns the room left."""
+        if self.pages <= 0 or room <= 0:
+            return room
+        self._leased &= set(frontier.leased)
+        free = min(room, 2 * self.pages - len(self._leased))
+        for crawl_id in crawls:
+            if free <= 0:
+                break
+            raws = await self.queue.pop(crawl_id, free, frontier.worker_id)
+            if not raws:
+                continue
+            ctx = await frontier._context(crawl_id)
+            for raw in raws:
+                msg = FrontierMessage.decode(raw)
+                frontier.held_by_host[host_of(msg.url)] += 1
+                frontier.leased[crawl_id, msg.url] += 1
+                frontier._waiting.add((crawl_id, msg.url))
+                self._leased.add((crawl_id, msg.url))
+                batch.append((ctx, msg))
+                free -= 1
+                room -= 1
+        return room
+
+    # -- parking (crawlers that do not render) --------------------------------------------------------
+    async def park(self, frontier: FrontierExtension, crawl_id: str, url: str, depth_message: str,
+                   reason: str) -> int:
+        return int(await self.queue.park(crawl_id, url, frontier.worker_id, depth_message, reason))
+
+    # -- nobody renders ------------------------------------------------------------------------------
+    async def live_renderers(self, frontier: FrontierExtension) -> int:
+        """Live crawlers (this one included) that render."""
+        entries = await self.r.hgetall(frontier.keys.workers)
+        renderers = [w for w, info in entries.items() if _renders(info)]
+        if not renderers:
+            return 0
+        pipe = self.r.pipeline(transaction=False)
+        for worker in renderers:
+            pipe.exists(frontier.keys.worker_alive(worker))
+        return sum(1 for alive in await pipe.execute() if alive)
+
+    async def reap(self, frontier: FrontierExtension) -> int:
+        """Give the parked pages of crawls that waited ``wait`` seconds with no renderer alive back to
+        their queues, to be read as they are. Returns the pages given back."""
+        crawls = sorted(frontier.active)
+        if not crawls:
+            self._unserved.clear()
+            return 0
+        waiting = [c for c, n in zip(crawls, await self.queue.waiting(crawls), strict=True) if n]
+        self._unserved = {c: t for c, t in self._unserved.items() if c in waiting}
+        if not waiting or self.pages > 0 or await self.live_renderers(frontier):
+            self._unserved.clear()
+            return 0
+        now = time.monotonic()
+        moved = 0
+        for crawl_id in waiting:
+            if now - self._unserved.setdefault(crawl_id, now) < self.wait:
+                continue
+            count = 0
+            while (step := int(await self.queue.unpark(crawl_id))) > 0:
+                count += step
+            moved += count
+            if count:
+                logger.warning("crawl %s: %d pages need a browser and no crawler renders "
+                               "(LINKPATROL_RENDER_PAGES): they are read without rendering", crawl_id, count)
+        return moved
+
+
+def _renders(info: str) -> bool:
+    try:
+        return int(json.loads(info).get("render") or 0) > 0
+    except (ValueError, TypeError, AttributeError):
+        return False
