@@ -4,23 +4,32 @@ Generates a site of N pages with known dead links, serves it from an aiohttp ser
 backlog), starts a private Redis, and prints for 1 and 2 crawler processes: wall time from enqueue to
 finished, pages/s, urls/s, CPU seconds of the crawlers, peak RSS per crawler, Redis memory per
 discovered url, recall and precision against the truth; and the same site crawled by a plain
-in-memory Scrapy spider as the reference.
+in-memory Scrapy spider as the reference, by linkinator (bench/linkinator.py: installed into
+bench/.node/ with npm when node is there, else skipped) and by ``linkpatrol check``, both timed whole.
+Every configuration runs once a turn, ``--repeat`` turns, so a busy minute of a shared machine falls
+on all of them; the median is shown.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 import redis
 
+from bench import check as bench_check
+from bench import linkinator
+from linkpatrol.cli.check.services import default_crawlers
 from linkpatrol.cli.redis_server import RedisServer
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
@@ -90,12 +99,38 @@ def reference_row(site: SiteServer, pages: int, loop: str) -> dict[str, Any]:
     ref = run_reference(site.url("main"), loop)
     truth = set(generated.truth(site.ports["main"], pages))
     ref_dead = set(ref["dead"])
-    name = "scrapy in-memory" + (", uvloop" if loop else ", asyncio loop")
-    return {"processes": name, "seconds": ref["seconds"], "pages": ref["pages"],
+    return {"seconds": ref["seconds"], "pages": ref["pages"],
             "urls": ref["urls"], "pages_per_s": ref["pages"] / ref["seconds"],
             "urls_per_s": ref["urls"] / ref["seconds"], "cpu_s": ref["cpu_s"], "peak_rss_mb": None,
             "redis_bytes_per_url": None, "recall": len(ref_dead & truth) / len(truth),
             "precision": len(ref_dead & truth) / max(1, len(ref_dead)), "exact": ref_dead == truth}
+
+
+def peer_row(found: set[str], urls: int, seconds: float, cpu_s: float | None, site: SiteServer,
+             pages: int) -> dict[str, Any]:
+    """A row for a command timed whole (linkinator, ``linkpatrol check``): start-up and exit included."""
+    truth = set(generated.truth(site.ports["main"], pages))
+    return {"seconds": seconds, "pages": None, "urls": urls, "pages_per_s": None, "urls_per_s": urls / seconds,
+            "cpu_s": cpu_s, "peak_rss_mb": None, "redis_bytes_per_url": None,
+            "recall": len(found & truth) / len(truth), "precision": len(found & truth) / max(1, len(found)),
+            "exact": found == truth and urls == generated.expected_urls(pages)}
+
+
+def linkinator_row(command: str, site: SiteServer, pages: int, *flags: str) -> dict[str, Any]:
+    run = linkinator.run(command, site.url("main"), *flags)
+    return peer_row(run["dead"], run["urls"], run["seconds"], run["cpu_s"], site, pages)
+
+
+def check_row(site: SiteServer, pages: int) -> dict[str, Any]:
+    """``linkpatrol check`` with its defaults (a private Redis, one crawler per CPU), timed from the
+    command's start to its exit; CPU of the command and every process it started."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LINKPATROL_ALLOW_PRIVATE")}
+    env.update(bench_check.ENV, PYTHONPATH=str(ROOT))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = bench_check.run_check(site.url("main"), env, "--allow-private")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return peer_row(run["dead"], run["urls"], run["wall"], cpu, site, pages)
 
 
 def site_redis(row: dict[str, Any]) -> str:
@@ -118,46 +153,66 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--processes", default="1,2", help="comma-separated crawler process counts")
     parser.add_argument("--no-reference", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each configuration; the median is shown")
+    parser.add_argument("--no-peers", action="store_true", help="no linkinator and no `linkpatrol check` rows")
+    parser.add_argument("--repeat", type=int, default=3, help="turns; each configuration runs once a turn, "
+                                                              "the median is shown")
     args = parser.parse_args()
+    runs: dict[str, Callable[[SiteServer, Path], dict[str, Any]]] = {}
+    if not args.no_reference:
+        # The plain spider with asyncio's loop, and with uvloop as linkpatrol runs: the second row
+        # isolates what the Redis frontier costs.
+        for loop in ("", "uvloop.Loop"):
+            name = "scrapy in-memory" + (", uvloop" if loop else ", asyncio loop")
+            runs[name] = lambda site, _, loop=loop: reference_row(site, args.pages, loop)  # type: ignore[misc]
+    for n in (int(x) for x in args.processes.split(",")):
+        runs[f"linkpatrol x{n}"] = lambda site, tmp, n=n: run_linkpatrol(site, args.pages, n, tmp)  # type: ignore[misc]
+    command = None if args.no_peers else linkinator.ensure()
+    if command:
+        runs[f"linkinator {linkinator.version()}"] = lambda site, _: linkinator_row(command, site, args.pages)
+        runs[f"linkinator {linkinator.version()}, --check-css --check-fragments"] = \
+            lambda site, _: linkinator_row(command, site, args.pages, "--check-css", "--check-fragments")
+    if not args.no_peers:
+        runs[f"linkpatrol check ({default_crawlers()} crawlers, start and exit included)"] = \
+            lambda site, _: check_row(site, args.pages)
     site = SiteServer("generated", str(args.pages), "0")
-    rows = []
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
     try:
         with tempfile.TemporaryDirectory(prefix="lp-bench-") as tmp:
-            if not args.no_reference:
-                # The plain spider with asyncio's loop, and with uvloop as linkpatrol runs: the second
-                # row isolates what the Redis frontier costs.
-                for loop in ("", "uvloop.Loop"):
-                    rows.append(median([reference_row(site, args.pages, loop) for _ in range(args.repeat)]))
-            for n in (int(x) for x in args.processes.split(",")):
-                rows.append(median([run_linkpatrol(site, args.pages, n, Path(tmp) / f"run{i}")
-                                    for i in range(args.repeat)]))
+            # In turns (A, B, C, A, B, C...): the machine's drift and other work spread over every row.
+            for turn in range(args.repeat):
+                for name, run in runs.items():
+                    results[name].append(run(site, Path(tmp) / f"turn{turn}-{len(results[name])}-{name[:12]}"))
     finally:
         site.stop()
+    rows = {name: median(found) for name, found in results.items()}
     print(f"\nsite: {args.pages} pages, {generated.expected_urls(args.pages)} urls, "
           f"{len(generated.truth(0, args.pages))} dead\n")
-    print(f"median of {args.repeat} runs each; wall time range in brackets\n")
+    print(f"{args.repeat} turns, each configuration once a turn; the median, wall time range in brackets\n")
     head = ("crawler", "wall s", "pages/s", "urls/s", "CPU s", "site + Redis CPU s", "peak RSS MB", "Redis B/url",
             "recall", "precision")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for r in rows:
+    for name, r in rows.items():
         def f(v: Any, fmt: str) -> str:
             return "-" if v is None else format(v, fmt)
-        name = r["processes"] if isinstance(r["processes"], str) else f"linkpatrol x{r['processes']}"
         lo, hi = r["spread"]
-        print(f"| {name} | {r['seconds']:.2f} [{lo:.2f}-{hi:.2f}] | {r['pages_per_s']:.0f} | {r['urls_per_s']:.0f} | "
-              f"{f(r['cpu_s'], '.1f')} | {site_redis(r)} | {f(r['peak_rss_mb'], '.0f')} | "
-              f"{f(r['redis_bytes_per_url'], '.0f')} | "
-              f"{r['recall']:.3f} | {r['precision']:.3f} |")
-    one = next((r for r in rows if r["processes"] == 1), None)
-    two = next((r for r in rows if r["processes"] == 2), None)
-    for ref_row in (r for r in rows if isinstance(r["processes"], str)):
-        if one:
-            print(f"1 process vs {ref_row['processes']}: {one['seconds'] / ref_row['seconds']:.2f}x the time")
+        print(f"| {name} | {r['seconds']:.2f} [{lo:.2f}-{hi:.2f}] | {f(r['pages_per_s'], '.0f')} | "
+              f"{r['urls_per_s']:.0f} | {f(r['cpu_s'], '.1f')} | {site_redis(r)} | {f(r['peak_rss_mb'], '.0f')} | "
+              f"{f(r['redis_bytes_per_url'], '.0f')} | {r['recall']:.3f} | {r['precision']:.3f} |")
+    print()
+    one, two = rows.get("linkpatrol x1"), rows.get("linkpatrol x2")
+    # Ratios within each turn (runs a minute apart), then their median: steadier than a ratio of medians
+    # on a machine whose speed drifts.
+    peers = [name for name in rows if name.startswith(("scrapy", "linkinator"))]
+    for mine in ("linkpatrol x1", "linkpatrol x2", *(n for n in rows if n.startswith("linkpatrol check"))):
+        for name in peers:
+            if mine in rows:
+                ratios = sorted(a["seconds"] / b["seconds"] for a, b in zip(results[mine], results[name], strict=True))
+                print(f"{mine} vs {name}: {ratios[len(ratios) // 2]:.2f}x the time "
+                      f"(median of the turns' ratios; {ratios[0]:.2f}-{ratios[-1]:.2f})")
     if one and two:
         print(f"2 processes vs 1: {one['seconds'] / two['seconds']:.2f}x faster")
-    print("exact results: " + ", ".join(f"{r['processes']}: {r['exact']}" for r in rows))
+    print("exact results: " + ", ".join(f"{name}: {r['exact']}" for name, r in rows.items()))
 
 
 if __name__ == "__main__":
