@@ -72,7 +72,7 @@ class LinkCacheMiddleware(FrontierMiddleware):
             logger.debug("link cache unavailable for %s: %s", lp["url"], exc)
             return
         if cached is not None:
-            raise CachedResult(cached.result, cached.crawl_id, cached.at)
+            raise CachedResult(cached.as_result(), cached.crawl_id, cached.at)  # the result says where from
 
     async def item_scraped(self, item: Any, response: Response | None, spider: Any) -> None:
         """Share a link to another site that a plain check found ok."""

@@ -35,7 +35,7 @@ from scrapy_redis import connection
 
 from crawler.logs import quiet_robots_failures
 from crawler.render.routing import RenderRouting
-from linkpatrol.frontier import HeldBack, OverdueLease, Scripts, dead_requeued
+from linkpatrol.frontier import OverdueLease, Scripts, dead_requeued
 from linkpatrol.model.records import CrawlOptions
 from linkpatrol.model.rules import CrawlRules
 from linkpatrol.model.urls import host_of
@@ -609,30 +609,28 @@ class FrontierExtension:
                     known.setdefault(host, ErrorKind(kind))
 
     # -- results -----------------------------------------------------------------------------------
-    async def record(self, done: Completion, over_cap: int = 0, depth_limited: bool = False,
-                     link_cap: int = 0) -> int:
-        """Record a checked message and release its lease: its links in bounded batches, then its
-        result, each call retried on its own while Redis cannot serve us. Returns 2 when it finished
-        the crawl. ``over_cap``: links the page held past the per-page cap, not taken;
-        ``depth_limited``: the depth limit turned some of its page links into checks; ``link_cap``: the
-        cap that applied, when not the per-page one (a sitemap's)."""
-        held = HeldBack(over_cap, (link_cap or self.max_links) if over_cap else 0, depth_limited)
+    async def record(self, done: Completion) -> int:
+        """Record a checked message (the spider's item) and release its lease: its links in bounded
+        batches, then its result, each call retried on its own while Redis cannot serve us. Returns 2
+        when it finished the crawl. A page over the per-page cap that names no cap of its own (a
+        sitemap's is higher) was cut at this crawler's."""
+        if done.links_over_cap and not done.link_cap:
+            done.link_cap = self.max_links
         try:
             try:
-                return await self._record(done, held)
+                return await self._record(done)
             except Exception:  # whatever it was, the url gets a result and the lease goes
                 # Not Redis away (``retrying`` waits that out): something in what the page gave us.
                 # Its result alone is recorded; a second failure leaves the lease to the bound.
                 logger.exception("could not record what %s holds; recording its result alone", done.result.url)
-                return await self._record(Completion(done.crawl_id, done.result, method=done.method,
-                                                     retries=done.retries), HeldBack())
+                return await self._record(done.alone())
         finally:
             self.release(done.crawl_id, done.result.url)
 
-    async def _record(self, done: Completion, held: HeldBack) -> int:
+    async def _record(self, done: Completion) -> int:
         result: Any = None
         for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,
-                                                  held=held, id_limit=self.trap_ids):
+                                                  id_limit=self.trap_ids):
             result = await retrying("recording a result", step)
         return int(result)
 

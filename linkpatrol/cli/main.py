@@ -40,6 +40,7 @@ from linkpatrol.model.options import InvalidOption, Place
 from linkpatrol.model.records import Origin
 from linkpatrol.model.urls import InvalidURL
 from linkpatrol.model.verdicts import PROBLEM_OUTCOMES, Outcome
+from linkpatrol.reports.results import to_report
 from linkpatrol.store.connection import REDIS_DOWN, RedisError, client, refused, refused_message, unavailable
 from linkpatrol.store.crawls import ORIGIN_FILTERS, CrawlStore
 from linkpatrol.store.keys import Keys
@@ -257,12 +258,8 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     if crawl is None:
         return _no_crawl(args.id)
     outcomes: tuple[Outcome, ...] = args.include
-    results = ctx.store.problems(crawl.id, outcomes)
-    if outcomes == (Outcome.DEAD,):  # the short shape scripts have read since the first version
-        print_json([{"url": r.url, "status": r.status, "error": r.error,
-                 "referrers": [{"page": ref.page, "text": ref.text} for ref in r.referrers]} for r in results])
-    else:
-        print_json([r.to_report() for r in results])
+    # The one report shape (the API's): the fields of the first version's short shape are all in it.
+    print_json([to_report(res) for res in ctx.store.problems(crawl.id, outcomes)])
     return EXIT_OK
 
 

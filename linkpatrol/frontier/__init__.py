@@ -30,7 +30,7 @@ import redis.asyncio
 from linkpatrol.model.records import CrawlOptions
 from linkpatrol.model.traps import id_template, static_trap
 from linkpatrol.model.verdicts import ErrorKind, Outcome
-from linkpatrol.model.wire import Completion, FrontierMessage, LinkResult, MessageKind, anchor_hash
+from linkpatrol.model.wire import Completion, FrontierMessage, LinkResult, MessageKind, anchor_hash, compact_json
 from linkpatrol.store.keys import Keys
 
 HERE = Path(__file__).resolve().parent
@@ -71,16 +71,6 @@ class CrawlLimits:
 
 
 @dataclass(frozen=True)
-class HeldBack:
-    """What the crawler left out of a checked page, for COMPLETE to count: links past the per-page
-    cap (and that cap), and whether the depth limit turned page links into checks."""
-
-    over_cap: int = 0
-    link_cap: int = 0
-    depth_limited: bool = False
-
-
-@dataclass(frozen=True)
 class OverdueLease:
     """A lease taken over to be decided: by OVERDUE (held past the bound), or by REQUEUE of a dead
     worker (its message reached the attempt bound). Its url, the worker that held it, its message."""
@@ -100,9 +90,18 @@ class OverdueLease:
         return Completion(crawl_id, LinkResult(self.url, kind.outcome, error=kind, external=external))
 
 
+# The scripts that use the shared helpers of ``prelude.lua`` (anchors, the page budget).
+PRELUDE_USERS = frozenset({"links", "complete"})
+
+
 def script(name: str) -> str:
-    """The source of one of the frontier's Lua scripts."""
-    return (HERE / f"{name}.lua").read_text()
+    """The text Redis runs for one of the frontier's Lua scripts: ``prelude.lua`` first for those that
+    use it, each part under a comment naming its file, so the running text (``SCRIPT`` errors, a
+    ``redis-cli`` user reading it) says where every line comes from."""
+    text = (HERE / f"{name}.lua").read_text()
+    if name not in PRELUDE_USERS:
+        return text
+    return f"-- part: prelude.lua\n{(HERE / 'prelude.lua').read_text()}\n-- part: {name}.lua\n{text}"
 
 
 class Scripts:
@@ -157,13 +156,12 @@ class Scripts:
         return self._overdue(keys=[k.inflight(crawl_id), k.lease_clock(crawl_id)],
                              args=[repr(cutoff), worker, limit])
 
-    def complete(self, done: Completion, *, now: float, max_referrers: int, held: HeldBack = HeldBack(),
-                 id_limit: int = 0) -> Any:
+    def complete(self, done: Completion, *, now: float, max_referrers: int, id_limit: int = 0) -> Any:
         """Record ``done``: its links in batches (LINKS), then its result and the lease release
         (COMPLETE). Returns 2 when this call finished the crawl, 1 otherwise, -1 when the crawl is gone
         (an awaitable of that with an asyncio client). A crawler that wants to retry each call on
         its own uses ``completion_steps``."""
-        steps = self.completion_steps(done, now=now, max_referrers=max_referrers, held=held, id_limit=id_limit)
+        steps = self.completion_steps(done, now=now, max_referrers=max_referrers, id_limit=id_limit)
         if self._is_async:
             async def run() -> Any:
                 result = None
@@ -176,22 +174,26 @@ class Scripts:
             result = step()
         return result
 
-    def completion_steps(self, done: Completion, *, now: float, max_referrers: int, held: HeldBack = HeldBack(),
-                         id_limit: int = 0, batch: int = LINK_BATCH,
-                         want_batch: int = WANT_BATCH, until_recorded: bool = True) -> list[Callable[[], Any]]:
+    def completion_steps(self, done: Completion, *, now: float, max_referrers: int, id_limit: int = 0,
+                         batch: int = LINK_BATCH, want_batch: int = WANT_BATCH, until_recorded: bool = True,
+                         ) -> list[Callable[[], Any]]:
         """The Redis calls that record ``done``, in order, each bounded: a LINKS call per ``batch``
         links, then COMPLETE (one step that calls it until the anchors asked of the url are settled,
         ``want_batch`` per call; with ``until_recorded`` False, one COMPLETE call that answers
         SETTLING while some are left). Each may be retried on its own (all are idempotent).
-        ``id_limit``: urls of one id template followed at most (``linkpatrol.model.traps``; 0: no limit)."""
+        ``id_limit``: urls of one id template followed at most (``linkpatrol.model.traps``; 0: no limit).
+        Each script takes its arguments in one JSON header (its ARGV[1]; the scripts document its
+        fields), LINKS then six arguments per link."""
         k = self.keys
         crawl_id, res = done.crawl_id, done.result
         steps: list[Callable[[], Any]] = []
         links_keys = [k.crawl(crawl_id), k.urls(crawl_id), k.queue(crawl_id), k.problems(crawl_id),
                       k.anchors(crawl_id), k.orphan_candidates(crawl_id), k.page_decisions(crawl_id),
                       k.id_templates(crawl_id), k.held_back(crawl_id), k.refs_over(crawl_id), k.landed(crawl_id)]
-        head = [res.url, done.page_flag, k.refs_prefix(crawl_id), max_referrers, MISSING_ANCHOR_RESULT,
-                k.wanted_prefix(crawl_id), "1" if done.from_sitemap else "0", id_limit]
+        head = [compact_json({
+            "url": res.url, "page": done.page_flag, "refs": k.refs_prefix(crawl_id), "max_refs": max_referrers,
+            "missing": MISSING_ANCHOR_RESULT, "wanted": k.wanted_prefix(crawl_id),
+            "listing": int(done.from_sitemap), "id_limit": id_limit})]
         args: list[Any] = []
         for link_args in _link_args(done):
             args.extend(link_args)
@@ -200,32 +202,31 @@ class Scripts:
                 args = []
         if args:
             steps.append(_call(self._links, links_keys, head + args))
-        complete_args: list[Any] = [
-            res.url,
-            res.to_json(),
-            str(res.outcome),
-            res.status_class,
-            done.page_flag,
-            "1" if res.redirects else "0",
-            repr(now),
-            k.refs_prefix(crawl_id),
-            max_referrers,
-            crawl_id,
-            str(done.method),
-            done.retries,
-            str(res.error or ""),
-            done.anchors_arg,
-            MISSING_ANCHOR_RESULT,
-            k.wanted_prefix(crawl_id),
-            "1" if done.from_sitemap else "0",
-            held.over_cap,
-            held.link_cap,
-            "1" if held.depth_limited else "0",
-            want_batch,
-            done.landing,
-            missing_anchor_result(done),
-            OVER_CAP_PAGES,
-        ]
+        over_cap = done.links_over_cap
+        complete_args = [compact_json({
+            "url": res.url,
+            "result": res.to_json(),
+            "outcome": str(res.outcome),
+            "class": res.status_class,
+            "page": done.page_flag,
+            "redirected": int(bool(res.redirects)),
+            "now": repr(now),
+            "crawl": crawl_id,
+            "method": str(done.method),
+            "retries": done.retries,
+            "error": str(res.error or ""),
+            "anchors": done.anchors_arg,
+            "refs": k.refs_prefix(crawl_id),
+            "wanted": k.wanted_prefix(crawl_id),
+            "missing": MISSING_ANCHOR_RESULT,
+            "over_cap": over_cap,
+            "link_cap": done.link_cap if over_cap else 0,
+            "depth_limited": int(done.depth_limited),
+            "per_call": want_batch,
+            "landing": done.landing,
+            "missing_here": missing_anchor_result(done),
+            "named_pages": OVER_CAP_PAGES,
+        })]
         complete_keys = [
             k.crawl(crawl_id),
             k.urls(crawl_id),
@@ -236,7 +237,6 @@ class Scripts:
             k.redirects(crawl_id),
             k.finished_events,
             k.anchors(crawl_id),
-            k.orphan_candidates(crawl_id),
             k.page_decisions(crawl_id),
             k.held_back(crawl_id),
             k.lease_clock(crawl_id),

@@ -3,48 +3,42 @@
 -- many LINKS calls as it takes, a few hundred links each: no call grows with what a page holds.
 -- Idempotent like COMPLETE: a url is deduplicated per crawl, so a batch sent twice (a retry, a page
 -- done again after its worker was thought dead) queues nothing twice; a url that already has a result
--- is not expanded again.
+-- is not expanded again. Uses the prelude (has_anchor, anchor_name, page_budget).
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 problems, 5 anchors (page -> its
 --       anchors), 6 orphan candidates, 7 page-budget decisions of promoted pages (url -> "1"/"0"),
 --       8 urls counted per id template (linkpatrol.model.traps.id_template -> count), 9 urls held back,
 --       10 referrers past the cap per url (url -> count), 11 redirected urls -> the result a missing
 --       anchor of theirs is stored with (its final_url: the page they landed on; COMPLETE's)
--- ARGV: 1 url, 2 "1" when a parsed page, "p" when parsed although queued as a check (see COMPLETE),
---       "0" otherwise, 3 referrer key prefix, 4 referrers kept per url, 5 the result stored for a
---       missing anchor, 6 the prefix of the sets of anchors asked of pages not read yet, 7 "1" when the
---       links are a sitemap's listing, 8 urls of one id template followed at most (0: no limit),
---       then 6 per link: target, message, message to queue instead once over the page budget or held
---       back as a trap (or ""), referrer (or ""), "hash\tname" of the anchor its fragment names
+-- ARGV[1]: one JSON object (linkpatrol.frontier.Scripts.completion_steps writes it): url, page ("1" a
+--       parsed page, "p" parsed although queued as a check: see COMPLETE, "0" otherwise), refs (referrer
+--       key prefix), max_refs (referrers kept per url), missing (the result stored for a missing anchor),
+--       wanted (the prefix of the sets of anchors asked of pages not read yet), listing (0/1: the links
+--       are a sitemap's listing), id_limit (urls of one id template followed at most; 0: no limit);
+--       then 6 ARGV per link: target, message, message to queue instead once over the page budget or
+--       held back as a trap (or ""), referrer (or ""), "hash\tname" of the anchor its fragment names
 --       (or ""; "!hash\tname": an anchor of this very page that the crawler found missing), trap:
 --       "" (none), "T\tkind\tprefix" (a trap by its shape: held back) or "C\tprefix\ttemplate" (counted
---       under its id template, held back past ARGV[8]).
+--       under its id template, held back past id_limit).
 -- A fragment naming a page is checked at once when the page's anchors are stored (an empty value:
 -- the page is being recorded without anchors, the fragment is not checked), else added to the set of
 -- anchors asked of it, which COMPLETE settles in bounded calls when the page is read. A page that
 -- redirected (KEYS[11]) is answered by the page it landed on, one hop: checked at once against its
 -- anchors, or asked of it (">url\nhash\tname": the row stays "url#name") while it is not read yet.
--- Referrers past ARGV[4] are counted (KEYS[10]), not kept: the count shown is the true one.
+-- Referrers past max_refs are counted (KEYS[10]), not kept: the count shown is the true one.
 -- A url held back is queued as a check (one request, not parsed) and counted in ``trap_held``; the
 -- first trap's prefix and kind are kept in ``trap_under`` and ``trap_kind``. A page link turned into a
 -- check by the page budget sets ``limit_pages``.
 -- Returns the number of urls it queued, or -1 when nothing was done (the crawl is not running, the
 -- url already has a result, or it is a promoted page over the budget).
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return -1 end
-local url = ARGV[1]
+local a = cjson.decode(ARGV[1])
+local url = a.url
 local prev = redis.call('HGET', KEYS[2], url)
 if prev ~= false and prev ~= '' then return -1 end
-local prefix = ARGV[3]
-local max_refs = tonumber(ARGV[4])
-local function page_budget()
-  local budget = redis.call('HGET', KEYS[1], 'max_pages')
-  if budget == false then
-    local options = redis.call('HGET', KEYS[1], 'options')
-    if options then budget = cjson.decode(options)['max_pages'] end
-  end
-  return tonumber(budget) or 0
-end
-local max_pages = page_budget()
-if ARGV[2] == 'p' then  -- decided once per url, whichever batch (or COMPLETE) comes first
+local prefix = a.refs
+local max_refs = tonumber(a.max_refs)
+local max_pages = page_budget(KEYS[1])
+if a.page == 'p' then  -- decided once per url, whichever batch (or COMPLETE) comes first
   local decided = redis.call('HGET', KEYS[7], url)
   if decided == false and redis.call('SISMEMBER', KEYS[9], url) == 1 then
     decided = '0'  -- held back as a trap: checked, not expanded
@@ -57,22 +51,6 @@ if ARGV[2] == 'p' then  -- decided once per url, whichever batch (or COMPLETE) c
   end
   if decided ~= '1' then return -1 end
 end
--- The page's anchors are sorted 8-digit hashes, "\nh1\nh2\n" (wire.Completion.anchors_arg): found by
--- binary search, not by scanning the blob (10,000 ids are 90 KB; a scan per asked anchor made a batch
--- of 200 take 30 ms). A blob of another shape is scanned.
-local function has_anchor(blob, asked)  -- asked: "hash\tname"
-  local hash = string.match(asked, '^(%x+)\t')
-  local n = (#blob - 1) / 9
-  if #hash ~= 8 or n < 0 or n ~= math.floor(n) then return string.find(blob, '\n' .. hash .. '\n', 1, true) ~= nil end
-  local wanted, lo, hi = tonumber(hash, 16), 1, n
-  while lo <= hi do
-    local mid = math.floor((lo + hi) / 2)
-    local at = tonumber(string.sub(blob, mid * 9 - 7, mid * 9), 16)
-    if at == wanted then return true elseif at < wanted then lo = mid + 1 else hi = mid - 1 end
-  end
-  return false
-end
-local function anchor_name(asked) return string.match(asked, '^%x+\t(.*)$') end
 local function add_ref(key, ref)
   if ref == '' then return end
   if redis.call('LLEN', prefix .. key) < max_refs then redis.call('RPUSH', prefix .. key, ref)
@@ -80,15 +58,15 @@ local function add_ref(key, ref)
 end
 local function missing(target, asked, ref, result)
   local key = target .. '#' .. anchor_name(asked)
-  if redis.call('HSETNX', KEYS[2], key, result or ARGV[5]) == 1 then
+  if redis.call('HSETNX', KEYS[2], key, result or a.missing) == 1 then
     redis.call('SADD', KEYS[4], key)
     redis.call('HINCRBY', KEYS[1], 'outcome_missing_anchor', 1)
   end
   add_ref(key, ref)
 end
-local listing = ARGV[7] == '1'
+local listing = a.listing == 1
 local candidates = not listing and redis.call('EXISTS', KEYS[6]) == 1
-local id_limit = tonumber(ARGV[8]) or 0
+local id_limit = tonumber(a.id_limit) or 0
 local function held_back(target, trap)  -- true when the url is to be checked, not followed
   if trap == '' then return false end
   local kind, prefix, template
@@ -105,7 +83,7 @@ local function held_back(target, trap)  -- true when the url is to be checked, n
   return true
 end
 local queued = 0
-for i = 9, #ARGV, 6 do
+for i = 2, #ARGV, 6 do
   local target = ARGV[i]
   local seen = redis.call('HGET', KEYS[2], target)
   if listing then
@@ -145,7 +123,7 @@ for i = 9, #ARGV, 6 do
       if there and there ~= '' then  -- a redirect: the page it landed on answers
         if not has_anchor(there, asked) then missing(target, asked, ARGV[i + 3], landed) end
       elseif there == false and redis.call('HGET', KEYS[2], page) == '' then  -- ... when it is read
-        redis.call('SADD', ARGV[6] .. page, '>' .. target .. '\n' .. asked)
+        redis.call('SADD', a.wanted .. page, '>' .. target .. '\n' .. asked)
         add_ref(target .. '#' .. anchor_name(asked), ARGV[i + 3])
       end
     elseif anchors then
@@ -153,7 +131,7 @@ for i = 9, #ARGV, 6 do
         missing(target, asked, ARGV[i + 3], redis.call('HGET', KEYS[11], target) or nil)
       end
     else  -- not read yet: asked of it, checked when it is
-      redis.call('SADD', ARGV[6] .. target, asked)
+      redis.call('SADD', a.wanted .. target, asked)
       add_ref(target .. '#' .. anchor_name(asked), ARGV[i + 3])
     end
   end

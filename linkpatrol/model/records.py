@@ -39,6 +39,8 @@ from linkpatrol.model.options import (  # noqa: F401  (re-exported)
 )
 from linkpatrol.model.verdicts import STATUS_CLASSES, CheckMethod, ErrorKind, Outcome
 
+# ``dead`` is ``outcome_dead``: a counter "broken" that crawlers before this version also wrote held
+# the same number and is no longer read.
 # Why a page is loaded in a headless browser (the crawl's ``render`` option, docs/RENDERING.md): ``always``,
 # or the rule of ``crawler.render.detect`` its HTML matched under ``auto``.
 RENDER_REASONS = {
@@ -50,7 +52,6 @@ RENDER_REASONS = {
 COUNTERS = (
     "pages_crawled",
     "links_checked",
-    "broken",
     "redirected",
     *(f"outcome_{o}" for o in Outcome),
     *(f"status_{c}" for c in STATUS_CLASSES),
@@ -129,8 +130,14 @@ class Crawl:
         return self.counters.get("links_checked", 0)
 
     @property
+    def dead(self) -> int:
+        """Links found dead (``Outcome.DEAD`` only; ``Outcome.fails_check`` adds the missing anchors)."""
+        return self.outcome_count(Outcome.DEAD)
+
+    @property
     def broken(self) -> int:
-        return self.counters.get("broken", 0)
+        """Deprecated (one release): ``dead``, the name this count always meant."""
+        return self.dead
 
     @property
     def is_active(self) -> bool:
@@ -241,7 +248,7 @@ class Crawl:
             "options": self.options.to_dict(),
             "pages_crawled": self.pages_crawled,
             "links_checked": self.links_checked,
-            "broken": self.broken,
+            "dead": self.dead,
             "created_at": self.created_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

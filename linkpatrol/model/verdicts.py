@@ -21,6 +21,8 @@ they cannot disagree:
 - ``unsupported``: a scheme this checker does not fetch (ftp:, file:...).
 
 A report calls everything but ``ok``, ``dead`` and ``missing_anchor`` "other" (``OTHER_OUTCOMES``).
+``dead`` and ``missing_anchor`` fail a check (``Outcome.fails_check``, ``FAILING``): a count named
+``dead`` counts dead links only.
 
 Every result also says how it was decided (``CheckMethod``): a GET, a HEAD (with or without the GET
 that followed a refused HEAD), a verdict on the whole host (its name does not resolve, its port
@@ -63,6 +65,13 @@ class Outcome(StrEnum):
         """Neither alive nor dead: the report's "other" view and the mail's "other" line."""
         return self in OTHER_OUTCOMES
 
+    @property
+    def fails_check(self) -> bool:
+        """What fails a check, the one definition: the link does not take a reader where it says
+        (dead, or a missing anchor). The mail's list and subject, the webhook's text, ``notify_when``
+        and the diff's new and fixed counts all read it (``FAILING``); ``dead`` alone counts ``DEAD``."""
+        return self in (Outcome.DEAD, Outcome.MISSING_ANCHOR)
+
 
 _OUTCOME_TEXT = {
     Outcome.OK: ("OK", "answered with a success status (2xx), after redirects"),
@@ -81,6 +90,11 @@ OTHER_OUTCOMES: tuple[Outcome, ...] = (Outcome.WARNING, Outcome.BLOCKED, Outcome
                                        Outcome.UNSUPPORTED)
 OTHER_LABEL = "Warnings, blocked, rate-limited or not checked"
 PROBLEM_OUTCOMES: tuple[Outcome, ...] = tuple(o for o in Outcome if o.is_problem)
+FAILING: tuple[Outcome, ...] = tuple(o for o in Outcome if o.fails_check)
+
+
+# How results stored before one spelling per outcome name a missing anchor's error (read, never written).
+LEGACY_MISSING_ANCHOR = "missing-anchor"
 
 
 class ErrorKind(StrEnum):
@@ -100,10 +114,14 @@ class ErrorKind(StrEnum):
     ADDRESS_NOT_ALLOWED = "address-not-allowed"
     ROBOTS = "robots"
     EXCLUDED_BY_RULE = "excluded-by-rule"
-    MISSING_ANCHOR = "missing-anchor"
+    MISSING_ANCHOR = "missing_anchor"  # spelt as its outcome; "missing-anchor" (before) is read as it
     INVALID_URL = "invalid-url"
     UNSUPPORTED_SCHEME = "unsupported-scheme"
     NOT_RENDERED = "not-rendered"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ErrorKind | None:
+        return cls.MISSING_ANCHOR if value == LEGACY_MISSING_ANCHOR else None
 
     @property
     def message(self) -> str:

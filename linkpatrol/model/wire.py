@@ -2,6 +2,8 @@
 
 - ``LinkResult``: one checked url, stored once per url in the crawl's ``urls`` hash (compact JSON,
   empty fields left out: bytes per url is what Redis sizing is about);
+- ``ReportRecord``: the compact part of a result that report pages filter and list, and the report
+  index of an ended crawl (``encode_report_index``, ``decode_report_index``);
 - ``Referrer``: one page linking to a url, a JSON list in the url's referrer list;
 - ``FrontierMessage``: one unit of work in a crawl's queue (``{"u": url, "k": kind, "d": depth}``);
 - ``FoundLink`` and ``Completion``: what the crawler hands the frontier's COMPLETE script;
@@ -20,13 +22,13 @@ import json
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from linkpatrol.model.records import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.model.urls import InvalidURL, normalize_url
-from linkpatrol.model.verdicts import CheckMethod, Outcome, describe, status_class
+from linkpatrol.model.verdicts import LEGACY_MISSING_ANCHOR, CheckMethod, ErrorKind, Outcome, describe, status_class
 
 # json.dumps(obj, separators=...) builds a new encoder at every call; these are called per link.
 compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -61,9 +63,19 @@ class Referrer:
                 "line": self.line or None}
 
 
+@dataclass(frozen=True)
+class CachedFrom:
+    """Where a result decided from the shared link cache was found: by crawl ``crawl``, at ``at``
+    (Unix time). Reports say "checked 2h ago by crawl <id>"."""
+
+    crawl: str
+    at: float
+
+
 @dataclass
 class LinkResult:
-    """What checking one url found. ``status`` is the final HTTP status, or None with ``error``."""
+    """What checking one url found. ``status`` is the final HTTP status, or None with ``error``.
+    ``cached``: the result is another crawl's, from the shared link cache (``CachedCheck``)."""
 
     url: str
     outcome: str
@@ -75,6 +87,7 @@ class LinkResult:
     external: bool = False
     referrers: list[Referrer] = field(default_factory=list)
     referrer_count: int = 0
+    cached: CachedFrom | None = None
 
     @property
     def status_class(self) -> str:
@@ -107,35 +120,104 @@ class LinkResult:
             data["t"] = self.content_type
         if self.external:
             data["x"] = 1
+        if self.cached is not None:
+            data["c"] = [self.cached.crawl, round(self.cached.at, 3)]
         return compact_json(data)
 
     @classmethod
     def from_json(cls, url: str, raw: str) -> LinkResult:
         d = json.loads(raw)
+        cached = d.get("c")
         return cls(
             url=url,
             outcome=d["o"],
             status=d.get("s"),
-            error=d.get("e"),
+            error=_error(d.get("e")),
             final_url=d.get("f"),
             redirects=d.get("r") or [],
             content_type=d.get("t"),
             external=bool(d.get("x")),
+            cached=CachedFrom(str(cached[0]), float(cached[1])) if cached else None,
         )
 
-    def to_report(self) -> dict[str, Any]:
-        """The API's and the exports' shape of one result."""
-        return {
-            "url": self.url,
-            "status": self.status,
-            "error": self.error,
-            "outcome": self.outcome,
-            "final_url": self.final_url,
-            "redirects": self.redirects,
-            "external": self.external,
-            "referrer_count": self.referrer_count,
-            "referrers": [r.to_dict() for r in self.referrers],
-        }
+
+def _error(stored: str | None) -> str | None:
+    """An error kind as stored; one written before one spelling per outcome is read in today's."""
+    return ErrorKind.MISSING_ANCHOR.value if stored == LEGACY_MISSING_ANCHOR else stored
+
+
+@dataclass(slots=True)
+class ReportRecord:
+    """One checked url as report pages filter, sort and list it: the compact part of its
+    ``LinkResult`` (the number of redirects, not the hops), and, for the rows shown, its referrers.
+    The report index (``encode_report_index``) stores a crawl's records."""
+
+    url: str
+    outcome: str
+    status: int | None = None
+    error: str | None = None
+    external: bool = False
+    final_url: str | None = None
+    hops: int = 0
+    cached: CachedFrom | None = None
+    referrer_count: int = 0
+    referrers: list[Referrer] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, res: LinkResult) -> ReportRecord:
+        return cls(res.url, str(res.outcome), res.status, res.error, res.external, res.final_url, len(res.redirects),
+                   res.cached, res.referrer_count, res.referrers)
+
+    def to_result(self) -> LinkResult:
+        """The result this record lists (its redirects counted, not kept)."""
+        return LinkResult(self.url, self.outcome, self.status, self.error, self.final_url, external=self.external,
+                          referrers=self.referrers, referrer_count=self.referrer_count, cached=self.cached)
+
+    @property
+    def status_class(self) -> str:
+        return status_class(self.status)
+
+    @property
+    def status_text(self) -> str:
+        return str(self.status) if self.status is not None else (self.error or "error")
+
+    def row(self) -> list[Any]:
+        """Its row in the report index: ``[url, outcome, status, error, external, final url, hops]``
+        and, for a cached result, ``crawl, at``."""
+        row: list[Any] = [self.url, self.outcome, self.status, self.error, 1 if self.external else 0,
+                          self.final_url, self.hops]
+        if self.cached is not None:
+            row += [self.cached.crawl, round(self.cached.at, 3)]
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> ReportRecord:
+        cached = CachedFrom(str(row[7]), float(row[8])) if len(row) > 8 else None
+        return cls(row[0], row[1], row[2], _error(row[3]), bool(row[4]), row[5], int(row[6]), cached)
+
+
+# The report index's first line: its format and the crawl version (its checked count) it was built for.
+# An index of another format (the tab-separated one of earlier versions: "v<version>") reads as none:
+# it is built again from the crawl's results, which it only caches.
+REPORT_INDEX_FORMAT = "r2"
+
+
+def encode_report_index(version: int, records: list[ReportRecord]) -> str:
+    """A crawl's report records (sorted by url) as the report index stores them: a first line
+    ``r2 <version>``, then one compact JSON array of ``ReportRecord.row``."""
+    return f"{REPORT_INDEX_FORMAT} {version}\n" + compact_json([rec.row() for rec in records])
+
+
+def decode_report_index(blob: str, version: int) -> list[ReportRecord] | None:
+    """The records of an index, or None when it was built for another version of the crawl, or in
+    another format (to be built again)."""
+    head, _, body = blob.partition("\n")
+    if head != f"{REPORT_INDEX_FORMAT} {version}":
+        return None
+    try:
+        return [ReportRecord.from_row(row) for row in json.loads(body)]
+    except (ValueError, TypeError, IndexError):
+        return None
 
 
 class MessageKind(StrEnum):
@@ -188,19 +270,32 @@ class FoundLink:
 
 @dataclass
 class Completion:
-    """One checked frontier message: its result and, for a parsed page, the links it holds.
+    """One checked frontier message: its result and, for a parsed page, the links it holds. The
+    crawler's item is this record (``crawler.items.CheckedLink``: a dataclass item, read as it is by
+    the pipeline, which hands it to the frontier's LINKS and COMPLETE).
     ``promoted``: parsed although it was queued as a check (an in-scope target found by a ``<link>``,
     ``<img>``... that answered HTML); it takes its place in the page budget when recorded."""
 
     crawl_id: str
     result: LinkResult
-    is_page: bool = False
+    is_page: bool = False  # fetched and parsed as a page of the site
     links: list[FoundLink] = field(default_factory=list)
     promoted: bool = False
-    method: CheckMethod = CheckMethod.GET
+    method: CheckMethod = CheckMethod.GET  # how the result was decided
     retries: int = 0
     anchors: set[str] | None = None  # the page's ids and <a name>s; None when not read
     from_sitemap: bool = False  # the links are a sitemap's listing, not a page's links
+    # What the crawler left out of the page, for COMPLETE to count: links past the per-page cap, not
+    # taken; the cap that applied (0: the crawler's per-page cap; a sitemap's is higher); whether the
+    # crawl's depth limit turned some of its page links into checks.
+    links_over_cap: int = 0
+    link_cap: int = 0
+    depth_limited: bool = False
+    release_only: bool = False  # the crawl was cancelled: give the lease back, record nothing
+
+    def alone(self) -> Completion:
+        """This result without what the page held (its links, anchors, what was left out)."""
+        return Completion(self.crawl_id, self.result, method=self.method, retries=self.retries)
 
     @property
     def anchors_arg(self) -> str:
@@ -314,6 +409,10 @@ class CachedCheck:
     def decode(cls, raw: str) -> CachedCheck:
         d = json.loads(raw)
         return cls(LinkResult.from_json(d["u"], d["r"]), str(d["c"]), float(d["at"]))
+
+    def as_result(self) -> LinkResult:
+        """The result a crawl records when this entry decides its link: the same, saying where from."""
+        return replace(self.result, cached=CachedFrom(self.crawl_id, self.at), referrers=[], referrer_count=0)
 
 
 class BadStartMessage(ValueError):

@@ -151,7 +151,7 @@ class InCrawl:
 
     def dead(self, crawl: Crawl) -> int:
         """Dead links that are not accepted: the report's "Dead", the mail's "Dead links"."""
-        return max(0, crawl.broken - self.counts.get(str(Outcome.DEAD), 0))
+        return max(0, crawl.dead - self.counts.get(str(Outcome.DEAD), 0))
 
     def other(self, crawl: Crawl) -> int:
         """``Crawl.other_count`` without the accepted ones."""

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from linkpatrol.model.records import Crawl, duration_text
-from linkpatrol.model.verdicts import PROBLEM_OUTCOMES, Outcome
+from linkpatrol.model.verdicts import FAILING, PROBLEM_OUTCOMES, Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports.accepted import AcceptedLinks, InCrawl
 
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 
 CHANGES = ("new", "fixed", "still", "unchecked")
 CHANGE_LABELS = {"new": "new", "fixed": "fixed", "still": "still there", "unchecked": "not checked this time"}
-# The outcomes a report mail and its subject call broken links.
-BROKEN: tuple[Outcome, ...] = (Outcome.DEAD, Outcome.MISSING_ANCHOR)
 # Alive: a previous problem with one of these outcomes now is fixed.
 WORKING = (Outcome.OK, Outcome.WARNING)
 # Not fetched: a previous problem with one of these outcomes now was not checked this time.
@@ -130,18 +128,18 @@ class CrawlDiff:
         return sum(1 for res in getattr(self, change) if res.outcome in wanted)
 
     @property
-    def new_broken(self) -> int:
+    def new_failing(self) -> int:
         """New dead links and missing anchors (the mail's subject)."""
-        return self.count("new", BROKEN)
+        return self.count("new", FAILING)
 
     @property
-    def fixed_broken(self) -> int:
+    def fixed_failing(self) -> int:
         """Dead links and missing anchors this crawl found working or gone (never the unchecked ones)."""
-        return self.count("fixed", BROKEN)
+        return self.count("fixed", FAILING)
 
     @property
-    def unchecked_broken(self) -> int:
-        return self.count("unchecked", BROKEN)
+    def unchecked_failing(self) -> int:
+        return self.count("unchecked", FAILING)
 
     @property
     def like_with_like(self) -> bool:
@@ -154,8 +152,8 @@ class CrawlDiff:
         parts = []
         if self.option_changes:
             parts.append("The options differ from the previous crawl's (" + "; ".join(self.option_changes) + ").")
-        if self.unchecked_broken:
-            n = self.unchecked_broken
+        if self.unchecked_failing:
+            n = self.unchecked_failing
             parts.append(f"{n:,} dead link{'s' if n != 1 else ''} or missing anchor{'s' if n != 1 else ''} of the "
                          "previous crawl were not checked this time: not counted as fixed.")
         return " ".join(parts)

@@ -28,7 +28,8 @@ def crawl_summary(crawl: Crawl) -> dict[str, Any]:
         "origin": crawl.origin or None,  # what made it (ui, api, cli, schedule, start-queue, check); null: older
         "pages_crawled": crawl.pages_crawled,
         "links_checked": crawl.links_checked,
-        "broken": crawl.broken,
+        "dead": crawl.dead,
+        "broken": crawl.dead,  # deprecated (one release): "dead", the name this count always meant
         "created_at": iso(crawl.created_at),
         "started_at": iso(crawl.started_at),
         "finished_at": iso(crawl.finished_at),

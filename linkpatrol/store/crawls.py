@@ -23,10 +23,10 @@ from linkpatrol.frontier import Scripts
 from linkpatrol.model.records import Crawl, CrawlOptions, CrawlState, Origin
 from linkpatrol.model.urls import host_of, normalize_url
 from linkpatrol.model.verdicts import Outcome
-from linkpatrol.model.wire import LinkResult, Referrer, StartMessage
+from linkpatrol.model.wire import LinkResult, Referrer, ReportRecord, StartMessage
 from linkpatrol.store.keys import Keys, site_id
 from linkpatrol.store.registry import list_crawlers
-from linkpatrol.store.report_index import Record, load_records
+from linkpatrol.store.report_index import load_records
 
 
 class CrawlNotFound(LookupError):
@@ -57,7 +57,7 @@ class SiteSummary:
 
     @property
     def dead(self) -> int:
-        return self.last.broken if self.last else 0
+        return self.last.dead if self.last else 0
 
 
 CRAWL_ID = re.compile(r"[0-9a-f]{16}")  # what NewCrawl.of makes: secrets.token_hex(8)
@@ -438,7 +438,7 @@ class CrawlStore:
         replies = pipe.execute()
         return [int(replies[2 * i]) + int(replies[2 * i + 1] or 0) for i in range(len(urls))]
 
-    def report_records(self, crawl: Crawl, subset: str) -> builtins.list[Record]:
+    def report_records(self, crawl: Crawl, subset: str) -> builtins.list[ReportRecord]:
         """Compact, url-sorted records of ``subset`` ("problems", "redirects" or "all"); see
         ``linkpatrol.store.report_index``."""
         return load_records(self, crawl, subset)

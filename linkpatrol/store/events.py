@@ -18,20 +18,21 @@ if TYPE_CHECKING:
     from linkpatrol.reports.diff import CrawlDiff
 
 
-def skip_reason(crawl: Crawl, changes: CrawlDiff, broken: int) -> str:
+def skip_reason(crawl: Crawl, changes: CrawlDiff, failing: int) -> str:
     """Why no notification (mail or webhook) of this ended crawl is due, or "" when one is.
 
-    ``notify_when``: "always"; "problems" (``broken``, the dead links and missing anchors found, above 0);
+    ``notify_when``: "always"; "problems" (``failing``: the links that fail a check found, dead links and
+    missing anchors, ``Outcome.fails_check``, above 0);
     "changes" (a dead link or missing anchor new or fixed since the previous finished crawl of the site;
     the first crawl of a site has nothing to compare with: its problems are all new)."""
     when = crawl.options.notify_when
-    if when == "problems" and not broken:
+    if when == "problems" and not failing:
         return "notify_when is problems and the crawl found no dead links or missing anchors"
     if when == "changes":
         if changes.previous is None:
-            if not broken:
+            if not failing:
                 return "notify_when is changes: the site's first crawl found no dead links or missing anchors"
-        elif not changes.new_broken and not changes.fixed_broken:
+        elif not changes.new_failing and not changes.fixed_failing:
             return (f"notify_when is changes: no dead link or missing anchor is new or fixed since crawl "
                     f"{changes.previous.id}")
     return ""

@@ -77,16 +77,16 @@ def text(crawl: Crawl, changes: CrawlDiff, report_url: str) -> str:
     (``linkpatrol.reports.accepted``) are counted apart, not as broken."""
     accepted = changes.accepted
     dead = accepted.dead(crawl)
-    broken = dead + accepted.outcome_counts(crawl)[Outcome.MISSING_ANCHOR]
+    failing = dead + accepted.outcome_counts(crawl)[Outcome.MISSING_ANCHOR]  # Outcome.fails_check
     if changes.previous is not None:
-        head = f"{crawl.host}: {_plural(changes.new_broken, 'new dead link')}, {changes.fixed_broken} fixed"
+        head = f"{crawl.host}: {_plural(changes.new_failing, 'new dead link')}, {changes.fixed_failing} fixed"
     else:
         head = f"{crawl.host}: {_plural(dead, 'dead link')} found"
     state = "" if crawl.state == "finished" else f" (crawl {crawl.state})"
     caveat = f" {changes.caveat}" if changes.previous is not None and changes.caveat else ""
     known = f" ({accepted.total} accepted, not counted)" if accepted.total else ""
     return (f"{head}{state}; {_plural(crawl.links_checked, 'link')} checked on "
-            f"{_plural(crawl.pages_crawled, 'page')}, {broken} broken in all{known}.{caveat} Report: {report_url}")
+            f"{_plural(crawl.pages_crawled, 'page')}, {failing} broken in all{known}.{caveat} Report: {report_url}")
 
 
 def payload(crawl: Crawl, changes: CrawlDiff, report_url: str, delivery: str) -> dict[str, Any]:
@@ -106,8 +106,8 @@ def payload(crawl: Crawl, changes: CrawlDiff, report_url: str, delivery: str) ->
             "still": len(changes.still),
             "unchecked": len(changes.unchecked),
             "option_changes": list(changes.option_changes),
-            "new_broken": changes.new_broken,
-            "fixed_broken": changes.fixed_broken,
+            "new_broken": changes.new_failing,
+            "fixed_broken": changes.fixed_failing,
             "by_outcome": {str(o): row for o, row in changes.by_outcome().items()},
             # Problems of the crawl the site owner accepted (linkpatrol.reports.accepted): in no list above.
             "accepted": changes.accepted.total,

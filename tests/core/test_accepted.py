@@ -108,7 +108,7 @@ def test_the_diff_counts_an_accepted_link_neither_new_nor_fixed(store: CrawlStor
     links.accept(SITE, c)  # working before, dead now: not "new"
     changes = diff(store, now)
     assert changes.fixed == [] and changes.new == [] and [r.url for r in changes.still] == [b]
-    assert changes.fixed_broken == 0 and changes.new_broken == 0
+    assert changes.fixed_failing == 0 and changes.new_failing == 0
     assert [r.url for r in changes.accepted.results] == [c]  # the crawl's own accepted problems
     links.remove(SITE, c)
     assert [r.url for r in diff(store, now).new] == [c]  # undone: new again

@@ -15,12 +15,10 @@ import pytest
 from lxml import etree
 
 from linkpatrol.cli.check.reports import (
-    CSV_COLUMNS,
     MARKDOWN_OTHER_ROWS,
     TEXT_OTHER_ROWS,
     Display,
     Report,
-    cell,
     render,
     summary,
 )
@@ -28,6 +26,7 @@ from linkpatrol.model.records import MAX_REMAP, Crawl, CrawlOptions, InvalidOpti
 from linkpatrol.model.rules import CrawlRules
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.reports.results import CSV_COLUMNS, cell, to_report
 
 SCHEMA = Path(__file__).resolve().parents[1] / "support" / "junit.xsd"
 LOCAL, SITE = "http://127.0.0.1:8123/docs/", "https://example.org/docs/"
@@ -149,13 +148,15 @@ def test_json_has_the_apis_shapes() -> None:
     assert data["wall_seconds"] == 7.25  # the command's time; the crawl's own is duration_seconds
     # web/serializers.crawl_json's fields, less the web app's links
     assert set(data["crawl"]) == {
-        "id", "url", "state", "origin", "pages_crawled", "links_checked", "broken", "created_at", "started_at",
+        "id", "url", "state", "origin", "pages_crawled", "links_checked", "dead", "broken", "created_at", "started_at",
         "finished_at", "duration_seconds", "options", "outcomes", "status_classes", "redirected", "checks",
         "retries", "errors", "stop_reasons", "held_back", "server_time"}
     assert data["crawl"]["url"] == SITE and data["crawl"]["duration_seconds"] == 2.5
     assert data["crawl"]["started_at"] == "2023-11-14T22:13:21.000Z"
     first = data["problems"][0]
-    assert set(first) == set(LinkResult("u", "dead").to_report())
+    assert set(first) == set(to_report(LinkResult("u", "dead")))  # the one shape: the API's, the CLI's
+    assert first["referrers"][0] == {"page": f"{SITE}p0.html", "text": "Gone 0", "element": "a", "fragment": "",
+                                     "line": 20}
     assert [p["url"] for p in data["problems"]][:1] == [f"{SITE}gone.html"]
     assert first["referrer_count"] == 12 and len(first["referrers"]) == 12
     # the same problems by page: every page once, its links in the order of its source
@@ -170,12 +171,9 @@ def test_json_has_the_apis_shapes() -> None:
 
 # -- CSV ----------------------------------------------------------------------------------------------
 def test_csv_has_the_api_exports_columns_and_escapes_formulas() -> None:
-    from web.reports.exports import CSV_COLUMNS as API_COLUMNS
-    from web.reports.exports import cell as api_cell
-
-    assert CSV_COLUMNS == API_COLUMNS
-    for value in (HOSTILE, "+1", "-x", "@SUM(A1)", "%0A", "\tx", "plain", None, 404):
-        assert cell(value) == api_cell(value)
+    for value in (HOSTILE, "+1", "-x", "@SUM(A1)", "%0A", "\tx"):
+        assert cell(value) == "'" + value
+    assert (cell("plain"), cell(None), cell(404)) == ("plain", "", "404")
     rows = list(csv.DictReader(io.StringIO(render(report(), "csv"))))
     assert tuple(rows[0]) == CSV_COLUMNS
     gone = [r for r in rows if r["url"] == f"{SITE}gone.html"]
@@ -269,7 +267,7 @@ def crowded(group_by: str) -> Report:
     """What a user found on a real site: 526 file: canonical links and 4 missing anchors."""
     unsupported = [LinkResult(f"file:///build/html/page{i:03}.html", "unsupported", error="unsupported-scheme",
                               referrers=[ref(f"{SITE}page{i:03}.html", "", "link", line=5)]) for i in range(526)]
-    anchors = [LinkResult(f"{SITE}guide.html#part{i}", "missing_anchor", error="missing-anchor",
+    anchors = [LinkResult(f"{SITE}guide.html#part{i}", "missing_anchor", error="missing_anchor",
                           referrers=[ref(f"{SITE}index.html", f"Part {i}", line=30 + i)]) for i in range(4)]
     return Report(crawl(pages_crawled=527, links_checked=1000, outcome_ok=470, outcome_unsupported=526,
                         outcome_missing_anchor=4),

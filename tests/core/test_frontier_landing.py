@@ -76,7 +76,7 @@ def test_fragments_asked_before_the_redirect_are_decided_by_the_landing_page(
     # The row names the link as written and where it landed; the referrers are the linking pages'.
     assert missing_rows(store, crawl_id) == {f"{SITE}/old#sec": (f"{SITE}/new", [f"{SITE}/"])}
     row = store.result(crawl_id, f"{SITE}/old#sec")
-    assert row is not None and row.redirects == [[f"{SITE}/old", 301]] and row.error == "missing-anchor"
+    assert row is not None and row.redirects == [[f"{SITE}/old", 301]] and row.error == "missing_anchor"
     crawl = store.require(crawl_id)
     assert crawl.outcome_count(Outcome.MISSING_ANCHOR) == 1 and crawl.state == "finished"
     assert not rclient.exists(keys.refs(crawl_id, f"{SITE}/old2#sec")), "a found anchor keeps no referrers"

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from linkpatrol.cli.check.reports import Report, summary
-from linkpatrol.frontier import LINK_BATCH, CrawlLimits, HeldBack, Scripts
+from linkpatrol.frontier import LINK_BATCH, CrawlLimits, Scripts
 from linkpatrol.model.records import CrawlOptions
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
@@ -38,8 +38,8 @@ def result(path: str, outcome: Outcome = Outcome.OK) -> LinkResult:
     return LinkResult(SITE + path, outcome, status=200)
 
 
-def complete(scripts: Scripts, done: Completion, held: HeldBack | None = None, id_limit: int = 0) -> int:
-    return int(scripts.complete(done, now=NOW + 1, max_referrers=10, held=held or HeldBack(), id_limit=id_limit))
+def complete(scripts: Scripts, done: Completion, id_limit: int = 0) -> int:
+    return int(scripts.complete(done, now=NOW + 1, max_referrers=10, id_limit=id_limit))
 
 
 def queued_urls(rclient: Client, keys: Keys, crawl_id: str) -> list[tuple[str, str]]:
@@ -78,7 +78,8 @@ def test_a_page_of_many_links_goes_in_bounded_calls(store: CrawlStore, rclient: 
 
 def test_links_past_the_cap_are_counted_and_named(store: CrawlStore, rclient: Client, scripts: Scripts) -> None:
     crawl_id = started(store, rclient, scripts)
-    assert complete(scripts, Completion(crawl_id, result("/"), True, [page("/a")]), HeldBack(490_000, 10_000)) == 1
+    assert complete(scripts, Completion(crawl_id, result("/"), True, [page("/a")], links_over_cap=490_000,
+                                                 link_cap=10_000)) == 1
     crawl = store.require(crawl_id)
     assert crawl.counters["links_over_cap"] == 490_000
     assert crawl.stop_reasons == [
@@ -86,7 +87,7 @@ def test_links_past_the_cap_are_counted_and_named(store: CrawlStore, rclient: Cl
     assert crawl_summary(crawl)["stop_reasons"] == crawl.stop_reasons  # the API's crawl JSON
     # A second page over the cap: both named with their own counts, not one page standing for all.
     assert scripts.pop(crawl_id, 1, "w0")
-    assert complete(scripts, Completion(crawl_id, result("/a"), True, []), HeldBack(20, 10_000)) == 2
+    assert complete(scripts, Completion(crawl_id, result("/a"), True, [], links_over_cap=20, link_cap=10_000)) == 2
     crawl = store.require(crawl_id)
     assert crawl.counters["links_over_cap"] == 490_020 and crawl.counters["links_over_cap_pages"] == 2
     assert store.over_cap_pages(crawl_id) == [(f"{SITE}/", 490_000), (f"{SITE}/a", 20)]

@@ -170,7 +170,8 @@ def test_complete_counts_each_outcome_and_status_class(store: CrawlStore, rclien
         "outcome_ok": 2, "outcome_dead": 2, "outcome_blocked": 1, "outcome_rate_limited": 1,
         "status_2xx": 2, "status_4xx": 3, "status_error": 1,
     }
-    assert (rec["links_checked"], rec["pages_crawled"], rec["broken"], rec["redirected"]) == ("6", "1", "2", "1")
+    assert (rec["links_checked"], rec["pages_crawled"], rec["outcome_dead"], rec["redirected"]) == ("6", "1", "2", "1")
+    assert "broken" not in rec  # the dead count is outcome_dead (older crawlers also wrote "broken")
     assert rclient.smembers(keys.problems(crawl_id)) == {SITE + p for p in ("/dead", "/gone", "/blocked", "/slow")}
     assert rclient.smembers(keys.redirects(crawl_id)) == {f"{SITE}/moved"}
     assert all(rclient.hmget(keys.urls(crawl_id), [SITE + p for p in urls]))
@@ -380,3 +381,38 @@ def test_requeue_drops_the_leases_of_a_cancelled_crawl(store: CrawlStore, rclien
     assert set(rclient.hkeys(keys.inflight(crawl_id))) == {f"{SITE}/c"}
     scripts.requeue(crawl_id, "w2", [f"{SITE}/c"], tail=True)
     assert not rclient.exists(keys.queue(crawl_id), keys.inflight(crawl_id))
+
+
+def test_the_running_text_names_its_parts() -> None:
+    """LINKS and COMPLETE share the prelude's helpers: the text Redis runs holds it once, under a
+    comment naming it, then the script's own part; no script defines the helpers itself."""
+    from linkpatrol.frontier import PRELUDE_USERS, script
+    for name in PRELUDE_USERS:
+        text = script(name)
+        assert text.startswith("-- part: prelude.lua\n") and f"\n-- part: {name}.lua\n" in text
+        assert text.count("local function has_anchor(") == 1 and text.count("local function page_budget(") == 1
+    assert "-- part:" not in script("pop")
+
+
+def test_complete_takes_one_header(store: CrawlStore, rclient: Client, scripts: Scripts) -> None:
+    """COMPLETE's arguments are one JSON object (no positions to count); LINKS's a header, then links."""
+    crawl_id = started(store, rclient, scripts)
+    sent: dict[str, tuple[list[str], list[object]]] = {}
+
+    def watched(name: str, run: object) -> object:
+        def call(keys: list[str], args: list[object]) -> object:
+            sent[name] = (keys, args)
+            return run(keys=keys, args=args)  # type: ignore[operator]
+        return call
+
+    scripts._complete = watched("complete", scripts._complete)  # type: ignore[method-assign]
+    scripts._links = watched("links", scripts._links)  # type: ignore[method-assign]
+    result = done(crawl_id, f"{SITE}/", is_page=True, links=[page("/a")])
+    assert complete(scripts, result) == 1
+    keys, args = sent["complete"]
+    assert len(keys) == 15 and len(args) == 1
+    header = json.loads(str(args[0]))
+    assert header["url"] == f"{SITE}/" and header["page"] == "1"
+    assert LinkResult.from_json("", header["result"]).status == 200
+    keys, args = sent["links"]
+    assert len(keys) == 11 and len(args) == 1 + 6 and json.loads(str(args[0]))["url"] == f"{SITE}/"

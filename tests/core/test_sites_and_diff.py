@@ -112,7 +112,7 @@ def test_diff_new_fixed_and_still_across_outcomes(store: CrawlStore) -> None:
     assert changes.removed == {(f"{SITE}removed", "dead")}
     assert [(r.url, r.outcome) for r in changes.still] == [(f"{SITE}gone", "dead")]
     assert changes.unchecked == [] and changes.option_changes == [] and changes.caveat == ""
-    assert changes.new_broken == 2 and changes.fixed_broken == 2
+    assert changes.new_failing == 2 and changes.fixed_failing == 2
     assert Outcome.BLOCKED not in changes.by_outcome()  # nothing blocked now, and the old one not fixed
     # referrers: the new ones from this crawl, the fixed ones from the previous one
     assert changes.new[0].referrers[0].page == SITE and changes.fixed[0].referrer_count == 1
@@ -145,7 +145,7 @@ def test_diff_with_other_options_compares_like_with_like(store: CrawlStore) -> N
                                       "exclude patterns: none before, /private/ now"]
     assert [r.url for r in changes.fixed] == [f"{SITE}later", f"{SITE}page#top"]  # checked, and working
     assert [r.url for r in changes.unchecked] == sorted(externals)
-    assert changes.fixed_broken == 2 and changes.unchecked_broken == 5 and changes.new_broken == 0
+    assert changes.fixed_failing == 2 and changes.unchecked_failing == 5 and changes.new_failing == 0
     assert changes.by_outcome()[Outcome.DEAD] == {"new": 0, "fixed": 1, "still": 1, "unchecked": 5}
     assert "links to other sites: checked before, not checked now" in changes.caveat
     assert "5 dead links or missing anchors of the previous crawl were not checked this time" in changes.caveat

@@ -48,7 +48,11 @@ def test_a_link_found_ok_is_not_requested_again_and_failures_always_are(
     assert set(asked) == set(link_cache.NOT_CACHED)  # 404, 503 and 429: checked again
     assert outcomes(store, second) == outcomes(store, first)  # the redirect's landing page included
     assert second.check_counts["cache"] == len(link_cache.OK) and first.check_counts["cache"] == 0
-    assert second.broken == first.broken
+    assert second.dead == first.dead
+    # Each result taken from the cache says where from: the crawl that found it, and when (the reports').
+    cached = [res for res in store.iter_results(second.id) if res.cached is not None]
+    assert len(cached) == len(link_cache.OK) and {res.cached.crawl for res in cached} == {first.id}
+    assert all(first.started_at <= res.cached.at <= (second.started_at or 0) for res in cached)
     entries = [CachedCheck.decode(store.r.get(key)) for key in store.r.scan_iter("lp:linkcache:*")
                if key != "lp:linkcache:order"]
     assert {e.result.url.rsplit("/", 1)[1] for e in entries} == {p.strip("/") for p in link_cache.OK}

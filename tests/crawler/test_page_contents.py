@@ -32,7 +32,7 @@ def test_missing_anchors_are_their_own_verdict(store: CrawlStore, crawlers: Fact
     assert set(found) == {m + url for url in anchors.MISSING}
     for url, refs in anchors.MISSING.items():
         row = found[m + url]
-        assert (row.outcome, row.error) == ("missing_anchor", "missing-anchor")
+        assert (row.outcome, row.error) == ("missing_anchor", "missing_anchor")
         assert {(r.page, r.text) for r in row.referrers} == {(m + page, text) for page, text in refs}
     assert crawl.counters["outcome_missing_anchor"] == len(anchors.MISSING)
     # The pages themselves are alive; #top, text fragments, routes, a name, escapes are fine.

@@ -33,7 +33,7 @@ def test_fragments_are_checked_against_the_page_a_link_lands_on(
     for url, (landed, hops) in redirect_fragments.MISSING.items():
         row = rows[m + url]
         assert (row.outcome, row.error, row.final_url, len(row.redirects)) == (
-            "missing_anchor", "missing-anchor", m + landed, hops)
+            "missing_anchor", "missing_anchor", m + landed, hops)
         assert [(r.page, r.fragment) for r in row.referrers] == [(f"{m}/", "sec")]
     assert crawl.counters["outcome_missing_anchor"] == len(redirect_fragments.MISSING)
     for url in redirect_fragments.FOUND + redirect_fragments.NOT_CHECKED:

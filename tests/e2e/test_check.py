@@ -260,7 +260,7 @@ def test_json_report(run_check: Callable[..., Any], outside: Path) -> None:
 def test_csv_report(run_check: Callable[..., Any], outside: Path) -> None:
     rows = list(csv.DictReader(run_format(run_check, outside, "csv")[0].splitlines()))
     assert list(rows[0]) == ["url", "outcome", "status", "error", "external", "referring_page", "anchor_text",
-                             "element", "line"]
+                             "element", "line", "fragment", "cached_crawl", "cached_at"]
     found: dict[str, set[tuple[str, str]]] = {}
     for row in rows:
         found.setdefault(row["url"], set()).add((row["referring_page"], row["anchor_text"]))

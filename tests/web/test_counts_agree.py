@@ -4,17 +4,24 @@ ones too, which the mail once left out of its "other" line)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
 from linkpatrol.model.verdicts import OTHER_LABEL, OTHER_OUTCOMES, Outcome
 from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.cli.main import main
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.reports import results
 from linkpatrol.store.keys import Keys
 from tests.support.smtp import body
 from tests.support.webapp import finished_crawl
@@ -72,9 +79,9 @@ def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: red
                      "other": OTHER, "redirected": REDIRECTED}
     assert f"<dt>{OTHER_LABEL}</dt>" in report
     tabs = {k: numbers(v) for k, v in re.findall(r'<span class="count" data-count="(\w+)">([\d,]+)</span>', report)}
-    # "All checked links" lists every stored row: the links checked and the missing anchors.
+    # "All checked links" lists every stored row: the links checked and the missing anchors, and says so.
     assert tabs == {"dead": DEAD, "anchors": ANCHORS, "other": OTHER, "redirects": REDIRECTED, "orphans": 0,
-                    "all": expected["checked"]}
+                    "all": expected["checked"] + ANCHORS}
     bar = re.search(r'aria-label="Checked links by outcome: ([^"]+)"', report)
     assert bar is not None
     shown = {label: int(n) for n, label in re.findall(r"(\d+) ([^,]+)", bar.group(1))}
@@ -83,7 +90,7 @@ def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: red
     for view, count in tabs.items():
         html = client.get(f"/crawls/{crawl.id}?view={view}&per_page=500").get_data(as_text=True)
         rows = len(re.findall(r'<td class="target">', html))
-        assert rows == (count + ANCHORS if view == "all" else count), view
+        assert rows == count, view  # the badge and the list under it
 
     # The report mail, sent from the report page's form and run by the mail job.
     resp = client.post(f"/crawls/{crawl.id}/mail", data={"to": "owner@example.org"})
@@ -100,3 +107,32 @@ def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: red
     html = body(msg, "html")
     cells = dict(re.findall(r"<th[^>]*>([^<]+)</th><td>(\d+)</td>", html))
     assert cells == summary
+
+
+def test_api_cli_and_csv_list_what_the_counts_say(store: CrawlStore, redis_url: str, client: FlaskClient,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The API's lists, ``linkpatrol report`` and the CSV export hold as many links of each group as the
+    counts say (``results.counts``: the report's tabs, the API's numbers, the mail's lines), each in
+    the one report shape, a referrer's #fragment included."""
+    crawl = finished_crawl(store, every_outcome=True)
+    counts = results.counts(crawl)
+    assert (counts["dead"], counts["anchors"], counts["other"]) == (DEAD, ANCHORS, OTHER)
+    assert counts["failing"] == DEAD + ANCHORS and counts["all"] == crawl.links_checked + ANCHORS
+    api = client.get(f"/api/crawls/{crawl.id}").json
+    assert (api["dead"], api["broken"]) == (DEAD, DEAD)  # "broken": the deprecated name of "dead"
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    for group, wanted in (("dead", "dead"), ("anchors", "missing_anchor"), ("failing", "dead,missing_anchor"),
+                          ("other", ",".join(OTHER_OUTCOMES))):
+        listed = client.get(f"/api/crawls/{crawl.id}/broken?outcome={wanted}").json
+        assert len(listed) == counts[group], group
+        assert all(set(item) == set(results.to_report(LinkResult("u", "dead"))) for item in listed)
+        assert main(["report", crawl.id, "--include", wanted]) == 0
+        assert json.loads(capsys.readouterr().out) == listed, group  # the CLI prints the API's list
+        rows = list(csv.DictReader(io.StringIO(
+            client.get(f"/api/crawls/{crawl.id}/broken?outcome={wanted}&format=csv").get_data(as_text=True))))
+        assert len({row["url"] for row in rows}) == counts[group], group
+    assert main(["report", crawl.id]) == 0  # dead links by default
+    assert len(json.loads(capsys.readouterr().out)) == counts["dead"]
+    anchor = client.get(f"/api/crawls/{crawl.id}/broken?outcome=missing_anchor").json[0]
+    assert anchor["referrers"][0]["fragment"] == "team" and anchor["error"] == "missing_anchor"

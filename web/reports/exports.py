@@ -1,4 +1,5 @@
-"""CSV and JSON exports of a crawl's problem links, safe to open in a spreadsheet."""
+"""CSV and JSON exports of a crawl's problem links (the one report shape of
+``linkpatrol.reports.results``), safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
@@ -8,18 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from linkpatrol.model.verdicts import PROBLEM_OUTCOMES, Outcome
-from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports.diff import CrawlDiff
-
-CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element", "line")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-
-
-def cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text: anything that could start a formula is quoted
-    with a leading apostrophe (the OWASP advice for CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+from linkpatrol.reports.results import CSV_COLUMNS, csv_rows, to_report
 
 
 def parse_outcomes(raw: str | None) -> tuple[Outcome, ...]:
@@ -35,20 +27,8 @@ def parse_outcomes(raw: str | None) -> tuple[Outcome, ...]:
 
 
 def broken_json(results: list[LinkResult]) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": r.url,
-            "status": r.status,
-            "error": r.error,
-            "outcome": r.outcome,
-            "external": r.external,
-            "final_url": r.final_url,
-            "referrer_count": r.referrer_count,
-            "referrers": [{"page": ref.page, "text": ref.text, "element": ref.element, "line": ref.line or None}
-                          for ref in r.referrers],
-        }
-        for r in results
-    ]
+    """The API's list of results: each in the one report shape (``linkpatrol.reports.results.to_report``)."""
+    return [to_report(res) for res in results]
 
 
 def diff_json(changes: CrawlDiff) -> dict[str, Any]:
@@ -84,10 +64,5 @@ def _csv(rows: list[tuple[str, LinkResult]], lead: tuple[str, ...]) -> Iterator[
     writer.writerow(lead + CSV_COLUMNS)
     yield flush()
     for change, r in rows:
-        base = [change] * len(lead) + [cell(r.url), r.outcome, r.status if r.status is not None else "", cell(r.error),
-                "yes" if r.external else "no"]
-        refs: list[Referrer | None] = [*r.referrers] or [None]
-        for ref in refs:
-            extra = [cell(ref.page), cell(ref.text), cell(ref.element), ref.line or ""] if ref else ["", "", "", ""]
-            writer.writerow(base + extra)
+        writer.writerows([change] * len(lead) + line for line in csv_rows(r))
         yield flush()

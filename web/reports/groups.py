@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from linkpatrol.model.verdicts import describe
-from linkpatrol.store.report_index import ERROR, OUTCOME, STATUS, URL, Record
+from linkpatrol.model.wire import ReportRecord
 
 MAX_GROUPS = 10
 
@@ -23,9 +23,9 @@ class Group:
     kinds: list[tuple[str, int]]
 
 
-def kind(rec: Record) -> str:
+def kind(rec: ReportRecord) -> str:
     """``HTTP 404``, a failure kind (``dns``), or the outcome: what the report's status column says."""
-    return describe(int(rec[STATUS]) if rec[STATUS] else None, rec[ERROR] or None, rec[OUTCOME])
+    return describe(rec.status, rec.error, rec.outcome)
 
 
 def host(url: str) -> str:
@@ -39,17 +39,17 @@ def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def by_host(records: Iterable[Record], limit: int = MAX_GROUPS) -> list[Group]:
+def by_host(records: Iterable[ReportRecord], limit: int = MAX_GROUPS) -> list[Group]:
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     for rec in records:
-        kinds[host(rec[URL])][kind(rec)] += 1
+        kinds[host(rec.url)][kind(rec)] += 1
     groups = [Group(name, sum(c.values()), _ranked(c)) for name, c in kinds.items()]
     return sorted(groups, key=lambda g: (-g.count, g.name))[:limit]
 
 
-def by_kind(records: Iterable[Record], limit: int = MAX_GROUPS) -> list[Group]:
+def by_kind(records: Iterable[ReportRecord], limit: int = MAX_GROUPS) -> list[Group]:
     hosts: dict[str, Counter[str]] = defaultdict(Counter)
     for rec in records:
-        hosts[kind(rec)][host(rec[URL])] += 1
+        hosts[kind(rec)][host(rec.url)] += 1
     groups = [Group(name, sum(c.values()), _ranked(c)[:3]) for name, c in hosts.items()]
     return sorted(groups, key=lambda g: (-g.count, g.name))[:limit]

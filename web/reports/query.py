@@ -19,15 +19,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from linkpatrol.model.records import Crawl, CrawlState
-from linkpatrol.model.verdicts import OTHER_LABEL, OTHER_OUTCOMES, STATUS_CLASSES, Outcome, status_class
-from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.model.verdicts import OTHER_LABEL, STATUS_CLASSES
+from linkpatrol.model.wire import Referrer, ReportRecord
 from linkpatrol.reports.by_page import Place, by_page
+from linkpatrol.reports.results import GROUPS
 from linkpatrol.store.crawls import CrawlStore
-from linkpatrol.store.report_index import ERROR, EXTERNAL, FINAL, HOPS, OUTCOME, REFS, STATUS, URL, Record
 from web.params import whole_number
 
 VIEWS = {
@@ -39,9 +39,9 @@ VIEWS = {
     "orphans": "Orphan pages",
     "all": "All checked links",
 }
-# The outcomes each view lists (None: any).
+# The outcomes each view lists (None: any): the groups its tab's count sums (``results.GROUPS``).
 VIEW_OUTCOMES: dict[str, tuple[str, ...] | None] = {
-    "dead": (Outcome.DEAD,), "anchors": (Outcome.MISSING_ANCHOR,), "other": OTHER_OUTCOMES, "accepted": None,
+    "dead": GROUPS["dead"], "anchors": GROUPS["anchors"], "other": GROUPS["other"], "accepted": None,
     "redirects": None, "orphans": None, "all": None,
 }
 PROBLEM_VIEWS = ("dead", "anchors", "other", "accepted")  # the views that list problems, with their referrers
@@ -55,39 +55,8 @@ REFERRER_BATCH = 1000  # problem urls whose referrers one pipeline reads, by pag
 PLACES_PER_LINK = 200  # by page: the pages of one link read (the link's own page lists them all)
 
 
-@dataclass(slots=True)
-class Row:
-    url: str
-    outcome: str
-    status: int | None
-    error: str | None
-    external: bool
-    final_url: str | None
-    hops: int
-    referrer_count: int = 0
-    referrers: list[Referrer] = field(default_factory=list)
-
-    @property
-    def status_class(self) -> str:
-        return status_class(self.status)
-
-    @property
-    def status_text(self) -> str:
-        return str(self.status) if self.status is not None else (self.error or "error")
-
-    @classmethod
-    def from_record(cls, rec: Record) -> Row:
-        return cls(rec[URL], rec[OUTCOME], int(rec[STATUS]) if rec[STATUS] else None, rec[ERROR] or None,
-                   rec[EXTERNAL] == "1", rec[FINAL] or None, int(rec[HOPS]), int(rec[REFS]))
-
-    @classmethod
-    def from_result(cls, res: LinkResult) -> Row:
-        return cls(res.url, res.outcome, res.status, res.error, res.external, res.final_url, len(res.redirects),
-                   res.referrer_count, res.referrers)
-
-
-def record_class(rec: Record) -> str:
-    return status_class(int(rec[STATUS]) if rec[STATUS] else None)
+# A row of a report page: a record (``wire.ReportRecord``), with its referrers for the rows shown.
+Row = ReportRecord
 
 
 class BadQuery(ValueError):
@@ -165,11 +134,11 @@ class Page:
 class RecordCache:
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self._data: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], float, list[Record]]] = OrderedDict()
+        self._data: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def records(self, store: CrawlStore, crawl: Crawl, subset: str) -> list[Record]:
-        recs: list[Record] = self.cached(crawl, subset, lambda: store.report_records(crawl, subset))
+    def records(self, store: CrawlStore, crawl: Crawl, subset: str) -> list[ReportRecord]:
+        recs: list[ReportRecord] = self.cached(crawl, subset, lambda: store.report_records(crawl, subset))
         return recs
 
     def cached(self, crawl: Crawl, name: str, load: Callable[[], Any]) -> Any:
@@ -195,9 +164,9 @@ class RecordCache:
 CACHE = RecordCache()
 
 
-def _filter(recs: list[Record], q: Query, accepted: frozenset[str] = frozenset()) -> list[Record]:
+def _filter(recs: list[ReportRecord], q: Query, accepted: frozenset[str] = frozenset()) -> list[ReportRecord]:
     wanted = VIEW_OUTCOMES[q.view]
-    external = {"internal": "", "external": "1"}.get(q.scope)
+    external = {"internal": False, "external": True}.get(q.scope)
     needle = q.q.lower()
     # The accepted links leave the problem views for their own; "all" and "redirects" keep everything.
     keep: Callable[[str], bool] = (
@@ -206,18 +175,19 @@ def _filter(recs: list[Record], q: Query, accepted: frozenset[str] = frozenset()
         else (lambda url: True))
     return [
         rec for rec in recs
-        if (wanted is None or rec[OUTCOME] in wanted)
-        and keep(rec[URL])
-        and (external is None or rec[EXTERNAL] == external)
-        and (not q.cls or record_class(rec) == q.cls)
-        and (not needle or needle in rec[URL].lower() or needle in (rec[STATUS] or rec[ERROR]).lower())
+        if (wanted is None or rec.outcome in wanted)
+        and keep(rec.url)
+        and (external is None or rec.external == external)
+        and (not q.cls or rec.status_class == q.cls)
+        and (not needle or needle in rec.url.lower()
+             or needle in (str(rec.status) if rec.status is not None else rec.error or "").lower())
     ]
 
 
 def _sort_key(sort: str) -> Any:
     if sort == "status":
-        return lambda rec: (not rec[STATUS], int(rec[STATUS] or 0), rec[ERROR], rec[URL])
-    return lambda rec: (int(rec[REFS]), rec[URL])
+        return lambda rec: (rec.status is None, rec.status or 0, rec.error or "", rec.url)
+    return lambda rec: (rec.referrer_count, rec.url)
 
 
 def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RecordCache = CACHE,
@@ -235,21 +205,20 @@ def run(store: CrawlStore, crawl: Crawl, q: Query, cache: RecordCache = CACHE,
     else:
         found.sort(key=_sort_key(q.sort), reverse=q.desc)
     start = (q.page - 1) * q.per_page
-    shown = [Row.from_record(rec) for rec in found[start:start + q.per_page]]
+    shown = [replace(rec) for rec in found[start:start + q.per_page]]  # the cached records stay as they are
     if q.view in PROBLEM_VIEWS:
         attach_referrers(store, crawl.id, shown, INLINE_REFERRERS)
     return Page(shown, len(found), q)
 
 
-def _by_page(store: CrawlStore, crawl: Crawl, q: Query, found: list[Record], cache: RecordCache) -> Page:
+def _by_page(store: CrawlStore, crawl: Crawl, q: Query, found: list[ReportRecord], cache: RecordCache) -> Page:
     """The pages holding ``found``'s links, the links on each in the order of its source, paginated by page."""
     referrers = problem_referrers(store, crawl, cache)
     results = []
     for rec in found:
-        count, refs = referrers.get(rec[URL], (0, []))
-        results.append(LinkResult(rec[URL], rec[OUTCOME], int(rec[STATUS]) if rec[STATUS] else None,
-                                  rec[ERROR] or None, external=rec[EXTERNAL] == "1", referrers=refs,
-                                  referrer_count=count))
+        res = rec.to_result()
+        res.referrer_count, res.referrers = referrers.get(rec.url, (0, []))
+        results.append(res)
     groups = by_page(results)
     if q.desc:
         groups.reverse()
@@ -264,7 +233,7 @@ def problem_referrers(store: CrawlStore, crawl: Crawl, cache: RecordCache = CACH
     """For every problem of the crawl, its true referrer count and its first ``PLACES_PER_LINK`` kept
     referrers, read once per crawl version, ``REFERRER_BATCH`` urls a round trip."""
     def load() -> dict[str, tuple[int, list[Referrer]]]:
-        urls = [rec[URL] for rec in cache.records(store, crawl, "problems")]
+        urls = [rec.url for rec in cache.records(store, crawl, "problems")]
         out: dict[str, tuple[int, list[Referrer]]] = {}
         for start in range(0, len(urls), REFERRER_BATCH):
             chunk = urls[start:start + REFERRER_BATCH]

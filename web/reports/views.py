@@ -10,13 +10,14 @@ from typing import Any
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 
 from linkpatrol.model.records import Crawl
-from linkpatrol.model.verdicts import OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
+from linkpatrol.model.verdicts import FAILING, OTHER_LABEL, STATUS_CLASSES, ErrorKind, Outcome
+from linkpatrol.model.wire import ReportRecord
+from linkpatrol.reports import results
 from linkpatrol.reports.accepted import AcceptedLinks, InCrawl
-from linkpatrol.reports.diff import BROKEN, diff
-from linkpatrol.store.report_index import OUTCOME, URL
+from linkpatrol.reports.diff import diff
 from web.params import page_arg
 from web.reports import groups
-from web.reports.query import CACHE, PROBLEM_VIEWS, VIEW_OUTCOMES, VIEWS, BadQuery, Query, Row, run
+from web.reports.query import CACHE, PROBLEM_VIEWS, VIEW_OUTCOMES, VIEWS, BadQuery, Query, run
 from web.resources import get_crawl_or_404, store
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -24,18 +25,19 @@ REFERRERS_PER_PAGE = 100  # on the page of one link
 
 
 def view_counts(crawl: Crawl, accepted: InCrawl) -> dict[str, int]:
-    """The count on each view's tab, from the crawl record (as in the API and the mail), the site's
-    accepted links (``linkpatrol.reports.accepted``) counted on their own tab and in no other."""
-    counts = accepted.outcome_counts(crawl)
+    """The count on each view's tab: the groups of verdicts its list shows (``results.counts``: from the
+    crawl record, as in the API, the command line and the mail), the site's accepted links counted on
+    their own tab and in no other; "all" counts every row the list holds (missing anchors included)."""
+    counts = results.counts(crawl, accepted)
     return {
-        "dead": counts[Outcome.DEAD],
-        "anchors": counts[Outcome.MISSING_ANCHOR],
-        "other": accepted.other(crawl),
-        "accepted": accepted.total,
+        "dead": counts["dead"],
+        "anchors": counts["anchors"],
+        "other": counts["other"],
+        "accepted": counts["accepted"],
         "redirects": crawl.redirected,
         # The orphans list is the tab's own records: read once, from the same per-process cache.
         "orphans": len(CACHE.records(store(), crawl, "orphans")) if crawl.options.sitemaps else 0,
-        "all": crawl.links_checked,
+        "all": counts["all"],
     }
 
 
@@ -52,8 +54,8 @@ def _context(crawl: Crawl) -> dict[str, Any]:
     # The groups count the problems of the view shown, and only a problem view (by link) shows them.
     wanted = VIEW_OUTCOMES[q.view] if q.view in PROBLEM_VIEWS and not q.by_page else ()
     problems = [rec for rec in CACHE.records(store(), crawl, "problems")
-                if rec[OUTCOME] in wanted and rec[URL] not in accepted.urls] if wanted else []
-    return dict(crawl=crawl, page=page, q=q, views=VIEWS, changes=changes, broken=BROKEN,
+                if rec.outcome in wanted and rec.url not in accepted.urls] if wanted else []
+    return dict(crawl=crawl, page=page, q=q, views=VIEWS, changes=changes, failing=FAILING,
                 by_host=groups.by_host(problems), by_kind=groups.by_kind(problems),
                 classes=STATUS_CLASSES, counts=view_counts(crawl, accepted), accepted=accepted,
                 by_outcome=accepted.outcome_counts(crawl), problem_views=PROBLEM_VIEWS,
@@ -80,7 +82,7 @@ def link(crawl_id: str) -> Any:
     url = request.args.get("url", "")
     page_no = page_arg("page")
     result = store().result(crawl.id, url)
-    row = Row.from_result(result) if result else None
+    row = ReportRecord.of(result) if result else None
     pages = max(1, -(-len(row.referrers) // REFERRERS_PER_PAGE)) if row else 1
     shown = row.referrers[(page_no - 1) * REFERRERS_PER_PAGE:page_no * REFERRERS_PER_PAGE] if row else []
     return render_template("reports/link.html", crawl=crawl, url=url, row=row, referrers=shown, page=page_no,

@@ -31,14 +31,11 @@ from linkpatrol.model.urls import host_of
 from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.model.wire import LinkResult, Referrer
 from linkpatrol.reports.by_page import Place, by_page
+from linkpatrol.reports.results import CSV_COLUMNS, csv_rows, to_report
 from linkpatrol.reports.summary import crawl_summary
 
 FORMATS = ("text", "json", "csv", "markdown", "junit")
 GROUPINGS = ("page", "target")  # --group-by: the first is the default
-# The columns of the API's CSV export (web/reports/exports.py; tests/core/test_check_reports.py holds
-# them equal), one line per (problem, referring page).
-CSV_COLUMNS = ("url", "outcome", "status", "error", "external", "referring_page", "anchor_text", "element", "line")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 LISTED_REFERRERS = 10  # per target in the by-target text and Markdown reports; the JSON and CSV have them all
 # Rows (by page: a link on a page; by target: a target) per outcome section, for an outcome that fails
 # the run and for another. The Markdown ones keep the worst case under GitHub's 1 MB job summary.
@@ -294,8 +291,8 @@ def json_report(report: Report) -> str:
         "failed": len(report.failing),
         "passed": report.passed,
         "wall_seconds": round(seconds, 3) if seconds is not None else None,  # the command's, start to end
-        "problems": [res.to_report() for res in report.problems],  # the API's /broken shape
-        "accepted": [res.to_report() for res in report.accepted],  # the site's accepted links: never failing
+        "problems": [to_report(res) for res in report.problems],  # the API's /broken shape
+        "accepted": [to_report(res) for res in report.accepted],  # the site's accepted links: never failing
         "pages": [{"page": page or None, "links": [_json_place(p) for p in places]}
                   for page, places in by_page(report.problems)],
     }
@@ -309,30 +306,19 @@ def _json_place(place: Place) -> dict[str, Any]:
 
 
 # -- CSV ----------------------------------------------------------------------------------------------
-def cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: one that could start a formula gets a leading
-    apostrophe (the OWASP advice against CSV injection), as in the API's export."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def csv_report(report: Report) -> str:
-    """The API export's lines; by page they are sorted by page and line, by target by URL."""
+    """The API export's lines (``linkpatrol.reports.results.csv_rows``); by page they are sorted by page
+    and line, by target by URL."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     if report.group_by == "page":
         places = [place for _, group in by_page(report.problems) for place in group]
+        for place in places:
+            writer.writerows(csv_rows(place.result, [place.ref]))
     else:
-        places = [Place(ref.page, res, ref) for res in report.problems for ref in res.referrers]
-        places += [Place("", res, None) for res in report.problems if not res.referrers]
-        places.sort(key=lambda p: p.result.url)  # stable: a target's referrers stay in their order
-    for place in places:
-        res, ref = place.result, place.ref
-        base = [cell(res.url), res.outcome, res.status if res.status is not None else "", cell(res.error),
-                "yes" if res.external else "no"]
-        extra = [cell(ref.page), cell(ref.text), cell(ref.element), ref.line or ""] if ref else ["", "", "", ""]
-        writer.writerow(base + extra)
+        for res in sorted(report.problems, key=lambda res: res.url):
+            writer.writerows(csv_rows(res))
     return buf.getvalue()
 
 

@@ -27,7 +27,8 @@ from functools import partial
 from rq.job import Job, get_current_job
 
 from linkpatrol.config import Config
-from linkpatrol.reports.diff import BROKEN, diff
+from linkpatrol.model.verdicts import FAILING
+from linkpatrol.reports.diff import diff
 from linkpatrol.store import connection
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.events import skip_reason
@@ -77,10 +78,10 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
         if not pending:
             end_attempt(job, note="already sent")
             return "already sent to " + ", ".join(addresses) if addresses else "no addresses to notify"
-        dead = store.problems(crawl_id, BROKEN, referrers=settings.max_referrers)
+        failing = store.problems(crawl_id, FAILING, referrers=settings.max_referrers)
         changes = diff(store, crawl)  # what changed since the site's previous finished crawl
-        dead, _ = changes.accepted.split(dead)  # the site's accepted links are counted, never listed
-        reason = skip_reason(crawl, changes, len(dead)) if recipients is None else ""
+        failing, _ = changes.accepted.split(failing)  # the site's accepted links are counted, never listed
+        reason = skip_reason(crawl, changes, len(failing)) if recipients is None else ""
         if reason:
             logger.info("crawl %s: no mail to %s: %s", crawl_id, ", ".join(pending), reason)
             end_attempt(job, note=f"skipped: {reason}", skipped=reason)
@@ -106,7 +107,7 @@ def send_crawl_report(crawl_id: str, recipients: list[str] | None = None) -> str
                         notes.append(note)
                         if settings.unanswered == "skip":
                             continue
-                    msg = build_report(crawl, dead, sender=settings.sender, to=to, links=links,
+                    msg = build_report(crawl, failing, sender=settings.sender, to=to, links=links,
                                        max_targets=settings.max_targets, max_referrers=settings.max_referrers,
                                        key=f"{job_id} {address}", orphans=orphans, changes=changes)
                     try:

@@ -1,9 +1,10 @@
 """Building the report mail: addresses validated, plain text and HTML, everything crawled escaped.
 
-No Flask and no Redis here: callers pass the crawl and its dead links in. The bodies are Jinja
-templates (``templates/mail/*.txt``, ``*.html``) rendered by an environment of this module's own, so
-an RQ job needs no app. HTML templates are autoescaped; every value printed in any template is first
-stripped of control characters (``_finalize``), so a crawled page cannot add lines or headers.
+No Flask and no Redis here: callers pass the crawl and its failing links in (dead links, missing
+anchors). The bodies are Jinja templates (``templates/mail/*.txt``, ``*.html``) rendered by an
+environment of this module's own, so an RQ job needs no app. HTML templates are autoescaped; every
+value printed in any template is first stripped of control characters (``_finalize``), so a crawled
+page cannot add lines or headers.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from linkpatrol.model.email_address import CONTROL, InvalidAddress  # noqa: F401
 from linkpatrol.model.email_address import validate as validate_address
 from linkpatrol.model.email_address import validate_all as validate_addresses  # noqa: F401
 from linkpatrol.model.records import Crawl, CrawlState
-from linkpatrol.model.verdicts import OTHER_LABEL, Outcome
-from linkpatrol.model.wire import LinkResult, Referrer
+from linkpatrol.model.verdicts import FAILING, OTHER_LABEL, Outcome, describe
+from linkpatrol.model.wire import LinkResult
+from linkpatrol.reports import results
 from linkpatrol.reports.accepted import InCrawl
-from linkpatrol.reports.diff import BROKEN, CrawlDiff
+from linkpatrol.reports.diff import CrawlDiff
+from linkpatrol.reports.results import to_report
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENDED: dict[str, str] = {CrawlState.CANCELLED: "was cancelled", CrawlState.FINISHED: "finished"}
@@ -84,20 +87,23 @@ def render(name: str, **context: Any) -> str:
 # -- the report mail ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Target:
-    """One dead url as the mail lists it: at most ``max_referrers`` referring pages, and how many more."""
+    """One failing url (``Outcome.fails_check``) as the mail lists it, read through the one report shape
+    (``linkpatrol.reports.results.to_report``): at most ``max_referrers`` referring pages, and how many more."""
 
     url: str
     description: str
     total: int
-    referrers: list[Referrer]
+    referrers: list[dict[str, Any]]  # to_report's: page, text, element, fragment, line
     more: int
     new: bool = False  # not there in the previous finished crawl of the site
 
     @classmethod
     def of(cls, res: LinkResult, max_referrers: int, new: bool = False) -> Target:
-        total = max(res.referrer_count, len(res.referrers))
-        shown = res.referrers[:max_referrers]
-        return cls(res.url, res.description, total, shown, total - len(shown), new)
+        shown = to_report(res)
+        refs = shown["referrers"]
+        total = max(shown["referrer_count"], len(refs))
+        return cls(shown["url"], describe(shown["status"], shown["error"], shown["outcome"]), total,
+                   refs[:max_referrers], total - min(len(refs), max_referrers), new)
 
 
 def _date(ts: float) -> str:
@@ -117,22 +123,23 @@ def summary(crawl: Crawl, orphans: int | None = None, changes: CrawlDiff | None 
     finished crawl of the site when there is one (dead links and missing anchors). The site's accepted
     links (``changes.accepted``) leave their outcome's count and are counted on a line of their own."""
     accepted = changes.accepted if changes is not None else InCrawl(None)
+    counts = results.counts(crawl, accepted)  # the report page's and the API's numbers
     lines: list[tuple[str, Any]] = [
         ("Pages crawled", crawl.pages_crawled),
         ("Links checked", crawl.links_checked),
-        ("Dead links", accepted.dead(crawl)),
-        ("Missing anchors", accepted.outcome_counts(crawl)[Outcome.MISSING_ANCHOR]),
-        (OTHER_LABEL, accepted.other(crawl)),
+        ("Dead links", counts["dead"]),
+        ("Missing anchors", counts["anchors"]),
+        (OTHER_LABEL, counts["other"]),
         ("Redirected", crawl.redirected),
         ("Duration", _duration(crawl)),
     ]
-    if accepted.total:
-        lines.insert(5, (ACCEPTED_LABEL, accepted.total))
+    if counts["accepted"]:
+        lines.insert(5, (ACCEPTED_LABEL, counts["accepted"]))
     if orphans is not None:
         lines.insert(-1, ("Orphan pages", orphans))
     if changes is not None and changes.previous is not None:
         lines.insert(0, (f"New since {_date(changes.previous.created_at)}",
-                         f"{changes.new_broken}; fixed: {changes.fixed_broken}"))
+                         f"{changes.new_failing}; fixed: {changes.fixed_failing}"))
         if changes.caveat:  # not like with like: the reader must know before trusting "fixed"
             lines.insert(1, ("Compared with care", changes.caveat))
     return lines
@@ -160,7 +167,7 @@ def _message(sender: str, to: str, subject: str, key: str, text: str, html: str)
 
 def build_report(
     crawl: Crawl,
-    dead: list[LinkResult],
+    failing: list[LinkResult],
     *,
     sender: str,
     to: str,
@@ -171,26 +178,26 @@ def build_report(
     orphans: list[LinkResult] | None = None,
     changes: CrawlDiff | None = None,
 ) -> EmailMessage:
-    """The report mail of one crawl to one address. ``dead`` carries the broken links (dead and missing
-    anchors) with the referrers to show (the store's ``problems(..., referrers=max_referrers)``);
-    ``changes`` (``linkpatrol.reports.diff``) puts the new ones first and says what changed since the previous
-    crawl of the site and leaves out the site's accepted links (``changes.accepted``: counted, not
-    listed); ``key`` makes the Message-ID stable."""
+    """The report mail of one crawl to one address. ``failing`` carries the links that fail a check
+    (``verdicts.FAILING``: dead links and missing anchors) with the referrers to show (the store's
+    ``problems(..., referrers=max_referrers)``); ``changes`` (``linkpatrol.reports.diff``) puts the new
+    ones first and says what changed since the previous crawl of the site and leaves out the site's
+    accepted links (``changes.accepted``: counted, not listed); ``key`` makes the Message-ID stable."""
     to = validate_address(to)
     if changes is not None:
-        dead, _ = changes.accepted.split(dead)
-    count = len(dead)
+        failing, _ = changes.accepted.split(failing)
+    count = len(failing)
     host = _plain(crawl.host)
-    anchors = sum(1 for res in dead if res.outcome == Outcome.MISSING_ANCHOR)
+    anchors = sum(1 for res in failing if res.outcome == Outcome.MISSING_ANCHOR)
     found = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((count - anchors, "dead link"),
                                                                    (anchors, "missing anchor")) if n]
     subject = f"{host}: {' and '.join(found)} found" if count else f"{host}: no dead links found"
     new: set[tuple[str, str]] = set()
     if changes is not None and changes.previous is not None:
-        n_new = changes.new_broken
-        subject = f"{host}: {n_new} new dead link{'s' if n_new != 1 else ''}, {changes.fixed_broken} fixed"
-        new = {(res.url, res.outcome) for res in changes.new if res.outcome in BROKEN}
-        dead = sorted(dead, key=lambda res: (res.url, res.outcome) not in new)  # stable: by url within
+        n_new = changes.new_failing
+        subject = f"{host}: {n_new} new dead link{'s' if n_new != 1 else ''}, {changes.fixed_failing} fixed"
+        new = {(res.url, res.outcome) for res in changes.new if res.outcome in FAILING}
+        failing = sorted(failing, key=lambda res: (res.url, res.outcome) not in new)  # stable: by url within
     if crawl.state == CrawlState.CANCELLED:
         subject += " (crawl cancelled)"
     ended = ENDED.get(crawl.state, "is running")
@@ -202,7 +209,7 @@ def build_report(
         "orphans": [res.url for res in (orphans or [])[:max_targets]],
         "report_url": links.report_url(crawl.id),
         "count": count,
-        "targets": [Target.of(res, max_referrers, (res.url, res.outcome) in new) for res in dead[:max_targets]],
+        "targets": [Target.of(res, max_referrers, (res.url, res.outcome) in new) for res in failing[:max_targets]],
     }
     return _message(sender, to, subject, key or f"report {crawl.id} {to}",
                     render("report.txt", **context), render("report.html", **context))

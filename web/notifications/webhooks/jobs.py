@@ -14,7 +14,8 @@ from rq.job import get_current_job
 
 from linkpatrol.config import Config
 from linkpatrol.model.addresses import AddressPolicy
-from linkpatrol.reports.diff import BROKEN, diff
+from linkpatrol.model.verdicts import FAILING
+from linkpatrol.reports.diff import diff
 from linkpatrol.store import connection
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.events import skip_reason
@@ -55,8 +56,8 @@ def send_webhook(crawl_id: str, url: str, delivery: str) -> str:
             return "crawl deleted: nothing to send"
         changes = diff(store, crawl)
         # As the mail counts them: the site's accepted links are no reason to notify.
-        broken, _ = changes.accepted.split(store.problems(crawl_id, BROKEN, referrers=0))
-        reason = skip_reason(crawl, changes, len(broken))
+        failing, _ = changes.accepted.split(store.problems(crawl_id, FAILING, referrers=0))
+        reason = skip_reason(crawl, changes, len(failing))
         if reason:
             logger.info("crawl %s: no webhook to %s: %s", crawl_id, where, reason)
             end_attempt(job, note=f"skipped: {reason}", skipped=reason)
