@@ -249,6 +249,7 @@ class Crawl:
             "pages_crawled": self.pages_crawled,
             "links_checked": self.links_checked,
             "dead": self.dead,
+            "broken": self.dead,  # deprecated (one release): "dead", the name this count always meant
             "created_at": self.created_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
