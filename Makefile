@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs bench-recheck clean
+.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs bench-recheck bench-render clean
 
 # requirements-dev.txt: the runtime pins (requirements.txt, all the Docker image has) and the test and lint tools.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -67,6 +67,11 @@ bench-wanted: $(STAMP)
 ## bench-bombs: gzip, deflate, br, zstd and nested bombs of 1 GB of zeros: crawler peak RSS and verdicts
 bench-bombs: $(STAMP)
 	$(PY) -m bench.bombs
+
+## bench-render: a 200-page app crawled by one crawler that renders, render=always against auto, in turns:
+## rendered pages/s, wall time, CPU, memory of the crawler and its browser (needs chromium: make system-deps)
+bench-render: $(STAMP) system-deps
+	$(PY) -m bench.render --pages $${PAGES:-200} --repeat $${REPEAT:-3}
 
 clean:
 	rm -rf $(VENV) state

@@ -30,6 +30,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import BrowserContextWrapper, ScrapyPlaywrightDownloadHandler
@@ -147,12 +148,31 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         async with self._slots:
             await self._sweep_contexts()
             try:
-                return await asyncio.wait_for(super()._download_request(request, spider), self.page_timeout)
+                return await asyncio.wait_for(self._rendered(request, spider), self.page_timeout)
             except TimeoutError:
                 job = request.meta.get("lp_render")
                 if isinstance(job, RenderJob) and job.page is not None:
                     await _close_quietly(job.page)
                 raise RenderTimeout(f"not rendered within {self.page_timeout:g} s") from None
+
+    async def _rendered(self, request: Request, spider: Any) -> Response:
+        """The page rendered; once more in a browser started again when the browser died under it."""
+        try:
+            return await super()._download_request(request, spider)
+        except PlaywrightError as exc:
+            browser = getattr(self, "browser", None)
+            if browser is not None and browser.is_connected():
+                raise  # the page failed, not the browser
+            logger.warning("the browser stopped (%s); starting it again for %s", str(exc).splitlines()[0],
+                           request.url)
+            if self.stats is not None:
+                self.stats.inc_value("linkpatrol/render/browser_restarts")
+            if browser is not None:  # its own "disconnected" event, still to come, must not forget the next one
+                with contextlib.suppress(Exception):
+                    browser.remove_listener("disconnected", self._browser_disconnected_callback)
+                with contextlib.suppress(Exception):
+                    await self._browser_disconnected_callback()  # contexts dropped, the browser forgotten
+            return await super()._download_request(request, spider)
 
     async def _sweep_contexts(self) -> None:
         """Close the contexts of crawls this process no longer works for."""

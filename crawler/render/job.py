@@ -14,8 +14,10 @@ a link the HTML as sent does not hold is marked ``AFTER_SCRIPTS`` in its element
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 AFTER_SCRIPTS = " (found after scripts ran)"
 MAX_FAILED = 200  # failed requests of one page kept
 MAX_EXTRA = 4 * 1024 * 1024  # characters of shadow roots and route views kept per page
+QUIET = 0.25  # seconds without a request of the page in flight: it settled
 
 # The open shadow roots of the document, each as an HTML fragment (nested ones too), and the page's
 # hash routes (same-document links whose fragment starts with / or !).
@@ -72,10 +75,18 @@ class RenderJob:
     failed: list[FailedRequest] = field(default_factory=list)
     blocked: int = 0  # requests the address policy refused
     page: Any = None  # the Playwright page while it is open (closed by the handler on every path)
+    inflight: int = 0  # requests of the page under way
 
     # -- in the browser -------------------------------------------------------------------------------
     def handlers(self) -> dict[str, Any]:
-        return {"response": self.on_response, "requestfailed": self.on_failed}
+        return {"request": self.on_request, "requestfinished": self.on_finished, "response": self.on_response,
+                "requestfailed": self.on_failed}
+
+    def on_request(self, request: Any) -> None:
+        self.inflight += 1
+
+    def on_finished(self, request: Any) -> None:
+        self.inflight = max(0, self.inflight - 1)
 
     async def on_response(self, response: Any) -> None:
         request = response.request
@@ -92,6 +103,7 @@ class RenderJob:
             self._failed(request.url, request.resource_type, response.status, request.method)
 
     def on_failed(self, request: Any) -> None:
+        self.inflight = max(0, self.inflight - 1)
         if not request.is_navigation_request():
             self._failed(request.url, request.resource_type, None, request.method)
 
@@ -115,10 +127,18 @@ class RenderJob:
                 self._keep([await page.evaluate(BODY_JS)])
                 self._keep((await page.evaluate(COLLECT_JS)).get("shadows", []))
 
-    @staticmethod
-    async def _quiet(page: Any, seconds: float) -> None:
-        with contextlib.suppress(Exception):  # still busy after ``seconds``: what is there is read
-            await page.wait_for_load_state("networkidle", timeout=seconds * 1000)
+    async def _quiet(self, page: Any, seconds: float) -> None:
+        """Wait until no request of the page was under way for ``QUIET`` seconds, at most ``seconds``
+        (a page that polls or streams for ever is read as it is then). Playwright's "networkidle"
+        waits 500 ms of silence; a quarter of that covers a fetch and the DOM it fills."""
+        deadline = time.monotonic() + seconds
+        quiet_since = time.monotonic()
+        while (now := time.monotonic()) < deadline:
+            if self.inflight:
+                quiet_since = now
+            elif now - quiet_since >= QUIET:
+                return
+            await asyncio.sleep(0.05)
 
     def _keep(self, fragments: list[str]) -> None:
         size = sum(len(x) for x in self.extras)

@@ -5,10 +5,13 @@ of the render queue are tested directly."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 
@@ -192,3 +195,25 @@ def test_nobody_renders(store: CrawlStore, crawlers: object, spa: SiteServer) ->
     assert root is not None and root.error == "not-rendered"
     assert any("no crawler could render them" in reason for reason in done.stop_reasons)
     assert done.counters["checked_render"] == 0
+
+
+@needs_browser
+def test_a_browser_killed_under_a_page_is_started_again(store: CrawlStore, crawlers: object,
+                                                        spa: SiteServer) -> None:
+    """Chromium SIGKILLed while a page settles: that page is rendered by a browser started again, and the
+    crawl goes on (its lease was never lost)."""
+    proc = crawlers({**RENDERING, "LINKPATROL_RENDER_PAGES": "1", "LINKPATROL_RENDER_SETTLE": "2"})  # type: ignore[operator]
+    polls = spa.hits("main").get("GET /api/links.json", 0)
+    options = parse_options({"render": "always", "sitemaps": False, "max_depth": 1})
+    crawl_id = store.create(spa.url("main", "/busy.html"), options).id
+    wait_for(lambda: spa.hits("main").get("GET /api/links.json", 0) > polls + 3, 30, what="the busy page rendering")
+    browsers = [p for p in psutil.Process(proc.pid).children(recursive=True) if "chrom" in p.name()]
+    assert browsers, "no browser process"
+    for p in browsers:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(signal.SIGKILL)
+    done = wait_ended(store, crawl_id, 60)
+    busy = store.result(crawl_id, spa.url("main", "/busy.html"))
+    assert busy is not None and (busy.outcome, busy.error) == ("ok", None)  # rendered after all
+    assert done.counters["checked_render"] == 2  # /busy.html and /static.html
+    assert proc.output().count("Launching browser") == 2  # started again once

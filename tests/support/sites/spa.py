@@ -9,6 +9,9 @@ requests an image that is missing (``/img/missing.png``, never put in the DOM), 
 element whose open shadow root links ``/shadow.html``. ``/docs/intro`` shows a link to ``/docs/gone``,
 which is dead: found only in the rendered DOM.
 
+``/busy.html`` never settles (its script polls ``/api/links.json`` every 50 ms): rendering it takes the
+crawler's whole settle time, long enough to kill the browser under it.
+
 ``build(PRIVATE)`` with a port: ``/ssrf.html``, a page whose script fetches, embeds, frames and opens a
 WebSocket to ``127.0.0.2:PRIVATE`` (and redirects there through ``/bounce``), for the browser-level
 address-policy test.
@@ -71,6 +74,13 @@ const img = new Image();
 img.src = '/img/missing.png';
 """
 
+BUSY_PAGE = """<!doctype html>
+<html><body>
+<div id="root"><a href="/static.html">Static</a></div>
+<script src="/busy.js"></script>
+</body></html>"""
+BUSY_JS = r"""setInterval(() => { fetch('/api/links.json').catch(() => {}); }, 50);"""
+
 SSRF_PAGE = """<!doctype html>
 <html><body>
 <div id="root"></div>
@@ -103,6 +113,8 @@ def build(private: str = "0") -> dict[str, object]:
         "/about-only.html": page("About", '<a href="/">Home</a>'),
         "/from-api.html": page("From the API", '<a href="/">Home</a>'),
         "/shadow.html": page("Shadow", '<a href="/">Home</a>'),
+        "/busy.html": Route(body=BUSY_PAGE),
+        "/busy.js": Route(raw=BUSY_JS.encode(), content_type=js),
         "/ssrf.html": Route(body=SSRF_PAGE),
         "/ssrf.js": Route(raw=SSRF_JS.replace("PRIVATE", private).encode(), content_type=js),
         "/bounce": Route(status=302, headers={"Location": f"http://127.0.0.2:{private}/redirected"}),
