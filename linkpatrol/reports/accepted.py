@@ -149,14 +149,6 @@ class InCrawl:
         counts = self.counts
         return {o: max(0, crawl.outcome_count(o) - counts.get(str(o), 0)) for o in Outcome}
 
-    def dead(self, crawl: Crawl) -> int:
-        """Dead links that are not accepted: the report's "Dead", the mail's "Dead links"."""
-        return max(0, crawl.dead - self.counts.get(str(Outcome.DEAD), 0))
-
-    def other(self, crawl: Crawl) -> int:
-        """``Crawl.other_count`` without the accepted ones."""
-        return max(0, crawl.other_count - sum(n for o, n in self.counts.items() if Outcome(o).is_other))
-
     def split(self, results: Iterable[LinkResult]) -> tuple[list[LinkResult], list[LinkResult]]:
         """``results`` (of this crawl) as (not accepted, accepted)."""
         kept: list[LinkResult] = []

@@ -9,15 +9,25 @@ written in another format (by an earlier version: it is a cache of the crawl's r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from linkpatrol.model.records import Crawl
 from linkpatrol.model.wire import LinkResult, ReportRecord, decode_report_index, encode_report_index
-
-if TYPE_CHECKING:
-    from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
 
 SUBSETS = ("problems", "problems+refs", "redirects", "orphans", "all")
+
+
+class CrawlStore(Protocol):
+    """What of ``linkpatrol.store.crawls.CrawlStore`` the records are read through (that module calls
+    this one: no import back)."""
+
+    r: Any
+    keys: Keys
+
+    def orphans(self, crawl_id: str) -> list[LinkResult]: ...
+
+    def referrer_counts(self, crawl_id: str, urls: list[str]) -> list[int]: ...
 
 
 def record(url: str, raw: str) -> ReportRecord:

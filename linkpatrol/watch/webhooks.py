@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from linkpatrol.model.addresses import AddressPolicy
 from linkpatrol.model.records import Crawl
 from linkpatrol.model.records import webhook_target as redact  # the shown form of a URL, kept with the options
-from linkpatrol.model.verdicts import Outcome
+from linkpatrol.reports import results
 from linkpatrol.reports.diff import CrawlDiff
 from linkpatrol.reports.summary import crawl_summary, iso
 
@@ -76,8 +76,8 @@ def text(crawl: Crawl, changes: CrawlDiff, report_url: str) -> str:
     Only the host, counts and our own URL go in: nothing a crawled page wrote. Accepted links
     (``linkpatrol.reports.accepted``) are counted apart, not as broken."""
     accepted = changes.accepted
-    dead = accepted.dead(crawl)
-    failing = dead + accepted.outcome_counts(crawl)[Outcome.MISSING_ANCHOR]  # Outcome.fails_check
+    counts = results.counts(crawl, accepted)  # the report's, the API's and the mail's numbers
+    dead, failing = counts["dead"], counts["failing"]
     if changes.previous is not None:
         head = f"{crawl.host}: {_plural(changes.new_failing, 'new dead link')}, {changes.fixed_failing} fixed"
     else:

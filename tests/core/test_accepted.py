@@ -10,6 +10,7 @@ from linkpatrol.model.records import Crawl, CrawlOptions, InvalidOption, Origin
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports import accepted as accepted_module
+from linkpatrol.reports import results
 from linkpatrol.reports.accepted import AcceptedLinks, TooManyAccepted, crawl_site, link_url, site_url
 from linkpatrol.reports.diff import diff
 from linkpatrol.store.crawls import CrawlStore
@@ -89,7 +90,8 @@ def test_in_crawl_counts_only_the_crawls_problems_exactly(store: CrawlStore) -> 
     seen = links.in_crawl(crawl)
     assert sorted(seen.urls) == [f"{SITE}#install", "https://site.example/gone", "https://x.example/no"]
     assert seen.counts == {"dead": 1, "missing_anchor": 1, "blocked": 1}
-    assert seen.dead(crawl) == 1 and seen.other(crawl) == 0
+    counts = results.counts(crawl, seen)
+    assert counts["dead"] == 1 and counts["other"] == 0
     assert seen.outcome_counts(crawl)[Outcome.MISSING_ANCHOR] == 1
     assert seen.links["https://site.example/gone"].by == "alice"
     kept, known = seen.split(store.problems(crawl.id, (Outcome.DEAD, Outcome.MISSING_ANCHOR)))

@@ -2,9 +2,10 @@
 
 Each view reads only the urls it needs (``CrawlStore.report_records``): the problem set for "dead" and
 "other", the redirect set for "redirects", everything for "all" (an ended crawl's from its report
-index: one GET). The compact records (``linkpatrol.store.report_index``) are kept in a small per-process
-cache; ``Row`` objects are built only for the page shown. A running crawl's records are refreshed at
-most every ``LIVE_TTL`` seconds. Referrers are read only for the rows on the page shown, except by page.
+index: one GET). The compact records (``wire.ReportRecord``, ``linkpatrol.store.report_index``) are kept
+in a small per-process cache; the rows shown are copies of them, given their referrers. A running crawl's
+records are refreshed at most every ``LIVE_TTL`` seconds. Referrers are read only for the rows on the
+page shown, except by page.
 
 The site's accepted links (``linkpatrol.reports.accepted``: ``run``'s ``accepted``, the crawl's accepted problem
 urls) leave the problem views and make a view of their own. The problem views can be shown by link (a
@@ -53,10 +54,6 @@ CACHE_SIZE = 8
 INLINE_REFERRERS = 20
 REFERRER_BATCH = 1000  # problem urls whose referrers one pipeline reads, by page
 PLACES_PER_LINK = 200  # by page: the pages of one link read (the link's own page lists them all)
-
-
-# A row of a report page: a record (``wire.ReportRecord``), with its referrers for the rows shown.
-Row = ReportRecord
 
 
 class BadQuery(ValueError):
@@ -119,7 +116,7 @@ class Query:
 
 @dataclass
 class Page:
-    rows: list[Row]
+    rows: list[ReportRecord]  # copies of the records shown, with their referrers
     total: int  # rows; by page: pages of the site holding problems
     query: Query
     groups: list[tuple[str, list[Place]]] = field(default_factory=list)  # by page: the pages shown
@@ -244,6 +241,6 @@ def problem_referrers(store: CrawlStore, crawl: Crawl, cache: RecordCache = CACH
     return found
 
 
-def attach_referrers(store: CrawlStore, crawl_id: str, rows: list[Row], limit: int | None) -> None:
+def attach_referrers(store: CrawlStore, crawl_id: str, rows: list[ReportRecord], limit: int | None) -> None:
     for row, (count, refs) in zip(rows, store.referrers(crawl_id, [r.url for r in rows], limit), strict=True):
         row.referrer_count, row.referrers = count, refs
