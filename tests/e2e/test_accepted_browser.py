@@ -29,7 +29,7 @@ def test_accept_a_link_from_its_row_and_undo_it(web_url: str, store: CrawlStore,
     page: Page = browser_page  # type: ignore[assignment]
     crawl = finished_crawl(store)
     page.goto(f"{web_url}/crawls/{crawl.id}")
-    dead_stat = page.locator('[data-live=numbers] dd[data-field="broken"]')
+    dead_stat = page.locator('[data-live=numbers] dd[data-field="dead"]')
     dead_tab = page.locator('[data-count="dead"]')
     expect(dead_stat).to_have_text(str(DEAD))
     expect(dead_tab).to_have_text(str(DEAD))

@@ -69,7 +69,7 @@ def test_accepted_links_leave_every_count_of_the_report(client: FlaskClient, sto
     report = client.get(f"/crawls/{crawl.id}").get_data(as_text=True)
     dead, other = DEAD - 1, OTHER - 1
     assert stats(report) == {"pages_crawled": crawl.pages_crawled, "links_checked": crawl.links_checked,
-                             "broken": dead, "other": other, "accepted": 3, "redirected": 1}
+                             "dead": dead, "other": other, "accepted": 3, "redirected": 1}
     counts = tabs(report)
     assert counts == {"dead": dead, "anchors": 0, "other": other, "accepted": 3, "redirects": 1, "orphans": 0,
                       "all": crawl.links_checked + 1}  # every row: the missing anchor's too

@@ -39,7 +39,7 @@ def numbers(text: str) -> int:
 
 def api_counts(crawl: dict[str, Any]) -> dict[str, int]:
     outcomes = crawl["outcomes"]
-    return {"pages": crawl["pages_crawled"], "checked": crawl["links_checked"], "dead": crawl["broken"],
+    return {"pages": crawl["pages_crawled"], "checked": crawl["links_checked"], "dead": crawl["dead"],
             "anchors": outcomes["missing_anchor"], "other": sum(outcomes[o] for o in OTHER_OUTCOMES),
             "redirected": crawl["redirected"]}
 
@@ -70,12 +70,12 @@ def test_pages_api_and_mail_show_the_same_counts(store: CrawlStore, rq_conn: red
     row = re.search(rf'<tr data-crawl="{crawl.id}".*?</tr>', home, re.S)
     assert row is not None
     cells = {k: numbers(v) for k, v in re.findall(r'data-field="(\w+)">([\d,]+)<', row.group(0))}
-    assert cells == {"pages_crawled": expected["pages"], "links_checked": expected["checked"], "broken": DEAD}
+    assert cells == {"pages_crawled": expected["pages"], "links_checked": expected["checked"], "dead": DEAD}
 
     # The report page: the summary, the tabs, the outcome bar, and the lists behind the tabs.
     report = client.get(f"/crawls/{crawl.id}").get_data(as_text=True)
     stats = {k: numbers(v) for k, v in re.findall(r'<dd data-field="(\w+)">([\d,]+)</dd>', report)}
-    assert stats == {"pages_crawled": expected["pages"], "links_checked": expected["checked"], "broken": DEAD,
+    assert stats == {"pages_crawled": expected["pages"], "links_checked": expected["checked"], "dead": DEAD,
                      "other": OTHER, "redirected": REDIRECTED}
     assert f"<dt>{OTHER_LABEL}</dt>" in report
     tabs = {k: numbers(v) for k, v in re.findall(r'<span class="count" data-count="(\w+)">([\d,]+)</span>', report)}

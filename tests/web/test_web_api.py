@@ -31,7 +31,7 @@ def test_create_returns_the_crawl(client: FlaskClient, store: CrawlStore) -> Non
     crawl = store.require(body["id"])
     assert crawl.options.respect_robots is False and crawl.options.max_depth == 3
     got = client.get(f"/api/crawls/{body['id']}").json
-    for key in ("id", "url", "state", "pages_crawled", "links_checked", "broken", "created_at", "started_at",
+    for key in ("id", "url", "state", "pages_crawled", "links_checked", "dead", "created_at", "started_at",
                 "finished_at"):
         assert key in got
 
@@ -121,7 +121,7 @@ def test_broken_lists_dead_links_with_referrers(client: FlaskClient, store: Craw
     assert {i["outcome"] for i in everything} == {"dead", "blocked", "rate_limited"}
     assert client.get(f"/api/crawls/{crawl.id}/broken?outcome=ok").status_code == 400
     info = client.get(f"/api/crawls/{crawl.id}").json
-    assert info["state"] == "finished" and info["broken"] == 5 and info["finished_at"].endswith("Z")
+    assert info["state"] == "finished" and info["dead"] == 5 and info["finished_at"].endswith("Z")
 
 
 def test_broken_as_csv_is_safe_in_a_spreadsheet(client: FlaskClient, store: CrawlStore) -> None:

@@ -271,7 +271,7 @@ def test_live_parts_are_the_pages_own(client: FlaskClient, store: CrawlStore) ->
         assert parts == live_parts(page)
         assert 'data-state="finished"' in fragment and "csrf_token" not in fragment
     numbers = live_parts(client.get(f"/crawls/{crawl.id}/live").get_data(as_text=True))["numbers"]
-    for field in ("pages_crawled", "links_checked", "broken", "other", "redirected", "elapsed"):
+    for field in ("pages_crawled", "links_checked", "dead", "other", "redirected", "elapsed"):
         assert f'data-field="{field}"' in numbers
     assert "How links were checked" in numbers and "2xx:" in numbers
     assert client.get("/crawls/nope/live").status_code == 404

@@ -14,7 +14,7 @@
   function apply(root, c) {
     set(root, "pages_crawled", num(c.pages_crawled));
     set(root, "links_checked", num(c.links_checked));
-    set(root, "broken", num(c.broken));
+    set(root, "dead", num(c.dead));
     set(root, "elapsed", c.elapsed);  // formatted by the server, as the page it updates
     var badge = root.querySelector('[data-field="state"]');
     if (badge && badge.textContent !== c.state) {
