@@ -1,19 +1,21 @@
 """Rendering pages in a headless browser (crawler/render, docs/RENDERING.md): a single-page app crawled
 end to end through real servers, Redis and Debian's chromium, with ``render`` never, always and auto;
-pages parked for a crawler that renders; a crawl nobody can render for ends with a note. The scripts
-of the render queue are tested directly."""
+pages parked for a crawler that renders; a crawl nobody can render for ends with a note; a browser
+killed under a page, and a rendering crawler killed mid-page, lose nothing. The scripts of the render
+queue are tested directly. One rendering crawler (one browser) serves the module's crawls of the app."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 import redis
+from flask.testing import FlaskClient
 
 from crawler.render.detect import shell_reason
 from crawler.render.job import AFTER_SCRIPTS
@@ -27,10 +29,12 @@ from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for
+from tests.support.webapp import make_app
 
 CHROMIUM = "/usr/bin/chromium"
 needs_browser = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
                                    reason="no chromium at /usr/bin/chromium (make system-deps installs it)")
+Factory = Callable[..., CrawlerProcess]
 RENDERING = {"LINKPATROL_RENDER_PAGES": "2", "LINKPATROL_RENDER_SETTLE": "1"}
 SHELL = b'<html><body><div id="root"></div><script src="/app.js"></script></body></html>'
 
@@ -147,7 +151,7 @@ def test_never_reads_the_html_as_sent(rstore: CrawlStore, renderer: CrawlerProce
 
 @needs_browser
 def test_always_and_auto_find_what_the_scripts_add(rstore: CrawlStore, renderer: CrawlerProcess,
-                                                   spa: SiteServer) -> None:
+                                                   spa: SiteServer, render_db: str) -> None:
     wait_for(lambda: [w["render"] for w in list_crawlers(rstore.r, Keys())] == [2], 30,
              what="the crawler registered as rendering 2 pages at once")
     runs = {mode: crawl(rstore, spa, mode) for mode in ("always", "auto", "always")}
@@ -167,6 +171,11 @@ def test_always_and_auto_find_what_the_scripts_add(rstore: CrawlStore, renderer:
     assert image is not None and {r.element for r in image.referrers} == {"image" + AFTER_SCRIPTS}
     static = rstore.result(auto.id, spa.url("main", "/static.html"))
     assert static is not None and all(AFTER_SCRIPTS not in r.element for r in static.referrers)
+    # what a person sees: the report says how many pages were rendered and marks what scripts added
+    web = make_app(render_db).test_client()
+    page = web.get(f"/crawls/{auto.id}").get_data(as_text=True)
+    assert "3 pages rendered in a headless browser" in page and ">found after scripts ran</span>" in page
+    assert "yes, 2 at once" in web.get("/workers").get_data(as_text=True)
 
 
 @needs_browser
@@ -183,9 +192,9 @@ def test_pages_wait_for_a_crawler_that_renders(rstore: CrawlStore, renderer: Cra
         plain.stop(timeout=10)
 
 
-def test_nobody_renders(store: CrawlStore, crawlers: object, spa: SiteServer) -> None:
+def test_nobody_renders(store: CrawlStore, crawlers: Factory, spa: SiteServer, client: FlaskClient) -> None:
     """No crawler renders: the crawl ends all the same, says so, and reads the pages as they were sent."""
-    crawlers({"LINKPATROL_RENDER_WAIT": "1"})  # type: ignore[operator]
+    crawlers({"LINKPATROL_RENDER_WAIT": "1"})
     done = crawl(store, spa, "always")
     assert done.state == "finished"
     paths = found(store, done)
@@ -195,14 +204,15 @@ def test_nobody_renders(store: CrawlStore, crawlers: object, spa: SiteServer) ->
     assert root is not None and root.error == "not-rendered"
     assert any("no crawler could render them" in reason for reason in done.stop_reasons)
     assert done.counters["checked_render"] == 0
+    assert "no crawler could render them" in client.get(f"/crawls/{done.id}").get_data(as_text=True)
 
 
 @needs_browser
-def test_a_browser_killed_under_a_page_is_started_again(store: CrawlStore, crawlers: object,
+def test_a_browser_killed_under_a_page_is_started_again(store: CrawlStore, crawlers: Factory,
                                                         spa: SiteServer) -> None:
     """Chromium SIGKILLed while a page settles: that page is rendered by a browser started again, and the
     crawl goes on (its lease was never lost)."""
-    proc = crawlers({**RENDERING, "LINKPATROL_RENDER_PAGES": "1", "LINKPATROL_RENDER_SETTLE": "2"})  # type: ignore[operator]
+    proc = crawlers({**RENDERING, "LINKPATROL_RENDER_PAGES": "1", "LINKPATROL_RENDER_SETTLE": "2"})
     polls = spa.hits("main").get("GET /api/links.json", 0)
     options = parse_options({"render": "always", "sitemaps": False, "max_depth": 1})
     crawl_id = store.create(spa.url("main", "/busy.html"), options).id
@@ -217,3 +227,29 @@ def test_a_browser_killed_under_a_page_is_started_again(store: CrawlStore, crawl
     assert busy is not None and (busy.outcome, busy.error) == ("ok", None)  # rendered after all
     assert done.counters["checked_render"] == 2  # /busy.html and /static.html
     assert proc.output().count("Launching browser") == 2  # started again once
+
+
+@needs_browser
+def test_a_rendering_crawler_killed_mid_page_loses_nothing(store: CrawlStore, crawlers: Factory,
+                                                           spa: SiteServer) -> None:
+    """A crawler that does not render and one that does; the one that renders is SIGKILLed while a page
+    settles in its browser. The page goes back (the reaper), is parked again by the other crawler (it is
+    known to need a browser) and rendered by a crawler that renders started afterwards: nothing lost."""
+    crawlers({})
+    doomed = crawlers({**RENDERING, "LINKPATROL_RENDER_PAGES": "1", "LINKPATROL_RENDER_SETTLE": "2"})
+    wait_for(lambda: len(list_crawlers(store.r, Keys())) == 2, 30, what="two crawlers")
+    polls = spa.hits("main").get("GET /api/links.json", 0)
+    options = parse_options({"render": "auto", "sitemaps": False, "max_depth": 1})
+    crawl_id = store.create(spa.url("main", "/busy.html"), options).id  # few links, a script: a shell
+    wait_for(lambda: spa.hits("main").get("GET /api/links.json", 0) > polls + 3, 30, what="the page rendering")
+    browser = psutil.Process(doomed.pid).children(recursive=True)
+    doomed.kill()
+    for proc in browser:  # what the killed crawler started, which nobody reaps now
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    crawlers({**RENDERING, "LINKPATROL_RENDER_PAGES": "1"})
+    done = wait_ended(store, crawl_id, 60)
+    busy = store.result(crawl_id, spa.url("main", "/busy.html"))
+    assert busy is not None and (busy.outcome, busy.error) == ("ok", None)
+    assert done.counters["checked_render"] == 1 and done.counters["render_why_few-links"] == 1
+    assert not [reason for reason in done.stop_reasons if "render" in reason]
