@@ -17,11 +17,11 @@ import redis
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
-from linkpatrol.model.verdicts import OTHER_LABEL, OTHER_OUTCOMES, Outcome
-from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.cli.main import main
+from linkpatrol.model.verdicts import OTHER_LABEL, OTHER_OUTCOMES, Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports import results
+from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from tests.support.smtp import body
 from tests.support.webapp import finished_crawl
