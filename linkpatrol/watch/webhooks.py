@@ -106,8 +106,11 @@ def payload(crawl: Crawl, changes: CrawlDiff, report_url: str, delivery: str) ->
             "still": len(changes.still),
             "unchecked": len(changes.unchecked),
             "option_changes": list(changes.option_changes),
-            "new_broken": changes.new_failing,
-            "fixed_broken": changes.fixed_failing,
+            # Links that fail a check (dead links, missing anchors: Outcome.fails_check), new and fixed.
+            "new_failing": changes.new_failing,
+            "fixed_failing": changes.fixed_failing,
+            "new_broken": changes.new_failing,  # deprecated (one release): new_failing
+            "fixed_broken": changes.fixed_failing,  # deprecated (one release): fixed_failing
             "by_outcome": {str(o): row for o, row in changes.by_outcome().items()},
             # Problems of the crawl the site owner accepted (linkpatrol.reports.accepted): in no list above.
             "accepted": changes.accepted.total,

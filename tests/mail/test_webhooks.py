@@ -122,7 +122,9 @@ def test_a_second_crawl_reports_its_diff_counts(store: CrawlStore, receiver: Web
     received = [json.loads(r.body) for r in receiver.wait_for(4)]
     latest = [d for d in received if d["crawl"]["id"] == second.id]
     assert len(latest) == 2  # one per URL, not signed (no secret)
-    assert latest[0]["diff"]["new_broken"] == 1 and latest[0]["diff"]["fixed_broken"] == 1
+    changed = latest[0]["diff"]
+    assert (changed["new_failing"], changed["fixed_failing"]) == (1, 1)
+    assert (changed["new_broken"], changed["fixed_broken"]) == (1, 1)  # the deprecated names, one release
     assert latest[0]["text"].startswith("site.test: 1 new dead link, 1 fixed;")
     assert not any("X-Linkpatrol-Signature-256" in r.headers for r in receiver.requests())
 
