@@ -476,6 +476,8 @@ class FrontierExtension:
         crawls = list(self.active)
         random.shuffle(crawls)
         batch: list[tuple[CrawlContext, FrontierMessage]] = []
+        if self.render is not None:  # pages parked for a crawler that renders: first, they waited already
+            room = await self.render.lease(self, crawls, room, batch)
         share = max(1, room // max(1, len(crawls)))
         for crawl_id in crawls:
             if room <= 0:
@@ -492,8 +494,6 @@ class FrontierExtension:
                 if not batch or not unavailable(exc):
                     raise
                 break
-        if self.render is not None and room > 0:  # pages parked for a crawler that renders
-            room = await self.render.lease(self, crawls, room, batch)
         self._had_work = bool(batch)
         return batch
 

@@ -145,15 +145,32 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return page
 
     async def _download_request(self, request: Request, spider: Any = None) -> Response:
-        async with self._slots:
+        # While the page waits for one of the process's render slots its lease clock keeps being renewed,
+        # as for a request waiting for the shared politeness: the lease bound counts the rendering only.
+        frontier = self._frontier()
+        lp = request.meta.get("lp")
+        key = (lp["crawl"], lp["url"]) if lp and frontier is not None else None
+        if key is not None and frontier is not None:
+            frontier._waiting.add(key)
+        try:
+            await self._slots.acquire()
+        finally:
+            if key is not None and frontier is not None:
+                frontier._waiting.discard(key)
+        try:
             await self._sweep_contexts()
-            try:
-                return await asyncio.wait_for(self._rendered(request, spider), self.page_timeout)
-            except TimeoutError:
-                job = request.meta.get("lp_render")
-                if isinstance(job, RenderJob) and job.page is not None:
-                    await _close_quietly(job.page)
-                raise RenderTimeout(f"not rendered within {self.page_timeout:g} s") from None
+            return await asyncio.wait_for(self._rendered(request, spider), self.page_timeout)
+        except TimeoutError:
+            job = request.meta.get("lp_render")
+            if isinstance(job, RenderJob) and job.page is not None:
+                await _close_quietly(job.page)
+            raise RenderTimeout(f"not rendered within {self.page_timeout:g} s") from None
+        finally:
+            self._slots.release()
+
+    def _frontier(self) -> Any:
+        from crawler.extensions.frontier import FrontierExtension  # the frontier imports the render package
+        return self._crawler_ref.get_extension(FrontierExtension)
 
     async def _rendered(self, request: Request, spider: Any) -> Response:
         """The page rendered; once more in a browser started again when the browser died under it."""
@@ -180,8 +197,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if now - self._swept < SWEEP_EVERY:
             return
         self._swept = now
-        from crawler.extensions.frontier import FrontierExtension  # the frontier imports the render package
-        frontier = self._crawler_ref.get_extension(FrontierExtension)
+        frontier = self._frontier()
         if frontier is None:
             return
         for name, wrapper in list(self.context_wrappers.items()):
