@@ -16,8 +16,8 @@ from linkpatrol.model.options import parse_options
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended
 
-pytestmark = pytest.mark.skipif(not os.access("/usr/bin/chromium", os.X_OK),
-                                reason="no chromium at /usr/bin/chromium (make system-deps installs it)")
+needs_browser = pytest.mark.skipif(not os.access("/usr/bin/chromium", os.X_OK),
+                                   reason="no chromium at /usr/bin/chromium (make system-deps installs it)")
 GUARDED = {"LINKPATROL_ALLOW_PRIVATE": "", "LINKPATROL_ALLOWED_NETWORKS": "127.0.0.1/32",
            "LINKPATROL_RENDER_PAGES": "1", "LINKPATROL_RENDER_SETTLE": "1"}
 
@@ -44,6 +44,7 @@ def connections(sock: socket.socket) -> int:
         count += 1
 
 
+@needs_browser
 def test_a_rendered_page_reaches_no_private_address(store: CrawlStore, redis_url: str, tmp_path: Path,
                                                     private: socket.socket) -> None:
     port = private.getsockname()[1]
@@ -64,4 +65,57 @@ def test_a_rendered_page_reaches_no_private_address(store: CrawlStore, redis_url
     finally:
         proc.stop(timeout=10)
         site.stop()
+    assert connections(private) == 0
+
+
+def test_the_proxy_connects_only_to_addresses_it_checked(private: socket.socket) -> None:
+    """GuardProxy on its own (no browser): what the policy refuses gets a 403 and no connection, by IP
+    literal (IPv4, IPv6), in a legacy IPv4 form or through CONNECT; what it allows is forwarded to
+    the address it checked, with ``Connection: close``."""
+    import asyncio
+
+    from aiohttp import web
+
+    from crawler.render.proxy import GuardProxy
+    from linkpatrol.model.addresses import AddressPolicy
+
+    port = private.getsockname()[1]
+
+    async def scenario() -> list[bytes]:
+        seen: list[str] = []
+
+        async def hello(request: web.Request) -> web.Response:
+            seen.append(f"{request.path} {request.headers.get('Connection')}")
+            return web.Response(text="hello")
+
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", hello)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        allowed_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        refused: list[str] = []
+        proxy = GuardProxy(AddressPolicy.from_env({"LINKPATROL_ALLOWED_NETWORKS": "127.0.0.1/32"}), refused.append)
+        await proxy.start()
+        answers = []
+        for head in (f"GET http://127.0.0.2:{port}/x HTTP/1.1\r\nHost: 127.0.0.2\r\n\r\n",
+                     f"CONNECT 127.0.0.2:{port} HTTP/1.1\r\n\r\n",
+                     f"GET http://[::1]:{port}/x HTTP/1.1\r\n\r\n",
+                     f"GET http://2130706434:{port}/x HTTP/1.1\r\n\r\n",  # 127.0.0.2 in one number
+                     f"GET http://127.0.0.1:{allowed_port}/ok HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Proxy-Connection: keep-alive\r\n\r\n"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            writer.write(head.encode())
+            await writer.drain()
+            answers.append(await asyncio.wait_for(reader.read(), 5))
+            writer.close()
+        await proxy.close()
+        await runner.cleanup()
+        assert seen == ["/ok close"] and len(refused) == 4
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert [a.split(b"\r\n", 1)[0] for a in answers[:4]] == [b"HTTP/1.1 403 Forbidden"] * 4
+    assert answers[4].startswith(b"HTTP/1.1 200") and answers[4].endswith(b"hello")
     assert connections(private) == 0
