@@ -7,8 +7,9 @@ A page is rendered when its HTML, as the server sent it, has scripts and one of:
   ``[ng-app]``, ``<app-root>``...) with no child element and no text;
 - ``noscript``: a ``<noscript>`` that asks for JavaScript ("You need to enable JavaScript to run this
   app", "requires JavaScript", "please enable JavaScript");
-- ``few-links``: fewer than ``FEW_LINKS`` ``<a href>`` in the body and under ``FEW_WORDS`` characters of
-  text outside scripts: a page that shows nearly nothing without them.
+- ``few-links``: fewer than ``FEW_LINKS`` ``<a href>`` in the body that lead to another page (not
+  ``#...`` nor ``javascript:``) and under ``FEW_WORDS`` characters of text outside scripts: a page that
+  shows nearly nothing without them.
 
 Pages without any ``<script>`` are never rendered: nothing would change. docs/RENDERING.md gives the
 rule and the pages it was decided from.
@@ -54,7 +55,9 @@ def shell_reason(body: bytes, encoding: str = "utf-8") -> str | None:
     body_el = root.find("body")
     if body_el is None:
         return None
-    links = body_el.xpath(".//a[@href]")
+    # Links that lead somewhere: a hash route (#/about) or javascript: is drawn by the scripts anyway.
+    links = [a for a in body_el.xpath(".//a[@href]")
+             if not (a.get("href") or "").strip().lower().startswith(("#", "javascript:"))]
     if len(links) < FEW_LINKS:
         shown = sum(len(t.strip()) for t in _visible_text(body_el))
         if shown < FEW_WORDS:

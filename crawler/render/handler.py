@@ -63,6 +63,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._crawler_ref = crawler
         self._swept = time.monotonic()
         self.refused = 0
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- the address policy, for every request of every page --------------------------------------
     async def allowed(self, url: str) -> bool:
@@ -121,8 +122,20 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
             port = await self.proxy.start()
             self.config.launch_options["proxy"] = {"server": f"http://127.0.0.1:{port}"}
         await super()._launch()
+        self._sweeper = asyncio.create_task(self._sweep_every())
+
+    async def _sweep_every(self) -> None:
+        """Contexts of crawls that ended are closed even while nothing is rendered."""
+        while True:
+            await asyncio.sleep(SWEEP_EVERY)
+            try:
+                await self._sweep_contexts()
+            except Exception:  # a sweep is housekeeping: the next one tries again
+                logger.exception("could not close the browser contexts of ended crawls")
 
     async def _close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await super()._close()
         if self.proxy is not None:
             await self.proxy.close()
@@ -202,7 +215,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
             return
         for name, wrapper in list(self.context_wrappers.items()):
             if name.startswith(CONTEXT_PREFIX) and not frontier.is_active(name[len(CONTEXT_PREFIX):]):
-                logger.debug("closing the browser context of %s (the crawl ended)", name)
+                logger.info("closing the browser context of %s: the crawl ended", name)
                 with contextlib.suppress(Exception):
                     await wrapper.context.close()
 

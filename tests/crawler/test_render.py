@@ -47,6 +47,11 @@ SHELL = b'<html><body><div id="root"></div><script src="/app.js"></script></body
     (b"<html><body><noscript>You need to enable JavaScript to run this app.</noscript><main><p>Loading</p>"
      b"</main><script src=/x.js></script></body></html>", "noscript"),
     (b"<html><body><p>Loading...</p><script src=/x.js></script></body></html>", "few-links"),
+    # a hash-router app whose menu is in the HTML: its links lead nowhere without the scripts
+    (b'<html><body><nav><a href="#/a">A</a><a href="#/b">B</a><a href="javascript:go()">C</a></nav>'
+     b"<script src=/x.js></script></body></html>", "few-links"),
+    (b"<html><body><app-root></app-root><script src=/main.js></script></body></html>", "empty-mount"),  # Angular
+    (b'<html><body><div id="__nuxt"><!-- --></div><script src=/n.js></script></body></html>', "empty-mount"),
     # a documentation page with an analytics script: many links, nothing to render
     (b"<html><body><nav><a href=/a>A</a><a href=/b>B</a><a href=/c>C</a></nav><p>" + b"Text. " * 60 +
      b"</p><script src=/analytics.js></script></body></html>", None),
@@ -176,6 +181,9 @@ def test_always_and_auto_find_what_the_scripts_add(rstore: CrawlStore, renderer:
     page = web.get(f"/crawls/{auto.id}").get_data(as_text=True)
     assert "3 pages rendered in a headless browser" in page and ">found after scripts ran</span>" in page
     assert "yes, 2 at once" in web.get("/workers").get_data(as_text=True)
+    # each crawl had a browser context of its own, closed once it ended
+    wait_for(lambda: renderer.output().count("closing the browser context of crawl-") >= 4, 15,
+             what="the crawls' browser contexts closed")
 
 
 @needs_browser
