@@ -40,6 +40,12 @@ def crawler_alone(pid: int) -> int:
         return 0
 
 
+def crawler_cpu(pid: int) -> float:
+    """CPU seconds of the crawler process without its browser."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def sample(pid: int) -> tuple[int, float]:
     """Memory (bytes) and CPU seconds of a process and all its children (the browser's processes). The
     memory is the sum of their PSS (each shared page counted once, split between its sharers): chromium's
@@ -64,6 +70,7 @@ def run(site: SiteServer, mode: str, pages: int, workdir: Path, env: dict[str, s
     try:
         wait_for(lambda: client.hlen("lp:workers") == 1, 60, what="the crawler registered")
         _, cpu0 = sample(crawler.pid)
+        own0 = crawler_cpu(crawler.pid)
         peak = alone = 0
         started = time.monotonic()
         crawl = store.create(site.url("main", "/app/0"), parse_options({"render": mode, "sitemaps": False}))
@@ -73,11 +80,12 @@ def run(site: SiteServer, mode: str, pages: int, workdir: Path, env: dict[str, s
             time.sleep(0.1)
         wall = time.monotonic() - started
         rss, cpu1 = sample(crawler.pid)
+        own = crawler_cpu(crawler.pid) - own0
         done = store.require(crawl.id)
         rendered = done.counters["checked_render"]
         return {"mode": mode, "seconds": wall, "pages": done.pages_crawled, "rendered": rendered,
                 "rendered_per_s": rendered / wall, "dead": done.dead, "cpu": cpu1 - cpu0,
-                "peak_rss_mb": max(peak, rss) / 2**20, "crawler_mb": alone / 2**20}
+                "peak_rss_mb": max(peak, rss) / 2**20, "crawler_mb": alone / 2**20, "crawler_cpu": own}
     finally:
         crawler.stop(timeout=20)
         client.close()
@@ -102,7 +110,8 @@ def main() -> None:
                     results.append(res)
                     print(f"  turn {turn + 1} {mode:6}: {res['seconds']:6.1f} s, {res['pages']} pages, "
                           f"{res['rendered']} rendered, {res['rendered_per_s']:.2f} rendered/s, "
-                          f"CPU {res['cpu']:.1f} s, peak memory {res['peak_rss_mb']:.0f} MB "
+                          f"CPU {res['cpu']:.1f} s (the crawler {res['crawler_cpu']:.1f} s), "
+                          f"peak memory {res['peak_rss_mb']:.0f} MB "
                           f"(the crawler alone {res['crawler_mb']:.0f} MB)", flush=True)
     finally:
         site.stop()
