@@ -12,10 +12,13 @@ When the crawl is ``render_unavailable`` (no crawler could render in time) the p
 recorded as a ``not-rendered`` warning (``lp["not_rendered"]``). A page whose rendering failed (the
 time limit, a crashed page or browser) is fetched again as it is, with the same warning. A conditional
 re-read's validators are dropped from a request that renders: a browser shown a 304 shows nothing.
+Its Redis calls wait while Redis is away (``retrying``), as every call of the crawler does: a page is
+never decided by a Redis outage.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Self
 
@@ -33,6 +36,7 @@ from crawler.render.routing import Parked
 from linkpatrol.frontier import render_queue
 from linkpatrol.model.urls import host_of
 from linkpatrol.model.wire import FrontierMessage, MessageKind
+from linkpatrol.store.connection import retrying
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +123,8 @@ class RenderMiddleware:
     async def _known_reason(self, lp: dict[str, Any]) -> str | None:
         render = self.frontier.render
         assert render is not None
-        why = await render.queue.why(lp["crawl"], lp["url"])
+        why = await retrying("reading why a page is rendered", functools.partial(render.queue.why, lp["crawl"],
+                                                                                  lp["url"]))
         return str(why) if why else None
 
     async def _route(self, request: Request, lp: dict[str, Any], reason: str) -> None:
@@ -128,12 +133,14 @@ class RenderMiddleware:
         assert render is not None
         crawl_id, url = lp["crawl"], lp["url"]
         if self.renders:
-            await render.queue.note(crawl_id, url, reason)
+            await retrying("noting why a page is rendered", functools.partial(render.queue.note, crawl_id, url,
+                                                                               reason))
             self._make_rendering(request, reason)
             return
         kind = MessageKind.PAGE if lp.get("page") else MessageKind.CHECK
         message = FrontierMessage(url, kind, lp["depth"]).encode()
-        answer = await render.park(self.frontier, crawl_id, url, message, reason)
+        answer = await retrying("parking a page for a crawler that renders", functools.partial(
+            render.park, self.frontier, crawl_id, url, message, reason))
         if answer == render_queue.PARKED or answer == render_queue.NOT_HELD:
             self.frontier.release(crawl_id, url)
             raise Parked(f"{url} waits for a crawler that renders ({reason})")
