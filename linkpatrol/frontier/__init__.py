@@ -183,7 +183,7 @@ class Scripts:
         SETTLING while some are left). Each may be retried on its own (all are idempotent).
         ``id_limit``: urls of one id template followed at most (``linkpatrol.model.traps``; 0: no limit).
         Each script takes its arguments in one JSON header (its ARGV[1]; the scripts document its
-        fields), LINKS then six arguments per link."""
+        fields), LINKS then six arguments per link, COMPLETE the page's anchors."""
         k = self.keys
         crawl_id, res = done.crawl_id, done.result
         steps: list[Callable[[], Any]] = []
@@ -215,7 +215,6 @@ class Scripts:
             "method": str(done.method),
             "retries": done.retries,
             "error": str(res.error or ""),
-            "anchors": done.anchors_arg,
             "refs": k.refs_prefix(crawl_id),
             "wanted": k.wanted_prefix(crawl_id),
             "missing": MISSING_ANCHOR_RESULT,
@@ -226,7 +225,7 @@ class Scripts:
             "landing": done.landing,
             "missing_here": missing_anchor_result(done),
             "named_pages": OVER_CAP_PAGES,
-        })]
+        }), done.anchors_arg]  # the anchors apart, as they are: no call decodes 90 KB of JSON
         complete_keys = [
             k.crawl(crawl_id),
             k.urls(crawl_id),

@@ -20,14 +20,15 @@
 --   although queued as a check: an in-scope target found by a <link>, <img>... that answered HTML, which
 --   takes a place in the page budget now or is not counted as a page when the budget is spent, "0"
 --   otherwise), redirected (0/1), now (a string: seconds), crawl (its id), method (verdicts.CheckMethod),
---   retries, error (error kind or ""), anchors (the page's anchors as hashes "\nh1\nh2\n", "" when not
---   read for anchors: wire.anchor_hash), refs (referrer key prefix), wanted (the prefix of the sets of
+--   retries, error (error kind or ""), refs (referrer key prefix), wanted (the prefix of the sets of
 --   anchors asked of pages not read yet), missing (the result stored for a missing anchor), over_cap
 --   (links past the per-page cap not taken), link_cap (that cap), depth_limited (0/1: the depth limit
 --   turned some of the page's links into checks), per_call (wanted anchors settled per call), landing
 --   (the page this url landed on after redirects, whose anchors decide its fragments; "": none; with
 --   no anchors, a page queued to be read, asked in turn), missing_here (the result stored for a
 --   missing anchor of this url: naming the landing page and the redirects), named_pages (KEYS[15]'s bound)
+-- ARGV[2]: the page's anchors as hashes "\nh1\nh2\n" ("" when it was not read for anchors:
+--   wire.anchor_hash), as they are: up to 90 KB that no call decodes
 -- A missing anchor is a row of its own: url "page#name" in the urls hash and the problems set, with
 -- its referrers; the page's own row stays ok. A url that redirected to a page queued to be read hands
 -- the anchors asked of it on to that page (">url\nhash\tname": still the row "url#name" when missing),
@@ -38,6 +39,7 @@ local record, urls, queue, inflight, active, problems, redirects, ended, anchors
       refs_over, landed, over_cap_pages = unpack(KEYS)
 if redis.call('EXISTS', record) == 0 then return -1 end
 local a = cjson.decode(ARGV[1])
+local page_anchors = ARGV[2]
 local state = redis.call('HGET', record, 'state')
 local url = a.url
 local prev = redis.call('HGET', urls, url)
@@ -86,9 +88,9 @@ end
 if (prev == false or prev == '') and redis.call('SCARD', a.wanted .. url) > per_call then
   -- From now on LINKS checks what it is asked of this url at once (or drops it: the "" marker).
   local stored = redis.call('HGET', anchors, url)  -- a page redone: kept, unless a marker and now read
-  if stored == false or (stored == '' and a.anchors ~= '') then redis.call('HSET', anchors, url, a.anchors) end
+  if stored == false or (stored == '' and page_anchors ~= '') then redis.call('HSET', anchors, url, page_anchors) end
   note_landing()
-  settle_wanted(a.anchors, per_call)
+  settle_wanted(page_anchors, per_call)
   return 3
 end
 if prev == false or prev == '' then
@@ -118,7 +120,7 @@ if prev == false or prev == '' then
   end
   if a.outcome == 'ok' then drop_refs(url) else redis.call('SADD', problems, url) end
   note_landing()
-  local blob = a.anchors
+  local blob = page_anchors
   if blob ~= '' then redis.call('HSET', anchors, url, blob)
   elseif redis.call('HGET', anchors, url) == '' then redis.call('HDEL', anchors, url) end
   settle_wanted(blob, per_call)  -- what is left: at most a batch

@@ -184,16 +184,17 @@ class ReportRecord:
     def row(self) -> list[Any]:
         """Its row in the report index: ``[url, outcome, status, error, external, final url, hops]``
         and, for a cached result, ``crawl, at``."""
-        row: list[Any] = [self.url, self.outcome, self.status, self.error, 1 if self.external else 0,
-                          self.final_url, self.hops]
+        row: list[Any] = [self.url, self.outcome, self.status, self.error, self.external, self.final_url, self.hops]
         if self.cached is not None:
             row += [self.cached.crawl, round(self.cached.at, 3)]
         return row
 
     @classmethod
     def from_row(cls, row: list[Any]) -> ReportRecord:
-        cached = CachedFrom(str(row[7]), float(row[8])) if len(row) > 8 else None
-        return cls(row[0], row[1], row[2], _error(row[3]), bool(row[4]), row[5], int(row[6]), cached)
+        """The record of a row ``row()`` wrote (its values typed as they were, its error spelt as today)."""
+        if len(row) == 7:
+            return cls(*row)
+        return cls(*row[:7], CachedFrom(str(row[7]), float(row[8])))  # type: ignore[misc, call-arg]
 
 
 # The report index's first line: its format and the crawl version (its checked count) it was built for.
@@ -215,7 +216,8 @@ def decode_report_index(blob: str, version: int) -> list[ReportRecord] | None:
     if head != f"{REPORT_INDEX_FORMAT} {version}":
         return None
     try:
-        return [ReportRecord.from_row(row) for row in json.loads(body)]
+        make, rows = ReportRecord.from_row, json.loads(body)
+        return [make(row) for row in rows]
     except (ValueError, TypeError, IndexError):
         return None
 

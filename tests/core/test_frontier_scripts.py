@@ -410,7 +410,7 @@ def test_complete_takes_one_header(store: CrawlStore, rclient: Client, scripts: 
     result = done(crawl_id, f"{SITE}/", is_page=True, links=[page("/a")])
     assert complete(scripts, result) == 1
     keys, args = sent["complete"]
-    assert len(keys) == 15 and len(args) == 1
+    assert len(keys) == 15 and len(args) == 2  # the header, then the page's anchors as they are
     header = json.loads(str(args[0]))
     assert header["url"] == f"{SITE}/" and header["page"] == "1"
     assert LinkResult.from_json("", header["result"]).status == 200
