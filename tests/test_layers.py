@@ -51,8 +51,8 @@ def python_files(package: str) -> list[Path]:
 
 
 def _package_of(path: Path) -> list[str]:
-    """The package a module lives in, as parts: ``web/notifications/mail/jobs.py`` and ``web/jobs/__init__.py`` are
-    both in ``["web", "mail"]``."""
+    """The package a module lives in, as parts: ``web/jobs/views.py`` and ``web/jobs/__init__.py`` are
+    both in ``["web", "jobs"]``."""
     return list(path.relative_to(ROOT).parent.parts)
 
 
@@ -177,6 +177,111 @@ def test_web_reaches_no_raw_client_or_key_through_the_store() -> None:
     problems = raw_store_violations(python_files("web"))
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+# -- the core's rooms -------------------------------------------------------------------------------------
+# What a room of linkpatrol/ may import of the core (besides itself). The top level (env, durations,
+# config) is below everything but config, which reads the model's defaults.
+BASICS = ("linkpatrol.env", "linkpatrol.durations", "linkpatrol.config")
+REDIS_SIDE = (*BASICS, "linkpatrol.model", "linkpatrol.store", "linkpatrol.frontier")
+CORE_ROOMS: dict[str, tuple[str, ...]] = {
+    "model": ("linkpatrol.env", "linkpatrol.durations"),
+    "store": REDIS_SIDE,
+    "frontier": REDIS_SIDE,
+    "politeness": REDIS_SIDE,
+    "login": REDIS_SIDE,
+    "reports": REDIS_SIDE,
+    "watch": (*REDIS_SIDE, "linkpatrol.reports"),
+}
+CLI_ONLY = ("linkpatrol.cli",)  # the command line: imported by nothing of the core but itself and __main__
+
+
+def core_module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def core_graph() -> dict[str, set[str]]:
+    """Module -> the core modules it imports (a ``from package import module`` counts as the module),
+    every import counted, those only for type checking too."""
+    paths = python_files("linkpatrol")
+    modules = {core_module(p) for p in paths}
+
+    def known(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        here = core_module(path)
+        targets: set[str] = set()
+        for imp in imports_in(path):
+            if not _is(imp.module, "linkpatrol"):
+                continue
+            for name in imp.names or ("",):
+                target = known(f"{imp.module}.{name}" if name else imp.module)
+                if target and target != here:
+                    targets.add(target)
+        graph[here] = targets
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or around a loop (Tarjan's components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_two_modules_of_the_core_import_each_other() -> None:
+    cycles = import_cycles(core_graph())
+    assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_each_room_of_the_core_imports_only_the_rooms_below_it() -> None:
+    problems = []
+    for module, targets in core_graph().items():
+        room = module.split(".")[1] if module.count(".") else ""
+        for target in targets:
+            if target.startswith(f"linkpatrol.{room}.") or target == f"linkpatrol.{room}":
+                continue
+            if room in CORE_ROOMS and not any(_is(target, allowed) for allowed in CORE_ROOMS[room]):
+                problems.append(f"{module} imports {target} (linkpatrol/{room}/ may import {CORE_ROOMS[room]})")
+            if any(_is(target, only) for only in CLI_ONLY) and room != "cli" and module != "linkpatrol.__main__":
+                problems.append(f"{module} imports {target} (only the command line builds on the command line)")
+    if problems:
+        pytest.fail("\n".join(sorted(problems)), pytrace=False)
+
+
+def test_the_cycle_finder_finds_a_loop_and_nothing_else() -> None:
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
 
 
 # -- the checker itself ---------------------------------------------------------------------------------

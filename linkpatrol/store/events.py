@@ -1,7 +1,7 @@
 """Ended-crawl events: the frontier's scripts push the id of a crawl that ended and asked for mail or
 webhooks (exactly once per crawl, however many crawlers race to see it end); the mail worker turns each
-into one notification job and one job per webhook. ``skip_reason`` decides, by the crawl's
-``notify_when`` option, whether a notification is due at all.
+into one notification job and one job per webhook (whether one is due at all:
+``linkpatrol.watch.notify_when``).
 
 Taking an event moves it into a processing list (BLMOVE, atomic) and ``done`` removes it from there,
 so an event taken by a worker that died before enqueueing its job is found again by ``leftovers``.
@@ -9,33 +9,9 @@ so an event taken by a worker that died before enqueueing its job is found again
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from linkpatrol.store.keys import Keys
-
-if TYPE_CHECKING:
-    from linkpatrol.model.records import Crawl
-    from linkpatrol.reports.diff import CrawlDiff
-
-
-def skip_reason(crawl: Crawl, changes: CrawlDiff, failing: int) -> str:
-    """Why no notification (mail or webhook) of this ended crawl is due, or "" when one is.
-
-    ``notify_when``: "always"; "problems" (``failing``: the links that fail a check found, dead links and
-    missing anchors, ``Outcome.fails_check``, above 0);
-    "changes" (a dead link or missing anchor new or fixed since the previous finished crawl of the site;
-    the first crawl of a site has nothing to compare with: its problems are all new)."""
-    when = crawl.options.notify_when
-    if when == "problems" and not failing:
-        return "notify_when is problems and the crawl found no dead links or missing anchors"
-    if when == "changes":
-        if changes.previous is None:
-            if not failing:
-                return "notify_when is changes: the site's first crawl found no dead links or missing anchors"
-        elif not changes.new_failing and not changes.fixed_failing:
-            return (f"notify_when is changes: no dead link or missing anchor is new or fixed since crawl "
-                    f"{changes.previous.id}")
-    return ""
 
 
 class EndedCrawlEvents:

@@ -12,8 +12,8 @@ from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports.diff import diff
 from linkpatrol.store.crawls import CrawlStore
-from linkpatrol.store.events import skip_reason
 from linkpatrol.store.keys import Keys
+from linkpatrol.watch.notify_when import skip_reason
 from tests.support.fake_crawl import FakePage, run_crawl
 from tests.support.start_messages import handle_start_message
 

@@ -12,7 +12,7 @@ Exactly once, as far as SMTP allows:
   end-of-data line (``mark_mail_handed``); a later attempt that finds a hand-over with no answer sends
   again with the same Message-ID, or not, as ``LINKPATROL_MAIL_UNANSWERED`` says (docs/NOTIFICATIONS.md,
   "The mail window").
-- The crawl's ``notify_when`` may make the notification job a no-op (``linkpatrol.store.events.skip_reason``):
+- The crawl's ``notify_when`` may make the notification job a no-op (``linkpatrol.watch.notify_when.skip_reason``):
   it then ends as skipped, with the reason.
 """
 
@@ -31,8 +31,8 @@ from linkpatrol.model.verdicts import FAILING
 from linkpatrol.reports.diff import diff
 from linkpatrol.store import connection
 from linkpatrol.store.crawls import CrawlStore
-from linkpatrol.store.events import skip_reason
 from linkpatrol.store.patience import PatientRetry
+from linkpatrol.watch.notify_when import skip_reason
 from web.notifications.attempts import begin_attempt, end_attempt
 from web.notifications.mail.message import (
     InvalidAddress,

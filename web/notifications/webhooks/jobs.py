@@ -18,8 +18,8 @@ from linkpatrol.model.verdicts import FAILING
 from linkpatrol.reports.diff import diff
 from linkpatrol.store import connection
 from linkpatrol.store.crawls import CrawlStore
-from linkpatrol.store.events import skip_reason
 from linkpatrol.store.patience import PatientRetry
+from linkpatrol.watch.notify_when import skip_reason
 from linkpatrol.watch.webhooks import (
     DELIVERY_HEADER,
     EVENT,
