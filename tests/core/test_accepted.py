@@ -80,7 +80,7 @@ def test_in_crawl_counts_only_the_crawls_problems_exactly(store: CrawlStore) -> 
                              "https://x.example/no": LinkResult("https://x.example/no", Outcome.BLOCKED, 403),
                              "https://site.example/fine": LinkResult("https://site.example/fine", "ok", 200)},
                      anchors=[f"{SITE}#install", f"{SITE}#usage"])
-    assert crawl.broken == 2 and crawl.outcome_count(Outcome.MISSING_ANCHOR) == 2
+    assert crawl.dead == 2 and crawl.outcome_count(Outcome.MISSING_ANCHOR) == 2
     links = AcceptedLinks(store)
     assert links.in_crawl(crawl).total == 0
     for url in ("https://site.example/gone", f"{SITE}#install", "https://x.example/no",

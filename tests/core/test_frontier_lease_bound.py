@@ -70,7 +70,7 @@ def test_the_verdict_of_an_overdue_lease_ends_the_crawl_once(store: CrawlStore, 
     (lease,) = OverdueLease.parse(scripts.overdue(crawl_id, NOW + 300, "reaper"))
     assert scripts.complete(lease.completion(crawl_id, external=False), now=NOW + 301, max_referrers=10) == 2
     crawl = store.require(crawl_id)
-    assert crawl.state == "finished" and crawl.links_checked == 2 and crawl.broken == 1
+    assert crawl.state == "finished" and crawl.links_checked == 2 and crawl.dead == 1
     assert crawl.counters.get("error_timeout") == 1
     (lost,) = store.problems(crawl_id)
     assert (lost.url, lost.outcome, lost.error) == (f"{SITE}/lost", Outcome.DEAD, ErrorKind.TIMEOUT)
@@ -79,5 +79,5 @@ def test_the_verdict_of_an_overdue_lease_ends_the_crawl_once(store: CrawlStore, 
                       [FoundLink(f"{SITE}/new", FrontierMessage(f"{SITE}/new", MessageKind.PAGE, 2))])
     assert scripts.complete(late, now=NOW + 400, max_referrers=10) == 1
     again = store.require(crawl_id)
-    assert (again.state, again.links_checked, again.broken) == ("finished", 2, 1)
+    assert (again.state, again.links_checked, again.dead) == ("finished", 2, 1)
     assert not rclient.exists(keys.queue(crawl_id), keys.inflight(crawl_id), keys.lease_clock(crawl_id))

@@ -144,7 +144,7 @@ def test_anchors_asked_of_a_page_not_read_are_dropped_in_bounded_calls(store: Cr
     assert answer == 2
     assert command_calls(rclient)["cmdstat_evalsha"] >= (ASKED - WANT_BATCH) // WANT_BATCH
     crawl = store.require(crawl_id)
-    assert crawl.outcome_count(Outcome.MISSING_ANCHOR) == 0 and crawl.broken == 1
+    assert crawl.outcome_count(Outcome.MISSING_ANCHOR) == 0 and crawl.dead == 1
     assert not rclient.hexists(keys.anchors(crawl_id), SITE + "/x"), "the settling marker is gone"
     assert not rclient.keys(f"{keys.wanted_prefix(crawl_id)}*")
     assert not rclient.exists(keys.refs(crawl_id, SITE + "/x#a7"))

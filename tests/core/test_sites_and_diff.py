@@ -135,7 +135,7 @@ def test_diff_with_other_options_compares_like_with_like(store: CrawlStore) -> N
     for _ in range(3):
         wide = run_crawl(store, SITE, site({**externals, f"{SITE}old": dead(f"{SITE}old"),
                                             f"{SITE}later": dead(f"{SITE}later")}, set()))
-    assert wide.outcome_count(Outcome.MISSING_ANCHOR) == 1 and wide.broken == 7
+    assert wide.outcome_count(Outcome.MISSING_ANCHOR) == 1 and wide.dead == 7
     # The crawler leaves links to other sites out entirely when check_external is off: so does this crawl.
     narrow = run_crawl(store, SITE, site({f"{SITE}old": dead(f"{SITE}old"),
                                           f"{SITE}later": LinkResult(f"{SITE}later", "ok", 200)}, {"top"}),
@@ -150,10 +150,10 @@ def test_diff_with_other_options_compares_like_with_like(store: CrawlStore) -> N
     assert "links to other sites: checked before, not checked now" in changes.caveat
     assert "5 dead links or missing anchors of the previous crawl were not checked this time" in changes.caveat
     # notify_when: changes follows the same rule: nothing new, and only what was found working is fixed
-    assert skip_reason(narrow, changes, narrow.broken) == ""  # two real fixes: a mail is due
+    assert skip_reason(narrow, changes, narrow.dead) == ""  # two real fixes: a mail is due
     again = run_crawl(store, SITE, site({f"{SITE}old": dead(f"{SITE}old")}, {"top"}),
                       CrawlOptions(check_external=False, exclude=["/private/"], notify_when="changes"))
-    assert skip_reason(again, diff(store, again), again.broken).startswith("notify_when is changes: no dead link")
+    assert skip_reason(again, diff(store, again), again.dead).startswith("notify_when is changes: no dead link")
 
 
 def test_retention_keeps_the_newest_n_and_never_an_active_crawl(redis_url: str, rclient: redis.Redis) -> None:

@@ -45,7 +45,7 @@ def test_fixture_site_every_dead_link_found_with_referrers(
     assert found == truth
     done = store.require(crawl.id)
     assert done.state == "finished"
-    assert done.broken == sum(1 for v in truth.values() if v[1] == "dead")
+    assert done.dead == sum(1 for v in truth.values() if v[1] == "dead")
     # Everything else that was checked is alive, and no link was reported twice.
     alive = [r.url for r in store.iter_results(crawl.id) if r.outcome == "ok"]
     assert not set(alive) & set(truth)

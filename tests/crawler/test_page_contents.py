@@ -37,7 +37,7 @@ def test_missing_anchors_are_their_own_verdict(store: CrawlStore, crawlers: Fact
     assert crawl.counters["outcome_missing_anchor"] == len(anchors.MISSING)
     # The pages themselves are alive; #top, text fragments, routes, a name, escapes are fine.
     assert store.result(crawl.id, f"{m}/doc.html").outcome == "ok"  # type: ignore[union-attr]
-    assert crawl.broken == len(anchors.DEAD)
+    assert crawl.dead == len(anchors.DEAD)
     assert not store.r.keys(f"lp:crawl:{crawl.id}:want:*"), "no question left open once the crawl ends"
 
 

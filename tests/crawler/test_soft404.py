@@ -93,7 +93,7 @@ def test_a_lease_held_past_the_bound_is_decided(store: CrawlStore, crawlers: Fac
     # /slow answers after all: its late result changes nothing.
     time.sleep(soft404.SLOW)
     again = store.require(crawl.id)
-    assert (again.links_checked, again.broken) == (3, 2)
+    assert (again.links_checked, again.dead) == (3, 2)
     assert results[soft_site.url("slow", "/slow")] == next(
         r for r in store.iter_results(crawl.id) if r.url == soft_site.url("slow", "/slow"))
 

@@ -201,7 +201,7 @@ def test_ipv6_literals_are_fetched_with_their_real_status(
     assert _outcomes(store, direct.id) == expected
     crawl = store.require(direct.id)
     assert crawl.pages_crawled == 2  # the home page and /ok, in scope
-    assert crawl.broken == 2
+    assert crawl.dead == 2
     assert {r.url: {(ref.page, ref.text) for ref in r.referrers} for r in store.problems(direct.id)} == {
         v6.url("v6", "/gone"): {(seed, "Gone")},
         v6.url("v6", "/teapot"): {(seed, "Teapot")},

@@ -66,7 +66,7 @@ def test_a_check_on_a_shared_service_is_no_site(tmp_path: Path, redis_url: str, 
             stop(proc)
     assert proc.returncode == 1, stdout + stderr
     [crawl] = store.list()
-    assert crawl.origin == "check" and crawl.url.startswith("http://127.0.0.1:") and crawl.broken > 0
+    assert crawl.origin == "check" and crawl.url.startswith("http://127.0.0.1:") and crawl.dead > 0
     assert store.sites() == [] and store.count(checks=False) == 0
     home = client.get("/").get_data(as_text=True)
     assert 'id="sites"' not in home and f'<tr data-check-crawl="{crawl.id}">' in home

@@ -114,5 +114,5 @@ def test_every_number_moves_live_and_the_last_update_is_the_final_page(
         assert set(final) == {"changes", "status", "numbers", "tabs", "results"}
         assert last_live == final
         done = store.require(crawl.id)
-        assert f">{done.links_checked:,}<" in final["numbers"] and done.broken > 0
+        assert f">{done.links_checked:,}<" in final["numbers"] and done.dead > 0
     assert errors == []

@@ -41,7 +41,7 @@ def test_schedule_a_site_see_the_next_run_then_read_the_diff_and_the_chart(
     site.links("/about", "/fixed-later", "/gone")
     crawlers()
     first = crawl_to_end(store, site.url())
-    assert first.broken == 2
+    assert first.dead == 2
 
     app = make_app(redis_url, ADDRESS_POLICY=AddressPolicy(allow_private=True), WTF_CSRF_ENABLED=True,
                    MIN_SCHEDULE_INTERVAL=60)

@@ -62,7 +62,7 @@ def test_lpush_a_url_gives_the_same_report_as_the_web_form(
     a, b = store.require(pushed.id), store.require(from_form.id)
     assert a.url == b.url and a.counters == b.counters and a.options == b.options
     page = client.get(f"/crawls/{pushed.id}").get_data(as_text=True)
-    assert "finished" in page and str(a.broken) in page
+    assert "finished" in page and str(a.dead) in page
 
 
 def test_a_json_start_message_carries_the_api_options(

@@ -60,7 +60,7 @@ def test_changes_mails_only_what_is_new_or_fixed(store: CrawlStore, smtp: SMTPSe
 
     # 1. The site's first crawl: its dead links are all new, so the mail goes out.
     first = crawl_to_end(store, seed, options)
-    assert first.broken == 2
+    assert first.dead == 2
     (mail,) = smtp.wait_for(1)
     assert mail.message["Subject"] == f"{first.host}: 2 dead links found"
 

@@ -46,7 +46,7 @@ def test_report_mail_delivered_with_both_parts(store: CrawlStore, smtp: SMTPServ
         "http://other.test/gone": [(f"{SITE}a.html", "gone")],
     }
     crawl = finish_crawl(store, ["owner@example.org"], dead, ok=[f"{SITE}fine.html"])
-    assert crawl.state == "finished" and crawl.broken == 2
+    assert crawl.state == "finished" and crawl.dead == 2
     (mail,) = smtp.wait_for(1)
     msg = mail.message
     assert mail.recipients == ["owner@example.org"]
@@ -182,10 +182,10 @@ def test_real_crawl_by_two_crawlers_mails_once(store: CrawlStore, smtp: SMTPServ
     assert job.get_status() == JobStatus.FINISHED, job.meta
     (mail,) = smtp.deliveries
     done = store.require(crawl.id)
-    assert done.state == "finished" and done.broken > 0
+    assert done.state == "finished" and done.dead > 0
     # The fixture's about page links to its own #team, which no element has: one missing anchor.
     assert done.outcome_count(Outcome.MISSING_ANCHOR) == 1
-    assert mail.message["Subject"] == f"{done.host}: {done.broken} dead links and 1 missing anchor found"
+    assert mail.message["Subject"] == f"{done.host}: {done.dead} dead links and 1 missing anchor found"
     text = body(mail.message, "plain")
     assert f"{site.url('main').rstrip('/')}/missing.html  (HTTP 404)" in text
     time.sleep(3)

@@ -202,7 +202,7 @@ def test_header_values_are_shown_nowhere(redis_url: str, store: CrawlStore, rq_c
              f"{site}gone": FakePage(LinkResult(f"{site}gone", "dead", 404)),
              f"{site}private": FakePage(LinkResult(f"{site}private", "blocked", 401))}
     crawl = run_crawl(store, site, pages, parse_options({**RULES, "notify": ["owner@example.org"]}))
-    assert crawl.state == "finished" and crawl.broken == 1
+    assert crawl.state == "finished" and crawl.dead == 1
 
     shown: dict[str, str] = {}
     created = client.post("/api/crawls", json={"url": site, **RULES})
