@@ -39,7 +39,7 @@ def test_a_dead_peers_undecodable_start_message_goes_back_and_becomes_a_dead_let
     wait_for(lambda: len([c for c in store.list() if c.state != "queued"]) == 2, 30, what="the valid message's crawl")
     assert not rclient.exists(KEYS.start_claimed(ghost)) and not rclient.hexists(KEYS.workers, ghost)
     output = proc.output()
-    assert f"crawler {ghost} stopped answering" in output
+    assert f"worker {ghost} stopped answering" in output
     assert "Traceback" not in output and "reaper failed" not in output
     shown = linkpatrol_cli(redis_url, "start-queue", "dead")
     assert shown.returncode == 0 and "not UTF-8 text" in shown.stdout
