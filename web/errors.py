@@ -25,7 +25,7 @@ JSON_SUFFIXES = (".json", "/progress")
 
 def wants_json() -> bool:
     """The API, the JSON routes (``/progress``, ``/crawls/<id>/progress``, ``/jobs.json``,
-    ``/workers.json``, any ``.json``), and any request whose client prefers JSON to HTML."""
+    ``/crawlers.json``, any ``.json``), and any request whose client prefers JSON to HTML."""
     path = request.path
     if path.startswith("/api/") or path.endswith(JSON_SUFFIXES):
         return True

@@ -275,8 +275,8 @@ class FrontierExtension:
             while client.execute_command("LMOVE", self.keys.start_claimed(self.worker_id), self.keys.start,
                                          "RIGHT", "LEFT", **RAW) is not None:
                 returned += 1
-            client.hdel(self.keys.workers, self.worker_id)
-            client.delete(self.keys.worker_alive(self.worker_id))
+            client.hdel(self.keys.crawlers, self.worker_id)
+            client.delete(self.keys.crawler_alive(self.worker_id))
             logger.info("returned %d in-flight requests to the frontier", returned)
         except Exception as exc:  # Redis away: a peer's reaper takes them once the heartbeat expires
             logger.warning("could not return in-flight requests (%s); the reaper of a peer will", exc)

@@ -93,13 +93,13 @@ class RenderRouting:
     # -- nobody renders ------------------------------------------------------------------------------
     async def live_renderers(self, frontier: FrontierExtension) -> int:
         """Live crawlers (this one included) that render."""
-        entries = await self.r.hgetall(frontier.keys.workers)
+        entries = await self.r.hgetall(frontier.keys.crawlers)
         renderers = [w for w, info in entries.items() if _renders(info)]
         if not renderers:
             return 0
         pipe = self.r.pipeline(transaction=False)
         for worker in renderers:
-            pipe.exists(frontier.keys.worker_alive(worker))
+            pipe.exists(frontier.keys.crawler_alive(worker))
         return sum(1 for alive in await pipe.execute() if alive)
 
     async def reap(self, frontier: FrontierExtension) -> int:

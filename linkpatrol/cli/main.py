@@ -10,7 +10,7 @@
     linkpatrol list [--origin check|other]  recent crawls, one JSON object a line
     linkpatrol cancel ID
     linkpatrol delete ID
-    linkpatrol workers            live crawler processes (also: crawlers)
+    linkpatrol crawlers           live crawler processes (also: workers, the old name)
     linkpatrol start-queue dead   start messages no crawl came from, and why (one JSON object a line)
     linkpatrol schedule add URL --every 6h | --cron EXPR [crawl flags]; schedule list, show, pause,
                                   resume, delete, run ID (``linkpatrol.cli.schedules``)
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--origin", choices=ORIGIN_FILTERS, help="only the crawls of linkpatrol check, or only "
                      "the others (default: every crawl)")
     lst.set_defaults(handler=_list)
-    sub.add_parser("workers", aliases=["crawlers"], help="live crawler processes").set_defaults(handler=_workers)
+    sub.add_parser("crawlers", aliases=["workers"], help="live crawler processes").set_defaults(handler=_crawlers)
     start_queue = sub.add_parser("start-queue", help="the start queue crawlers read (links:start_urls)")
     dead = start_queue.add_subparsers(dest="what", required=True, metavar="WHAT").add_parser(
         "dead", help="start messages no crawl came from, newest first, one JSON object a line: why and when")
@@ -231,7 +231,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _workers(args: argparse.Namespace, ctx: Context) -> int:
+def _crawlers(args: argparse.Namespace, ctx: Context) -> int:
     print_json(list_crawlers(ctx.client, ctx.keys))
     return EXIT_OK
 

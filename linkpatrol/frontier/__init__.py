@@ -136,7 +136,7 @@ class Scripts:
         """End a running crawl that reached a limit of its own; ``flag`` says which."""
         k = self.keys
         return self._stop(
-            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.active, k.finished_events],
+            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.active, k.ended_events],
             args=[crawl_id, repr(now), flag],
         )
 
@@ -234,7 +234,7 @@ class Scripts:
             k.active,
             k.problems(crawl_id),
             k.redirects(crawl_id),
-            k.finished_events,
+            k.ended_events,
             k.anchors(crawl_id),
             k.page_decisions(crawl_id),
             k.held_back(crawl_id),
@@ -265,7 +265,7 @@ class Scripts:
     def cancel(self, crawl_id: str, now: float) -> Any:
         k = self.keys
         return self._cancel(
-            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.active, k.finished_events],
+            keys=[k.crawl(crawl_id), k.queue(crawl_id), k.active, k.ended_events],
             args=[crawl_id, repr(now)],
         )
 

@@ -2,7 +2,7 @@
 -- and releases its lease (the lease keeps the crawl from ending meanwhile). A page's links come in as
 -- many LINKS calls as it takes, a few hundred links each: no call grows with what a page holds.
 -- Idempotent like COMPLETE: a url is deduplicated per crawl, so a batch sent twice (a retry, a page
--- done again after its worker was thought dead) queues nothing twice; a url that already has a result
+-- done again after its crawler was thought dead) queues nothing twice; a url that already has a result
 -- is not expanded again. Uses the prelude (has_anchor, anchor_name, page_budget).
 -- KEYS: 1 crawl record, 2 urls (results and dupefilter), 3 queue, 4 problems, 5 anchors (page -> its
 --       anchors), 6 orphan candidates, 7 page-budget decisions of promoted pages (url -> "1"/"0"),

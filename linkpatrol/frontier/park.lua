@@ -1,13 +1,13 @@
 -- PARK: a page of a crawl that renders (its `render` option) needs a browser. Its reason is noted once
 -- per url (the `render_why_<reason>` counter of the record, and url -> reason in KEYS[5], so whoever
--- leases the url again knows without reading the page again). With a worker in ARGV[2], the lease it
+-- leases the url again knows without reading the page again). With a crawler in ARGV[2], the lease it
 -- holds is parked: tagged "~render" in the in-flight hash (so the crawl cannot end while the page waits:
 -- COMPLETE ends a crawl only with nothing in flight), its clock stopped, and its message appended to the
 -- render queue KEYS[2], which only crawlers that render lease from (with POP, given that list).
 -- KEYS: 1 crawl record, 2 render queue, 3 in-flight, 4 lease clocks, 5 url -> why it is rendered.
--- ARGV: 1 url, 2 worker holding the lease ("": only note the reason), 3 its message, 4 the reason.
--- Returns 1 parked, 3 noted (no worker given), 2 noted but no crawler can render for this crawl
--- (`render_unavailable`: read the page as it is), 0 the crawl is not running, -1 the worker does not
+-- ARGV: 1 url, 2 crawler holding the lease ("": only note the reason), 3 its message, 4 the reason.
+-- Returns 1 parked, 3 noted (no crawler given), 2 noted but no crawler can render for this crawl
+-- (`render_unavailable`: read the page as it is), 0 the crawl is not running, -1 the crawler does not
 -- hold the lease (any more).
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
 if redis.call('HSETNX', KEYS[5], ARGV[1], ARGV[4]) == 1 then

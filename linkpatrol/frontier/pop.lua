@@ -1,5 +1,5 @@
--- POP: lease up to ARGV[1] messages of a running crawl to worker ARGV[2]: each moves from the queue
--- into the in-flight hash (url -> "worker\\nmessage"), where REQUEUE finds it if the worker dies, and
+-- POP: lease up to ARGV[1] messages of a running crawl to crawler ARGV[2]: each moves from the queue
+-- into the in-flight hash (url -> "crawler\\nmessage"), where REQUEUE finds it if the crawler dies, and
 -- its lease clock starts at ARGV[3] (see OVERDUE).
 -- KEYS: 1 crawl record, 2 queue, 3 in-flight, 4 lease clocks. Returns the leased messages.
 local state = redis.call('HGET', KEYS[1], 'state')

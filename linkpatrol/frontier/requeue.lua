@@ -1,11 +1,11 @@
--- REQUEUE: put worker ARGV[1]'s leases back in the queue: all of them, or only the urls ARGV[3..];
+-- REQUEUE: put crawler ARGV[1]'s leases back in the queue: all of them, or only the urls ARGV[3..];
 -- at the head (interrupted work goes first) or, with ARGV[2] == 'tail', at the end (work put off).
--- With ARGV[2] == 'dead' (worker ARGV[1] stopped answering: its heartbeat expired), all its leases go
+-- With ARGV[2] == 'dead' (crawler ARGV[1] stopped answering: its heartbeat expired), all its leases go
 -- back at the head, each message's attempt count ("a": crawlers that stopped while holding it) one
 -- higher; one that reaches ARGV[4] (0: no bound) is not queued again, to stop the next crawler the
--- same way: it is taken over by worker ARGV[3], which records a verdict for it (as for OVERDUE).
+-- same way: it is taken over by crawler ARGV[3], which records a verdict for it (as for OVERDUE).
 -- KEYS: 1 crawl record, 2 queue, 3 in-flight, 4 lease clocks. Returns how many leases went back;
--- 'dead': {that count, url, worker that held it, message, ...} of the leases taken over.
+-- 'dead': {that count, url, crawler that held it, message, ...} of the leases taken over.
 local state = redis.call('HGET', KEYS[1], 'state')
 local tag = ARGV[1] .. '\n'
 local dead = ARGV[2] == 'dead'

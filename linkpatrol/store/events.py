@@ -21,14 +21,14 @@ class EndedCrawlEvents:
 
     def take(self, timeout: float = 1) -> str | None:
         """The next ended crawl's id, moved to the processing list; None after ``timeout`` seconds."""
-        raw = self.r.blmove(self.keys.finished_events, self.keys.finished_events_processing, timeout,
+        raw = self.r.blmove(self.keys.ended_events, self.keys.ended_events_processing, timeout,
                             "LEFT", "RIGHT")
         return str(raw) if raw else None
 
     def done(self, crawl_id: str) -> None:
         """The event's job is enqueued: forget the event."""
-        self.r.lrem(self.keys.finished_events_processing, 1, crawl_id)
+        self.r.lrem(self.keys.ended_events_processing, 1, crawl_id)
 
     def leftovers(self) -> list[str]:
         """Events taken and never done (a worker died, or Redis went away in between)."""
-        return [str(raw) for raw in self.r.lrange(self.keys.finished_events_processing, 0, -1)]
+        return [str(raw) for raw in self.r.lrange(self.keys.ended_events_processing, 0, -1)]

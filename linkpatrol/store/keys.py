@@ -69,9 +69,9 @@ class Keys:
         ``<spider>:start_urls``, so ``lpush links:start_urls URL`` starts a crawl."""
         return self.start_key or default_start_key(self.prefix)
 
-    def start_claimed(self, worker: str) -> str:
-        """List of start messages a worker popped and has not finished seeding."""
-        return f"{self.prefix}:start:claimed:{worker}"
+    def start_claimed(self, crawler: str) -> str:
+        """List of start messages a crawler popped and has not finished seeding."""
+        return f"{self.prefix}:start:claimed:{crawler}"
 
     @property
     def start_dead(self) -> str:
@@ -80,17 +80,18 @@ class Keys:
         return f"{self.prefix}:start:dead"
 
     @property
-    def workers(self) -> str:
-        """Hash: worker id -> JSON description (host, pid, started...)."""
+    def crawlers(self) -> str:
+        """Hash: crawler id -> JSON description (host, pid, started...). The key keeps the name it had
+        when crawlers were called workers, so crawlers of both versions share one registry."""
         return f"{self.prefix}:workers"
 
-    def worker_alive(self, worker: str) -> str:
-        """String with a TTL, refreshed by the worker's heartbeat: present while it lives."""
-        return f"{self.prefix}:worker:{worker}:alive"
+    def crawler_alive(self, crawler: str) -> str:
+        """String with a TTL, refreshed by the crawler's heartbeat: present while it lives."""
+        return f"{self.prefix}:worker:{crawler}:alive"
 
     @property
-    def finished_events_processing(self) -> str:
-        """List of ended-crawl ids a mail worker moved out of ``finished_events`` and has not yet
+    def ended_events_processing(self) -> str:
+        """List of ended-crawl ids an RQ worker moved out of ``ended_events`` and has not yet
         turned into a mail job (recovered when a worker starts)."""
         return f"{self.prefix}:events:ended:processing"
 
@@ -100,7 +101,7 @@ class Keys:
         return f"{self.prefix}-notifications"
 
     @property
-    def finished_events(self) -> str:
+    def ended_events(self) -> str:
         """List of crawl ids that ended and asked for a notification."""
         return f"{self.prefix}:events:ended"
 

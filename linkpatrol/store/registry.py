@@ -15,47 +15,47 @@ from linkpatrol.store.keys import Keys
 def list_crawlers(client: Any, keys: Keys) -> list[dict[str, Any]]:
     """Live crawler processes, oldest first: id, host, pid, started, last seen, requests done,
     requests held, last crawl worked on. A crawler whose heartbeat expired is not listed."""
-    entries = client.hgetall(keys.workers)
+    entries = client.hgetall(keys.crawlers)
     ids = sorted(entries)
     pipe = client.pipeline(transaction=False)
-    for worker in ids:
-        pipe.exists(keys.worker_alive(worker))
+    for crawler in ids:
+        pipe.exists(keys.crawler_alive(crawler))
     alive = pipe.execute()
     out = []
-    for worker, is_alive in zip(ids, alive, strict=True):
+    for crawler, is_alive in zip(ids, alive, strict=True):
         if is_alive:
-            out.append({"id": worker, **json.loads(entries[worker])})
+            out.append({"id": crawler, **json.loads(entries[crawler])})
     return sorted(out, key=lambda w: w.get("started", 0))
 
 
 class Heartbeats:
     """One crawler's side of the registry (asyncio client): announce, keep alive, find dead peers."""
 
-    def __init__(self, client: Any, keys: Keys, worker_id: str, ttl: float) -> None:
+    def __init__(self, client: Any, keys: Keys, crawler_id: str, ttl: float) -> None:
         self.r = client
         self.keys = keys
-        self.worker_id = worker_id
+        self.crawler_id = crawler_id
         self.ttl = ttl
 
     async def beat(self, info: dict[str, Any]) -> None:
         pipe = self.r.pipeline(transaction=False)
-        pipe.set(self.keys.worker_alive(self.worker_id), "1", px=int(self.ttl * 1000))
-        pipe.hset(self.keys.workers, self.worker_id, json.dumps(info))
+        pipe.set(self.keys.crawler_alive(self.crawler_id), "1", px=int(self.ttl * 1000))
+        pipe.hset(self.keys.crawlers, self.crawler_id, json.dumps(info))
         await pipe.execute()
 
     async def dead_peers(self) -> list[str]:
         """Registered crawlers whose heartbeat expired (this one excluded)."""
-        others = [w for w in await self.r.hkeys(self.keys.workers) if w != self.worker_id]
+        others = [w for w in await self.r.hkeys(self.keys.crawlers) if w != self.crawler_id]
         if not others:
             return []
         pipe = self.r.pipeline(transaction=False)
         for w in others:
-            pipe.exists(self.keys.worker_alive(w))
+            pipe.exists(self.keys.crawler_alive(w))
         alive = await pipe.execute()
         return [w for w, is_alive in zip(others, alive, strict=True) if not is_alive]
 
-    async def forget(self, worker: str) -> None:
+    async def forget(self, crawler: str) -> None:
         pipe = self.r.pipeline(transaction=False)
-        pipe.hdel(self.keys.workers, worker)
-        pipe.delete(self.keys.worker_alive(worker))
+        pipe.hdel(self.keys.crawlers, crawler)
+        pipe.delete(self.keys.crawler_alive(crawler))
         await pipe.execute()

@@ -97,7 +97,7 @@ class StartQueue:
         n = 0
         async for key in self.r.scan_iter(match=prefix + "*", count=1000):
             worker = key[len(prefix):]
-            if key == self.claimed or await self.r.exists(self.keys.worker_alive(worker)):
+            if key == self.claimed or await self.r.exists(self.keys.crawler_alive(worker)):
                 continue
             if moved := await self._give_back(key):
                 logger.warning("took back %d start messages claimed by %s, which stopped", moved, worker)

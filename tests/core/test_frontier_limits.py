@@ -156,7 +156,7 @@ def test_stop_ends_a_running_crawl_with_its_reason(store: CrawlStore, rclient: C
     crawl = store.require(crawl_id)
     assert crawl.state == "finished" and crawl.finished_at == NOW + 61
     assert rclient.llen(keys.queue(crawl_id)) == 0 and crawl_id not in rclient.smembers(keys.active)
-    assert rclient.lrange(keys.finished_events, 0, -1) == [crawl_id]
+    assert rclient.lrange(keys.ended_events, 0, -1) == [crawl_id]
     assert crawl.stop_reasons == ["time limit reached (1m): the crawl was stopped"]
     # The lease still out comes back: recorded, nothing queued.
     complete(scripts, Completion(crawl_id, result("/a"), True, [page("/c")]))

@@ -243,7 +243,7 @@ def test_complete_finishes_the_crawl_exactly_once(store: CrawlStore, rclient: Cl
     assert not rclient.sismember(keys.active, crawl_id)
     assert complete(scripts, done(crawl_id, f"{SITE}/b", Outcome.DEAD, 404, is_page=True)) == 1
     assert complete(scripts, done(crawl_id, f"{SITE}/late", is_page=True)) == 1
-    assert rclient.llen(keys.finished_events) == 0  # nobody asked for a mail
+    assert rclient.llen(keys.ended_events) == 0  # nobody asked for a mail
 
 
 def test_complete_pushes_the_ended_event_only_with_notify(store: CrawlStore, rclient: Client,
@@ -251,7 +251,7 @@ def test_complete_pushes_the_ended_event_only_with_notify(store: CrawlStore, rcl
     crawl_id = started(store, rclient, scripts, CrawlOptions(notify=["ops@site.example"]))
     assert complete(scripts, done(crawl_id, f"{SITE}/", is_page=True)) == 2
     assert complete(scripts, done(crawl_id, f"{SITE}/", is_page=True)) == 1
-    assert rclient.lrange(keys.finished_events, 0, -1) == [crawl_id]
+    assert rclient.lrange(keys.ended_events, 0, -1) == [crawl_id]
 
 
 def test_complete_on_a_deleted_crawl(store: CrawlStore, rclient: Client, scripts: Scripts, keys: Keys) -> None:
@@ -304,7 +304,7 @@ def test_cancel_stops_a_queued_or_running_crawl(store: CrawlStore, rclient: Clie
     assert rec["state"] == "cancelled" and float(rec["finished_at"]) == NOW + 9
     assert not rclient.exists(keys.queue(crawl_id))
     assert not rclient.sismember(keys.active, crawl_id)
-    assert rclient.llen(keys.finished_events) == 0
+    assert rclient.llen(keys.ended_events) == 0
     if running:  # what it found stays
         assert rclient.hget(keys.urls(crawl_id), f"{SITE}/")
     assert scripts.cancel(crawl_id, NOW + 10) == 0
@@ -317,7 +317,7 @@ def test_cancel_an_ended_or_missing_crawl(store: CrawlStore, rclient: Client, sc
     assert complete(scripts, done(crawl_id, f"{SITE}/", is_page=True)) == 2
     assert scripts.cancel(crawl_id, NOW + 9) == 0
     assert record(rclient, keys, crawl_id)["state"] == "finished"
-    assert rclient.lrange(keys.finished_events, 0, -1) == [crawl_id]  # one event: the end, not the cancel
+    assert rclient.lrange(keys.ended_events, 0, -1) == [crawl_id]  # one event: the end, not the cancel
     assert scripts.cancel("nosuchcrawl", NOW) == 0
     assert not rclient.exists(keys.crawl("nosuchcrawl"))
 
@@ -326,7 +326,7 @@ def test_cancel_pushes_the_ended_event_with_notify(store: CrawlStore, rclient: C
                                                    keys: Keys) -> None:
     crawl_id = new_crawl(store, rclient, CrawlOptions(notify=["ops@site.example"]))
     assert scripts.cancel(crawl_id, NOW) == 1
-    assert rclient.lrange(keys.finished_events, 0, -1) == [crawl_id]
+    assert rclient.lrange(keys.ended_events, 0, -1) == [crawl_id]
 
 
 # -- REQUEUE --------------------------------------------------------------------------------------------

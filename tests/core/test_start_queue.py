@@ -121,7 +121,7 @@ def test_a_starting_crawler_takes_back_the_lists_of_crawlers_that_stopped(redis_
                                                                          rclient: redis.Redis) -> None:
     rclient.rpush(KEYS.start_claimed("gone"), "http://site.example/a", "http://site.example/b")
     rclient.rpush(KEYS.start_claimed("alive"), "http://site.example/c")
-    rclient.set(KEYS.worker_alive("alive"), "1", ex=60)
+    rclient.set(KEYS.crawler_alive("alive"), "1", ex=60)
     rclient.rpush(KEYS.start, "http://site.example/d")
 
     assert with_start_queue(redis_url, lambda q: q.take_back_own(), worker="new") == 2

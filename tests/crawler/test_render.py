@@ -180,7 +180,7 @@ def test_always_and_auto_find_what_the_scripts_add(rstore: CrawlStore, renderer:
     web = make_app(render_db).test_client()
     page = web.get(f"/crawls/{auto.id}").get_data(as_text=True)
     assert "3 pages rendered in a headless browser" in page and ">found after scripts ran</span>" in page
-    assert "yes, 2 at once" in web.get("/workers").get_data(as_text=True)
+    assert "yes, 2 at once" in web.get("/crawlers").get_data(as_text=True)
     # each crawl had a browser context of its own, closed once it ended
     wait_for(lambda: renderer.output().count("closing the browser context of crawl-") >= 4, 15,
              what="the crawls' browser contexts closed")

@@ -79,7 +79,7 @@ def test_a_json_start_message_carries_the_api_options(
     assert done.pages_crawled == 1
     assert not any(r.external for r in store.iter_results(crawl.id))
     # The crawl asked for mail: its end is an event for the mail worker, as for any crawl.
-    assert store.r.lrange(store.keys.finished_events, 0, -1) == [crawl.id]
+    assert store.r.lrange(store.keys.ended_events, 0, -1) == [crawl.id]
 
 
 def _started(store: CrawlStore, count: int) -> list[Crawl]:
@@ -135,7 +135,7 @@ def test_claimed_lists_are_read_again_live_and_after_a_restart(
     held = [json.dumps({"url": site.url("main", f"/?held={n}"), "max_depth": 0}) for n in range(3)]
     rclient.rpush(keys.start_claimed(worker), *held[:2])
     rclient.rpush(keys.start_claimed("forgotten-1"), held[2])
-    wait_for(lambda: not rclient.exists(keys.worker_alive(worker)), 30, what="the dead crawler's heartbeat to expire")
+    wait_for(lambda: not rclient.exists(keys.crawler_alive(worker)), 30, what="the dead crawler's heartbeat to expire")
     crawlers()
     crawls = wait_for(lambda: _started(store, 4), 60, what="the held messages' crawls started")
     assert sorted(c.url for c in crawls) == sorted([site.url("main", "/?live")] +

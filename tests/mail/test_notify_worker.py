@@ -128,16 +128,16 @@ def test_two_completion_detections_send_one_mail(store: CrawlStore, smtp: SMTPSe
     keys = store.keys
     # The crawl ended once (the Lua pushed one event); a cancel afterwards must not push another...
     assert store.cancel(crawl.id) is False
-    assert store.r.lrange(keys.finished_events, 0, -1) == [crawl.id]
+    assert store.r.lrange(keys.ended_events, 0, -1) == [crawl.id]
     # ...and even duplicated events, one left behind by a dead pump, and two racing workers give one mail.
-    store.r.rpush(keys.finished_events, crawl.id)
-    store.r.rpush(keys.finished_events_processing, crawl.id)
+    store.r.rpush(keys.ended_events, crawl.id)
+    store.r.rpush(keys.ended_events_processing, crawl.id)
     env = mail_env(redis_url, smtp_port, tmp_path)
     mail_workers(env)
     mail_workers(env)
     smtp.wait_for(1)
     wait_status(rq_conn, crawl.id, JobStatus.FINISHED)
-    wait_for(lambda: store.r.llen(keys.finished_events) + store.r.llen(keys.finished_events_processing) == 0,
+    wait_for(lambda: store.r.llen(keys.ended_events) + store.r.llen(keys.ended_events_processing) == 0,
              10, what="events consumed")
     time.sleep(3)
     assert len(smtp.deliveries) == 1

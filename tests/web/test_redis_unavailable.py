@@ -34,9 +34,9 @@ def routes(crawl_id: str) -> list[tuple[str, bool]]:
     """(path, answers JSON) for every kind of route the app has."""
     return [
         ("/", False), (f"/crawls/{crawl_id}", False), (f"/crawls/{crawl_id}/link?url=x", False),
-        ("/sites?url=https://site.example/", False), ("/jobs", False), ("/workers", False),
+        ("/sites?url=https://site.example/", False), ("/jobs", False), ("/crawlers", False),
         ("/progress", True), (f"/crawls/{crawl_id}/progress", True), ("/jobs.json", True),
-        ("/workers.json", True), ("/api/crawls", True), (f"/api/crawls/{crawl_id}", True),
+        ("/crawlers.json", True), ("/api/crawls", True), (f"/api/crawls/{crawl_id}", True),
         (f"/api/crawls/{crawl_id}/broken", True), (f"/api/crawls/{crawl_id}/diff", True),
     ]
 

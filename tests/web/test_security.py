@@ -49,13 +49,13 @@ def serving(redis_url: str, tmp_path: Path, env: dict[str, str]) -> Iterator[Web
 def pages_and_forms(crawl_id: str) -> list[tuple[str, str]]:
     link = f"/crawls/{crawl_id}/link?url={quote(SITE + '/missing', safe='')}"
     return [("GET", "/"), ("GET", f"/crawls/{crawl_id}"), ("GET", link),
-            ("GET", f"/sites?url={SITE}/"), ("GET", "/jobs"), ("GET", "/workers"),
+            ("GET", f"/sites?url={SITE}/"), ("GET", "/jobs"), ("GET", "/crawlers"),
             ("POST", "/crawls"), ("POST", f"/crawls/{crawl_id}/cancel"), ("POST", f"/crawls/{crawl_id}/delete"),
             ("POST", f"/crawls/{crawl_id}/rerun"), ("POST", f"/crawls/{crawl_id}/mail"), ("POST", "/mail/test"),
             ("POST", "/schedules")]
 
 
-JSON_ROUTES = ["/progress", "/workers.json", "/jobs.json", "/api/crawls"]
+JSON_ROUTES = ["/progress", "/crawlers.json", "/jobs.json", "/api/crawls"]
 
 
 def assert_closed(client: WebClient, crawl_id: str, headers: dict[str, str] | None = None) -> None:
@@ -108,7 +108,7 @@ def test_any_credential_closes_every_page_form_and_json_route(redis_url: str, st
 def test_no_credential_leaves_a_laptop_app_open(redis_url: str, tmp_path: Path) -> None:
     with serving(redis_url, tmp_path, {}) as web:
         c = web.client()
-        assert c.get("/").status == 200 and c.get("/workers.json").status == 200
+        assert c.get("/").status == 200 and c.get("/crawlers.json").status == 200
         assert c.get("/login").status == 302
 
 

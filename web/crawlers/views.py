@@ -1,4 +1,5 @@
-"""The live crawler processes, for operators: ``/workers`` (a page) and ``/workers.json``.
+"""The live crawler processes, for operators: ``/crawlers`` (a page) and ``/crawlers.json``; the
+paths of an earlier version (``/workers``, ``/workers.json``) redirect there.
 
 A crawler is listed while its heartbeat key lives (``linkpatrol.store.registry``); one that died drops off
 within ``LINKPATROL_WORKER_TTL`` seconds, and a peer puts its in-flight work back in the frontier.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 
 from web.formatting import iso
 from web.resources import crawlers
@@ -38,12 +39,22 @@ def _crawlers() -> list[dict[str, Any]]:
     return out
 
 
-@bp.get("/workers")
+@bp.get("/crawlers")
 def page() -> Any:
-    return render_template("crawlers/list.html", workers=_crawlers())
+    return render_template("crawlers/list.html", crawlers=_crawlers())
+
+
+@bp.get("/crawlers.json")
+def as_json() -> Any:
+    crawlers = _crawlers()
+    return jsonify({"count": len(crawlers), "crawlers": crawlers})
+
+
+@bp.get("/workers")
+def old_page() -> Any:
+    return redirect(url_for("crawlers.page"), 308)
 
 
 @bp.get("/workers.json")
-def as_json() -> Any:
-    workers = _crawlers()
-    return jsonify({"count": len(workers), "workers": workers})
+def old_json() -> Any:
+    return redirect(url_for("crawlers.as_json"), 308)

@@ -2,7 +2,7 @@
 
 Two things in one process:
 - an event pump (a thread) that turns ended-crawl events into jobs: it moves a crawl id from
-  ``Keys.finished_events`` into ``Keys.finished_events_processing`` (LMOVE, atomic), enqueues the
+  ``Keys.ended_events`` into ``Keys.ended_events_processing`` (LMOVE, atomic), enqueues the
   crawl's notification job when it has notify addresses and one job per webhook URL (fixed job ids,
   enqueued with RQ's atomic ``unique=True``: a second enqueue is a no-op), then removes the id from the
   processing list. Ids left there by a worker that died in between are enqueued again when any worker
