@@ -1,7 +1,7 @@
 """The crawler registry: every crawler process announces itself with a heartbeat key that has a TTL.
 
 A crawler is listed while its heartbeat lives; one that died drops off within the TTL, and a peer's
-reaper (``crawler/extensions/frontier.py``) puts its in-flight work back in the frontier.
+reaper (``crawler/frontier/reaper.py``) puts its in-flight work back in the frontier.
 """
 
 from __future__ import annotations
@@ -55,7 +55,12 @@ class Heartbeats:
         return [w for w, is_alive in zip(others, alive, strict=True) if not is_alive]
 
     async def forget(self, crawler: str) -> None:
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hdel(self.keys.crawlers, crawler)
-        pipe.delete(self.keys.crawler_alive(crawler))
-        await pipe.execute()
+        await forget_crawler(self.r, self.keys, crawler)
+
+
+def forget_crawler(client: Any, keys: Keys, crawler_id: str) -> Any:
+    """Drop a crawler from the registry (sync or asyncio client: with the latter, an awaitable)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hdel(keys.crawlers, crawler_id)
+    pipe.delete(keys.crawler_alive(crawler_id))
+    return pipe.execute()
