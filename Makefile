@@ -37,7 +37,8 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy linkpatrol crawler web
 
-## bench: 2000-page site, 1 and 2 crawler processes, against an in-memory Scrapy reference
+## bench: 2000-page site, 1 and 2 crawler processes and linkpatrol check timed whole, in turns, against an in-memory
+## Scrapy reference and linkinator (installed by npm into bench/.node/ when node is there)
 bench: $(STAMP)
 	$(PY) -m bench.crawl --pages $${PAGES:-2000}
 
