@@ -104,7 +104,7 @@ def test_two_crawlers_share_a_crawl(store: CrawlStore, crawlers: Factory, slow_s
     total = store.require(crawl.id).links_checked
 
     def heartbeats() -> list[dict]:
-        workers = [json.loads(v) for v in rclient.hgetall(Keys().workers).values()]
+        workers = [json.loads(v) for v in rclient.hgetall(Keys().crawlers).values()]
         return workers if sum(w["done"] for w in workers) >= total else []
 
     workers = wait_for(heartbeats, 10, what="heartbeats counting every request")
@@ -222,7 +222,7 @@ def test_leases_whose_reply_was_lost_are_recovered(store: CrawlStore, crawlers: 
     crawlers({"LINKPATROL_CONCURRENCY": "4"})
     crawl = store.create(slow_site.url("main"))
     wait_for(lambda: rclient.llen(Keys().queue(crawl.id)) >= 20, 60, what="a queue to lease from")
-    worker = next(iter(rclient.hkeys(Keys().workers)))
+    worker = next(iter(rclient.hkeys(Keys().crawlers)))
     lost = Scripts(rclient, Keys()).pop(crawl.id, 5, worker)  # leased in Redis, unknown to the worker
     assert len(lost) == 5, lost  # 20 queued a moment ago: a loaded machine still leaves 5 to take
     wait_ended(store, crawl.id, timeout=120)
