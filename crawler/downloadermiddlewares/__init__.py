@@ -6,15 +6,16 @@ from typing import Self
 
 from scrapy.crawler import Crawler
 
-from crawler.extensions.frontier import FrontierExtension, frontier_of
+from crawler.extensions.frontier import frontier_of
+from crawler.frontier.contexts import CrawlContexts
 
 
-class FrontierMiddleware:
-    """A middleware that asks the frontier extension about a request's crawl."""
+class CrawlContextMiddleware:
+    """A middleware that asks what this process knows of a request's crawl (``CrawlContexts``)."""
 
-    def __init__(self, frontier: FrontierExtension) -> None:
-        self.frontier = frontier
+    def __init__(self, contexts: CrawlContexts) -> None:
+        self.contexts = contexts
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(frontier_of(crawler))
+        return cls(frontier_of(crawler).contexts)

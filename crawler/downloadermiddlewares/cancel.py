@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from scrapy import Request
 
-from crawler.downloadermiddlewares import FrontierMiddleware
-from crawler.extensions.frontier import FrontierExtension
+from crawler.downloadermiddlewares import CrawlContextMiddleware
 from crawler.failures import CancelledCrawl
+from crawler.frontier.contexts import CrawlContexts
 
 
-def cancelled_crawl(request: Request, frontier: FrontierExtension) -> str | None:
+def cancelled_crawl(request: Request, contexts: CrawlContexts) -> str | None:
     """The id of the crawl ``request`` belongs to when that crawl is no longer running."""
     lp = request.meta.get("lp")
-    if lp and not frontier.is_active(lp["crawl"]):
+    if lp and not contexts.is_active(lp["crawl"]):
         return str(lp["crawl"])
     return None
 
 
-class CancelledCrawlMiddleware(FrontierMiddleware):
+class CancelledCrawlMiddleware(CrawlContextMiddleware):
     def process_request(self, request: Request) -> None:
-        crawl_id = cancelled_crawl(request, self.frontier)
+        crawl_id = cancelled_crawl(request, self.contexts)
         if crawl_id is not None:
             raise CancelledCrawl(f"crawl {crawl_id} is no longer running")

@@ -22,8 +22,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from crawler.downloadermiddlewares import FrontierMiddleware
-from crawler.extensions.frontier import CrawlContext, FrontierExtension, frontier_of
+from crawler.downloadermiddlewares import CrawlContextMiddleware
+from crawler.extensions.frontier import frontier_of
+from crawler.frontier.contexts import CrawlContext, CrawlContexts
 from crawler.items import CheckedLink
 from linkpatrol.frontier.known_pages import KnownPages, SiteHistory
 from linkpatrol.model.verdicts import CheckMethod, Outcome
@@ -102,11 +103,12 @@ def kept_page(item: CheckedLink, response: Response, ctx: CrawlContext, max_link
                      read_at)
 
 
-class ConditionalMiddleware(FrontierMiddleware):
-    def __init__(self, frontier: FrontierExtension, pages: KnownPages, every: int) -> None:
-        super().__init__(frontier)
+class ConditionalMiddleware(CrawlContextMiddleware):
+    def __init__(self, contexts: CrawlContexts, pages: KnownPages, every: int, max_links: int) -> None:
+        super().__init__(contexts)
         self.pages = pages
         self.every = every
+        self.max_links = max_links  # links taken from one page: a kept page's links depend on it
         self._history: dict[str, SiteHistory] = {}  # crawl id -> its site's, read once
 
     @classmethod
@@ -117,7 +119,7 @@ class ConditionalMiddleware(FrontierMiddleware):
             raise NotConfigured("LINKPATROL_REVALIDATE_EVERY below 2 or LINKPATROL_REVALIDATE_PAGES 0: "
                                 "every page is read in full")
         frontier = frontier_of(crawler)
-        mw = cls(frontier, KnownPages(frontier.r, frontier.keys, cap), every)
+        mw = cls(frontier.contexts, KnownPages(frontier.r, frontier.keys, cap), every, frontier.config.max_links)
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         return mw
 
@@ -130,7 +132,7 @@ class ConditionalMiddleware(FrontierMiddleware):
             for name in VALIDATORS:
                 request.headers.pop(name, None)
             return
-        ctx = self.frontier.context(lp["crawl"])
+        ctx = self.contexts.get(lp["crawl"])
         if ctx is None or ctx.options.fresh or request.meta.get(META):
             return
         try:
@@ -141,7 +143,7 @@ class ConditionalMiddleware(FrontierMiddleware):
             return
         if known is None:
             return
-        headers = conditional_headers(known, ctx, self.frontier.max_links, lp["depth"],
+        headers = conditional_headers(known, ctx, self.max_links, lp["depth"],
                                       history.crawls_since(known.read_at), self.every)
         if headers:
             request.meta[META] = known
@@ -164,12 +166,12 @@ class ConditionalMiddleware(FrontierMiddleware):
         lp = response.meta.get("lp") if isinstance(response, Response) else None
         if not isinstance(item, CheckedLink) or not lp or response is None:
             return
-        ctx = self.frontier.context(lp["crawl"])
+        ctx = self.contexts.get(lp["crawl"])
         if ctx is None or item.method is CheckMethod.NOT_MODIFIED:
             return
         try:
             history = await self._site_history(ctx)
-            page = kept_page(item, response, ctx, self.frontier.max_links, history.created)
+            page = kept_page(item, response, ctx, self.max_links, history.created)
             if page is not None:
                 await self.pages.put(ctx.id, ctx.url, lp["url"], page)
         except (RedisError, OSError) as exc:  # the next crawl reads the page in full

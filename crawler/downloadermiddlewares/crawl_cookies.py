@@ -32,7 +32,8 @@ from scrapy.http.cookies import CookieJar
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.downloadermiddlewares.site_headers import site_cookie
-from crawler.extensions.frontier import FrontierExtension, frontier_of
+from crawler.extensions.frontier import frontier_of
+from crawler.frontier.contexts import CrawlContexts
 from linkpatrol.model.urls import host_of
 
 # Name and value together: what browsers keep of one cookie (RFC 6265 section 6.1); longer ones are
@@ -100,9 +101,9 @@ class CrawlJar(CookieJar):
 
 
 class CrawlCookiesMiddleware(CookiesMiddleware):
-    def __init__(self, frontier: FrontierExtension, max_cookies: int = 1000, stats: Any = None) -> None:
+    def __init__(self, contexts: CrawlContexts, max_cookies: int = 1000, stats: Any = None) -> None:
         super().__init__(debug=False)
-        self.frontier = frontier
+        self.contexts = contexts
         self.max_cookies = max_cookies
         self.stats = stats
         self.jars: defaultdict[Any, CookieJar] = defaultdict(lambda: CrawlJar(self.max_cookies))
@@ -113,7 +114,7 @@ class CrawlCookiesMiddleware(CookiesMiddleware):
         s = crawler.settings
         if not s.getbool("COOKIES_ENABLED"):
             raise NotConfigured
-        o = cls(frontier_of(crawler), s.getint("LINKPATROL_COOKIES_PER_CRAWL", 1000), crawler.stats)
+        o = cls(frontier_of(crawler).contexts, s.getint("LINKPATROL_COOKIES_PER_CRAWL", 1000), crawler.stats)
         o.crawler = crawler
         return o
 
@@ -154,7 +155,7 @@ class CrawlCookiesMiddleware(CookiesMiddleware):
         return str(lp["crawl"])
 
     def _own_cookie(self, crawl: str, request: Request) -> str | None:
-        ctx = self.frontier.context(crawl)
+        ctx = self.contexts.get(crawl)
         if ctx is None or not ctx.headers:
             return None
         return site_cookie(ctx.headers, ctx.in_scope(host_of(request.url)))
@@ -165,7 +166,7 @@ class CrawlCookiesMiddleware(CookiesMiddleware):
         if now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
-        for crawl in [c for c in self.jars if not self.frontier.is_active(c)]:
+        for crawl in [c for c in self.jars if not self.contexts.is_active(c)]:
             del self.jars[crawl]
 
     def _process_cookies(self, cookies: Iterable[Cookie], *, jar: CookieJar, request: Request) -> None:

@@ -32,45 +32,46 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
-from crawler.extensions.frontier import MB, FrontierExtension, frontier_of
+from crawler.extensions.frontier import frontier_of
 from crawler.failures import DecodedTooLarge
+from crawler.frontier.contexts import MB, CrawlContexts
 from crawler.parse_budget import HOLD, ParseBudget
 
 MAXSIZE = "download_maxsize"
 
 
-def decoded_cap(request: Request, frontier: FrontierExtension) -> int:
+def decoded_cap(request: Request, contexts: CrawlContexts) -> int:
     """The most bytes an answer to ``request`` may decode to: its crawl's ``max_page_size`` (the cap
     the spider stops reading at), else the crawler's default (LINKPATROL_MAX_PAGE_SIZE). Never 0,
     which Scrapy reads as no limit."""
     lp = request.meta.get("lp")
-    ctx = frontier.context(lp["crawl"]) if lp else None
-    return max(ctx.max_page_bytes if ctx is not None else frontier.default_page_mb * MB, 1)
+    ctx = contexts.get(lp["crawl"]) if lp else None
+    return max(ctx.max_page_bytes if ctx is not None else contexts.default_page_mb * MB, 1)
 
 
 class DecodedSizeMiddleware(HttpCompressionMiddleware):
-    def __init__(self, crawler: Crawler, frontier: FrontierExtension) -> None:
+    def __init__(self, crawler: Crawler, contexts: CrawlContexts) -> None:
         super().__init__(crawler=crawler)
-        self.frontier = frontier
+        self.contexts = contexts
         self.budget = ParseBudget(max(crawler.settings.getint("LINKPATROL_PARSE_BUDGET_MB", 64), 0) * MB)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("COMPRESSION_ENABLED"):
             raise NotConfigured
-        return cls(crawler, frontier_of(crawler))
+        return cls(crawler, frontier_of(crawler).contexts)
 
     # ``spider``: the signature of the methods overridden (Scrapy passes no spider to an optional one).
     def process_request(self, request: Request, spider: Spider | None = None) -> Request | Response | None:
         if not request.meta.get("lp"):
-            request.meta.setdefault(MAXSIZE, decoded_cap(request, self.frontier))
+            request.meta.setdefault(MAXSIZE, decoded_cap(request, self.contexts))
         return super().process_request(request)
 
     async def process_response(self, request: Request, response: Response,  # type: ignore[override]
                                spider: Spider | None = None) -> Request | Response:
         if not request.meta.get("lp"):
             return self._decoded(request, response)
-        cap = decoded_cap(request, self.frontier)
+        cap = decoded_cap(request, self.contexts)
         encoded = request.method != "HEAD" and bool(response.headers.getlist("Content-Encoding"))
         waits = self.budget.waits
         # Until it is decoded, its size may be anything up to the cap.

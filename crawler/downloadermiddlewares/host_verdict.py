@@ -4,22 +4,32 @@ politeness, so a thousand links to a host that does not exist cost no waiting.""
 
 from __future__ import annotations
 
-from scrapy import Request
+from typing import Self
 
-from crawler.downloadermiddlewares import FrontierMiddleware
-from crawler.extensions.frontier import FrontierExtension
+from scrapy import Request
+from scrapy.crawler import Crawler
+
+from crawler.extensions.frontier import frontier_of
 from crawler.failures import HostFailed
+from crawler.frontier.host_verdicts import HostVerdicts
 from linkpatrol.model.urls import host_of
 from linkpatrol.model.verdicts import ErrorKind
 
 
-def known_host_failure(request: Request, frontier: FrontierExtension) -> ErrorKind | None:
+def known_host_failure(request: Request, verdicts: HostVerdicts) -> ErrorKind | None:
     lp = request.meta.get("lp")
-    return frontier.host_verdict(lp["crawl"], host_of(request.url)) if lp else None
+    return verdicts.verdict(lp["crawl"], host_of(request.url)) if lp else None
 
 
-class HostVerdictMiddleware(FrontierMiddleware):
+class HostVerdictMiddleware:
+    def __init__(self, verdicts: HostVerdicts) -> None:
+        self.verdicts = verdicts
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(frontier_of(crawler).host_verdicts)
+
     def process_request(self, request: Request) -> None:
-        kind = known_host_failure(request, self.frontier)
+        kind = known_host_failure(request, self.verdicts)
         if kind is not None:
             raise HostFailed(kind, host_of(request.url))

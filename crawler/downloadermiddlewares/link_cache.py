@@ -16,8 +16,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
-from crawler.downloadermiddlewares import FrontierMiddleware
-from crawler.extensions.frontier import FrontierExtension, frontier_of
+from crawler.downloadermiddlewares import CrawlContextMiddleware
+from crawler.extensions.frontier import frontier_of
+from crawler.frontier.contexts import CrawlContexts
 from crawler.items import CheckedLink
 from linkpatrol.frontier.link_cache import DEFAULT_MAX, LinkCache, cacheable
 from linkpatrol.model.wire import LinkResult
@@ -43,9 +44,9 @@ def may_use_cache(request: Request, fresh: bool) -> bool:
         not request.meta.get("redirect_urls")
 
 
-class LinkCacheMiddleware(FrontierMiddleware):
-    def __init__(self, frontier: FrontierExtension, cache: LinkCache) -> None:
-        super().__init__(frontier)
+class LinkCacheMiddleware(CrawlContextMiddleware):
+    def __init__(self, contexts: CrawlContexts, cache: LinkCache) -> None:
+        super().__init__(contexts)
         self.cache = cache
 
     @classmethod
@@ -54,7 +55,7 @@ class LinkCacheMiddleware(FrontierMiddleware):
         if ttl <= 0:
             raise NotConfigured("LINKPATROL_LINK_CACHE_TTL is 0: every link is checked by every crawl")
         frontier = frontier_of(crawler)
-        mw = cls(frontier, LinkCache(frontier.r, frontier.keys, ttl,
+        mw = cls(frontier.contexts, LinkCache(frontier.r, frontier.keys, ttl,
                                      crawler.settings.getint("LINKPATROL_LINK_CACHE_MAX", DEFAULT_MAX)))
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         return mw
@@ -63,7 +64,7 @@ class LinkCacheMiddleware(FrontierMiddleware):
         lp = request.meta.get("lp")
         if not lp:
             return
-        options = self.frontier.options(lp["crawl"])
+        options = self.contexts.options(lp["crawl"])
         if options is None or not may_use_cache(request, options.fresh):
             return
         try:

@@ -15,7 +15,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from crawler.downloadermiddlewares.retry_after import retry_after_seconds
-from crawler.extensions.frontier import FrontierExtension, crawler_keys, frontier_of, redis_from_settings
+from crawler.extensions.frontier import crawler_keys, frontier_of, redis_from_settings
+from crawler.frontier.contexts import CrawlContexts
 from linkpatrol.model.records import CrawlOptions
 from linkpatrol.model.urls import host_of
 from linkpatrol.politeness import HostGate, Limits
@@ -33,9 +34,9 @@ def limits_for(in_site: bool, options: CrawlOptions | None, site: Limits, extern
 
 
 class PolitenessMiddleware:
-    def __init__(self, gate: HostGate, frontier: FrontierExtension, site: Limits, external: Limits) -> None:
+    def __init__(self, gate: HostGate, contexts: CrawlContexts, site: Limits, external: Limits) -> None:
         self.gate = gate
-        self.frontier = frontier
+        self.contexts = contexts
         self.site = site
         self.external = external
         self._known: dict[str, Limits] = {}  # host -> limits last applied (for requests without a crawl)
@@ -45,7 +46,7 @@ class PolitenessMiddleware:
         s = crawler.settings
         if not s.getbool("LINKPATROL_POLITENESS_ENABLED", True):
             raise NotConfigured("LINKPATROL_POLITENESS_ENABLED is off")
-        frontier = frontier_of(crawler)
+        contexts = frontier_of(crawler).contexts
         stats = crawler.stats
         assert stats is not None
         gate = HostGate(
@@ -57,7 +58,7 @@ class PolitenessMiddleware:
             lease=s.getfloat("DOWNLOAD_TIMEOUT", 180) + 15,
             count=stats.inc_value,
         )
-        mw = cls(gate, frontier,
+        mw = cls(gate, contexts,
                  site=Limits(s.getint("LINKPATROL_SITE_CONCURRENCY", 0), s.getfloat("LINKPATROL_SITE_RATE", 0.0)),
                  external=Limits(s.getint("LINKPATROL_HOST_CONCURRENCY", 2), s.getfloat("LINKPATROL_HOST_RATE", 5.0)))
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
@@ -67,7 +68,7 @@ class PolitenessMiddleware:
         lp = request.meta.get("lp")
         if not lp:  # robots.txt and the like: whatever applied to the host last
             return self._known.get(host, self.external)
-        limits = limits_for(self.frontier.in_scope(lp["crawl"], host), self.frontier.options(lp["crawl"]),
+        limits = limits_for(self.contexts.in_scope(lp["crawl"], host), self.contexts.options(lp["crawl"]),
                             self.site, self.external)
         if len(self._known) > 10_000:
             self._known.clear()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from scrapy import Request
 
-from crawler.downloadermiddlewares import FrontierMiddleware
+from crawler.downloadermiddlewares import CrawlContextMiddleware
 from linkpatrol.model.urls import host_of
 
 
@@ -28,9 +28,9 @@ def site_cookie(headers: dict[str, str], in_site: bool) -> str | None:
     return next((value for name, value in headers.items() if name.lower() == "cookie"), None)
 
 
-class SiteHeadersMiddleware(FrontierMiddleware):
+class SiteHeadersMiddleware(CrawlContextMiddleware):
     def process_request(self, request: Request) -> None:
         lp = request.meta.get("lp")
-        ctx = self.frontier.context(lp["crawl"]) if lp else None
+        ctx = self.contexts.get(lp["crawl"]) if lp else None
         if ctx is not None and ctx.headers:
             apply_site_headers(request, ctx.headers, ctx.in_scope(host_of(request.url)))

@@ -173,12 +173,12 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         lp = request.meta.get("lp")
         key = (lp["crawl"], lp["url"]) if lp and frontier is not None else None
         if key is not None and frontier is not None:
-            frontier._waiting.add(key)
+            frontier.leases.book.waiting.add(key)
         try:
             await self._slots.acquire()
         finally:
             if key is not None and frontier is not None:
-                frontier._waiting.discard(key)
+                frontier.leases.book.waiting.discard(key)
         job = request.meta.get("lp_render")
         context = str(request.meta.get("playwright_context") or "")
         uses = 0
@@ -262,7 +262,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if frontier is None:
             return
         for name, wrapper in list(self.context_wrappers.items()):
-            if name.startswith(CONTEXT_PREFIX) and not frontier.is_active(name[len(CONTEXT_PREFIX):]):
+            if name.startswith(CONTEXT_PREFIX) and not frontier.contexts.is_active(name[len(CONTEXT_PREFIX):]):
                 logger.info("closing the browser context of %s: the crawl ended", name)
                 self._idle.pop(name, None)
                 with contextlib.suppress(Exception):

@@ -28,11 +28,12 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
 from scrapy_playwright.page import PageMethod
 
-from crawler.extensions.frontier import FrontierExtension, frontier_of
+from crawler.extensions.frontier import frontier_of
+from crawler.frontier.contexts import CrawlContexts
 from crawler.render.detect import shell_reason
 from crawler.render.handler import CONTEXT_PREFIX
 from crawler.render.job import RenderJob
-from crawler.render.routing import Parked
+from crawler.render.routing import Parked, RenderRouting
 from linkpatrol.frontier import render_queue
 from linkpatrol.model.urls import host_of
 from linkpatrol.model.wire import FrontierMessage, MessageKind
@@ -44,9 +45,10 @@ FAILED = "render-failed"
 
 
 class RenderMiddleware:
-    def __init__(self, crawler: Crawler, frontier: FrontierExtension) -> None:
+    def __init__(self, crawler: Crawler, contexts: CrawlContexts, render: RenderRouting) -> None:
         self.crawler = crawler
-        self.frontier = frontier
+        self.contexts = contexts
+        self.render = render
         s = crawler.settings
         self.settle = s.getfloat("LINKPATROL_RENDER_SETTLE", 2.0)
         self.routes = s.getint("LINKPATROL_RENDER_ROUTES", 10)
@@ -58,17 +60,17 @@ class RenderMiddleware:
         frontier = frontier_of(crawler)
         if frontier.render is None:
             raise NotConfigured("no render routing")
-        return cls(crawler, frontier)
+        return cls(crawler, frontier.contexts, frontier.render)
 
     @property
     def renders(self) -> bool:
-        return self.frontier.render is not None and self.frontier.render.pages > 0
+        return self.render.pages > 0
 
     def _mode(self, request: Request) -> str:
         lp = request.meta.get("lp")
         if not lp or not lp.get("parse") or lp.get("external") or lp.get("sitemap"):
             return "never"
-        ctx = self.frontier.context(lp["crawl"])
+        ctx = self.contexts.get(lp["crawl"])
         return str(getattr(ctx.options, "render", "never")) if ctx is not None else "never"
 
     async def process_request(self, request: Request) -> None:
@@ -94,7 +96,7 @@ class RenderMiddleware:
         lp = request.meta.get("lp") or {}
         mode = self._mode(request)
         if mode == "never" or lp.get("not_rendered") or request.meta.get("redirect_urls") or \
-                not self.frontier.in_scope(lp["crawl"], host_of(response.url)):
+                not self.contexts.in_scope(lp["crawl"], host_of(response.url)):
             return response
         reason = "always" if mode == "always" else shell_reason(response.body, response.encoding)
         if reason is None:
@@ -121,16 +123,13 @@ class RenderMiddleware:
         return request.replace(meta=meta, dont_filter=True)
 
     async def _known_reason(self, lp: dict[str, Any]) -> str | None:
-        render = self.frontier.render
-        assert render is not None
-        why = await retrying("reading why a page is rendered", functools.partial(render.queue.why, lp["crawl"],
+        why = await retrying("reading why a page is rendered", functools.partial(self.render.queue.why, lp["crawl"],
                                                                                   lp["url"]))
         return str(why) if why else None
 
     async def _route(self, request: Request, lp: dict[str, Any], reason: str) -> None:
         """Render ``request`` here, park it, or mark it read as it is (``not_rendered``)."""
-        render = self.frontier.render
-        assert render is not None
+        render = self.render
         crawl_id, url = lp["crawl"], lp["url"]
         if self.renders:
             await retrying("noting why a page is rendered", functools.partial(render.queue.note, crawl_id, url,
@@ -140,9 +139,9 @@ class RenderMiddleware:
         kind = MessageKind.PAGE if lp.get("page") else MessageKind.CHECK
         message = FrontierMessage(url, kind, lp["depth"]).encode()
         answer = await retrying("parking a page for a crawler that renders", functools.partial(
-            render.park, self.frontier, crawl_id, url, message, reason))
+            render.park, crawl_id, url, message, reason))
         if answer == render_queue.PARKED or answer == render_queue.NOT_HELD:
-            self.frontier.release(crawl_id, url)
+            render.book.release(crawl_id, url)
             raise Parked(f"{url} waits for a crawler that renders ({reason})")
         lp["not_rendered"] = reason  # nobody renders for this crawl (or it ended): read as it is
 

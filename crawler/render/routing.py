@@ -19,11 +19,12 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.settings import BaseSettings
 
 from linkpatrol.frontier.render_queue import RenderQueue
-from linkpatrol.model.urls import host_of
 from linkpatrol.model.wire import FrontierMessage
+from linkpatrol.store.keys import Keys
 
 if TYPE_CHECKING:
-    from crawler.extensions.frontier import CrawlContext, FrontierExtension
+    from crawler.frontier.contexts import CrawlContext, CrawlContexts
+    from crawler.frontier.leases import LeaseBook
 
 logger = logging.getLogger(__name__)
 
@@ -47,38 +48,42 @@ def render_pages(settings: BaseSettings) -> int:
 
 
 class RenderRouting:
-    def __init__(self, client: Any, frontier: FrontierExtension, pages: int, wait: float) -> None:
-        self.queue = RenderQueue(client, frontier.keys)
+    def __init__(self, client: Any, keys: Keys, book: LeaseBook, contexts: CrawlContexts, crawler_id: str,
+                 pages: int, wait: float) -> None:
+        self.queue = RenderQueue(client, keys)
         self.r = client
+        self.keys = keys
+        self.book = book  # this process's leases: a parked page leased here is held like any other
+        self.contexts = contexts
+        self.crawler_id = crawler_id
         self.pages = pages
         self.wait = wait  # seconds parked pages wait with no renderer alive before they are read as they are
         self._leased: set[tuple[str, str]] = set()
         self._unserved: dict[str, float] = {}  # crawl -> since when its parked pages had no renderer
 
     @classmethod
-    def from_settings(cls, settings: BaseSettings, frontier: FrontierExtension) -> RenderRouting:
-        return cls(frontier.r, frontier, render_pages(settings), settings.getfloat("LINKPATROL_RENDER_WAIT", 30.0))
+    def from_settings(cls, settings: BaseSettings, client: Any, keys: Keys, book: LeaseBook, contexts: CrawlContexts,
+                      crawler_id: str) -> RenderRouting:
+        return cls(client, keys, book, contexts, crawler_id, render_pages(settings),
+                   settings.getfloat("LINKPATROL_RENDER_WAIT", 30.0))
 
     # -- leasing parked pages (crawlers that render) ----------------------------------------------------
-    async def lease(self, frontier: FrontierExtension, crawls: list[str], room: int,
-                    batch: list[tuple[CrawlContext, FrontierMessage]]) -> int:
+    async def lease(self, crawls: list[str], room: int, batch: list[tuple[CrawlContext, FrontierMessage]]) -> int:
         """Lease parked pages into ``batch`` (at most twice ``pages`` held at once); returns the room left."""
         if self.pages <= 0 or room <= 0:
             return room
-        self._leased &= set(frontier.leased)
+        self._leased &= set(self.book.leased)
         free = min(room, 2 * self.pages - len(self._leased))
         for crawl_id in crawls:
             if free <= 0:
                 break
-            raws = await self.queue.pop(crawl_id, free, frontier.worker_id)
+            raws = await self.queue.pop(crawl_id, free, self.crawler_id)
             if not raws:
                 continue
-            ctx = await frontier._context(crawl_id)
+            ctx = await self.contexts.load(crawl_id)
             for raw in raws:
                 msg = FrontierMessage.decode(raw)
-                frontier.held_by_host[host_of(msg.url)] += 1
-                frontier.leased[crawl_id, msg.url] += 1
-                frontier._waiting.add((crawl_id, msg.url))
+                self.book.take(crawl_id, msg.url)
                 self._leased.add((crawl_id, msg.url))
                 batch.append((ctx, msg))
                 free -= 1
@@ -86,32 +91,31 @@ class RenderRouting:
         return room
 
     # -- parking (crawlers that do not render) --------------------------------------------------------
-    async def park(self, frontier: FrontierExtension, crawl_id: str, url: str, depth_message: str,
-                   reason: str) -> int:
-        return int(await self.queue.park(crawl_id, url, frontier.worker_id, depth_message, reason))
+    async def park(self, crawl_id: str, url: str, depth_message: str, reason: str) -> int:
+        return int(await self.queue.park(crawl_id, url, self.crawler_id, depth_message, reason))
 
     # -- nobody renders ------------------------------------------------------------------------------
-    async def live_renderers(self, frontier: FrontierExtension) -> int:
+    async def live_renderers(self) -> int:
         """Live crawlers (this one included) that render."""
-        entries = await self.r.hgetall(frontier.keys.crawlers)
+        entries = await self.r.hgetall(self.keys.crawlers)
         renderers = [w for w, info in entries.items() if _renders(info)]
         if not renderers:
             return 0
         pipe = self.r.pipeline(transaction=False)
-        for worker in renderers:
-            pipe.exists(frontier.keys.crawler_alive(worker))
+        for crawler_id in renderers:
+            pipe.exists(self.keys.crawler_alive(crawler_id))
         return sum(1 for alive in await pipe.execute() if alive)
 
-    async def reap(self, frontier: FrontierExtension) -> int:
+    async def reap(self) -> int:
         """Give the parked pages of crawls that waited ``wait`` seconds with no renderer alive back to
         their queues, to be read as they are. Returns the pages given back."""
-        crawls = sorted(frontier.active)
+        crawls = sorted(self.contexts.active)
         if not crawls:
             self._unserved.clear()
             return 0
         waiting = [c for c, n in zip(crawls, await self.queue.waiting(crawls), strict=True) if n]
         self._unserved = {c: t for c, t in self._unserved.items() if c in waiting}
-        if not waiting or self.pages > 0 or await self.live_renderers(frontier):
+        if not waiting or self.pages > 0 or await self.live_renderers():
             self._unserved.clear()
             return 0
         now = time.monotonic()

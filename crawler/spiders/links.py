@@ -26,9 +26,12 @@ from twisted.python.failure import Failure
 
 from crawler.downloadermiddlewares.conditional import not_modified
 from crawler.downloadermiddlewares.link_cache import CachedResult
-from crawler.extensions.frontier import CrawlContext, FrontierExtension, redis_from_settings
+from crawler.extensions.frontier import frontier_of, redis_from_settings
 from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
 from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
+from crawler.frontier.contexts import CrawlContext, CrawlContexts
+from crawler.frontier.host_verdicts import HostVerdicts
+from crawler.frontier.leases import Leasing
 from crawler.items import CheckedLink
 from crawler.parse_budget import release_hold
 from crawler.render.job import render_job
@@ -120,7 +123,7 @@ def settles(callback: Callable[..., Any]) -> Callable[..., Any]:
             except asyncio.CancelledError:
                 lp = response.meta.get("lp")
                 if lp:
-                    self.frontier.give_back(lp["crawl"], lp["url"])
+                    self.leases.give_back(lp["crawl"], lp["url"])
                 raise
             except Exception:
                 return self.answered(response)
@@ -151,7 +154,11 @@ def _is_css(content_type: bytes | None) -> bool:
 
 class LinksSpider(RedisSpider):
     name = "links"
-    frontier: FrontierExtension
+    # The frontier's components the spider uses (crawler/frontier), set when it starts.
+    contexts: CrawlContexts
+    leases: Leasing
+    host_verdicts: HostVerdicts
+    max_links: int  # links taken from one page (LINKPATROL_MAX_LINKS_PER_PAGE)
     start_queue: StartQueue
 
     @classmethod
@@ -173,20 +180,20 @@ class LinksSpider(RedisSpider):
         raise DontCloseSpider
 
     async def start(self) -> AsyncIterator[Any]:
-        frontier = self.crawler.get_extension(FrontierExtension)
-        assert frontier is not None, "EXTENSIONS must enable crawler.extensions.frontier.FrontierExtension"
-        self.frontier = frontier
+        frontier = frontier_of(self.crawler)
+        self.contexts, self.leases, self.host_verdicts = frontier.contexts, frontier.leases, frontier.host_verdicts
+        self.max_links = frontier.config.max_links
         await frontier.open()
         settings = self.crawler.settings
         retention = CrawlStore(redis_from_settings(settings, SyncClient), frontier.keys,
                                settings.getint("LINKPATROL_KEEP_CRAWLS", 30))
         limits = CrawlLimits(settings.getint("LINKPATROL_MAX_PAGES"), settings.getint("LINKPATROL_MAX_DEPTH"),
                              settings.getint("LINKPATROL_MAX_DURATION"))
-        self.start_queue = StartQueue(self.server, frontier.keys, frontier.worker_id, retention, limits)
+        self.start_queue = StartQueue(self.server, frontier.keys, frontier.crawler_id, retention, limits)
         reader = asyncio.create_task(self._read_start_messages())
         try:
             while True:
-                for ctx, msg in await frontier.next_batch():
+                for ctx, msg in await self.leases.next_batch():
                     yield self._work_for(ctx, msg)
         finally:
             # The engine stopped asking: it is shutting down. It waits for what is under way; the
@@ -250,7 +257,7 @@ class LinksSpider(RedisSpider):
             return self._decided(ctx.id, url, ErrorKind.UNSUPPORTED_SCHEME, external)
         if ctx.excluded(url):
             return self._decided(ctx.id, url, ErrorKind.EXCLUDED_BY_RULE, external)
-        verdict = self.frontier.host_verdict(ctx.id, host)
+        verdict = self.host_verdicts.verdict(ctx.id, host)
         if verdict is not None:
             return self._decided(ctx.id, url, verdict, external, CheckMethod.HOST)
         # Every in-scope target may be a page: whichever element found it first (a <link rel=next> in
@@ -314,7 +321,7 @@ class LinksSpider(RedisSpider):
         if lp["sitemap"] or (lp["anchors"] and _is_html(ctype)):
             return
         if not lp["parse"] or not (_is_html(ctype) or _is_css(ctype)) or \
-                not self.frontier.in_scope(lp["crawl"], host_of(request.url)):
+                not self.contexts.in_scope(lp["crawl"], host_of(request.url)):
             raise StopDownload(fail=False)
 
     def on_bytes(self, data: bytes, request: Request, spider: Any) -> None:
@@ -354,7 +361,7 @@ class LinksSpider(RedisSpider):
         lp = meta["lp"]
         hops = [[u, s] for u, s in zip(meta.get("redirect_urls", []), meta.get("redirect_reasons", []), strict=False)]
         ctype = response.headers.get(b"Content-Type")
-        ctx = self.frontier.context(lp["crawl"])
+        ctx = self.contexts.get(lp["crawl"])
         outcome = outcome_for_status(response.status, bool(meta.get("lp_retry_after")))
         if outcome is not Outcome.OK and ctx is not None and ctx.accepted(response.status, host_of(response.url)):
             outcome = Outcome.OK
@@ -397,8 +404,8 @@ class LinksSpider(RedisSpider):
         item = self._item(lp, self._result(response), response.request or Request(response.url))
         if item.result.outcome not in (Outcome.OK, Outcome.WARNING):
             return item
-        if not self.frontier.in_scope(lp["crawl"], host_of(response.url)):
-            options = self.frontier.options(lp["crawl"])
+        if not self.contexts.in_scope(lp["crawl"], host_of(response.url)):
+            options = self.contexts.options(lp["crawl"])
             if item.result.redirects and options is not None and options.check_fragments == "all" and \
                     options.check_external:
                 # Landed on another host's page: queued as a check, read for the anchors that the
@@ -422,27 +429,27 @@ class LinksSpider(RedisSpider):
             return item
         try:
             if is_css:  # a stylesheet of the site: its url() and @import targets, not a page
-                css = await parse_body(scan_stylesheet, response, self.frontier.max_links)
+                css = await parse_body(scan_stylesheet, response, self.max_links)
                 item.links = self._links(css, response, lp)  # type: ignore[arg-type]
                 item.links_over_cap = css.overflow
                 return item
-            scan = await parse_body(scan_page, response, self.frontier.max_links)
+            scan = await parse_body(scan_page, response, self.max_links)
             if (job := render_job(response)) is not None:  # shadow roots, hash routes, failed requests
-                scan = await off_reactor(job.merged, scan, response, self.frontier.max_links)
+                scan = await off_reactor(job.merged, scan, response, self.max_links)
             if scan.tokenized:
                 logger.info("%s nests elements too deep for the tree parser: read with the tokenizer", response.url)
             if scan.overflow:
                 logger.info("%s links more than %d distinct targets: %d more links not taken", response.url,
-                            self.frontier.max_links, scan.overflow)
+                            self.max_links, scan.overflow)
                 item.links_over_cap = scan.overflow
             if scan.too_many_anchors:
                 logger.info("%s holds more than %d ids: fragments naming it are not checked", response.url,
-                            self.frontier.max_links)
+                            self.max_links)
             item.is_page = True
             item.promoted = not lp["page"]
             item.links = self._links(scan, response, lp)  # type: ignore[arg-type]
             item.depth_limited = bool(lp.get("depth_limited"))
-            ctx = self.frontier.context(lp["crawl"])
+            ctx = self.contexts.get(lp["crawl"])
             if ctx is not None and ctx.options.check_fragments != "none" and not scan.too_many_anchors:
                 item.anchors = scan.anchors
         except Exception:  # hostile HTML must not cost the lease: record the page, log the cause
@@ -473,10 +480,10 @@ class LinksSpider(RedisSpider):
         item = self._item(lp, self._result(response), response.request or Request(response.url))
         if item.result.outcome not in (Outcome.OK, Outcome.WARNING):
             return item
-        ctx = self.frontier.context(lp["crawl"])
+        ctx = self.contexts.get(lp["crawl"])
         try:
             # The protocol allows 50,000 urls a sitemap; a bigger one is cut like a page.
-            item.link_cap = max(SITEMAP_URLS, self.frontier.max_links)
+            item.link_cap = max(SITEMAP_URLS, self.max_links)
             listing, item.links_over_cap = await off_reactor(
                 functools.partial(read_sitemap, max_size=lp["cap"]), response.body, response.url, item.link_cap)
         except SitemapTooLarge as exc:  # a .gz sitemap decoding past the cap: as a compressed answer would
@@ -510,14 +517,14 @@ class LinksSpider(RedisSpider):
         item = self.on_checked(response)
         if item.result.outcome in (Outcome.OK, Outcome.WARNING) and isinstance(response, HtmlResponse):
             try:
-                scan = await parse_body(scan_page, response, self.frontier.max_links)
+                scan = await parse_body(scan_page, response, self.max_links)
                 item.anchors = None if scan.too_many_anchors else scan.anchors
             except Exception:
                 logger.exception("could not read the anchors of %s", response.url)
         return item
 
     def _links(self, scan: PageScan, response: TextResponse, lp: dict[str, Any]) -> list[FoundLink]:
-        ctx = self.frontier.context(lp["crawl"])
+        ctx = self.contexts.get(lp["crawl"])
         options = ctx.options if ctx else None
         depth = lp["depth"] + 1
         may_follow = ctx is None or ctx.depth_allows(depth)
@@ -576,7 +583,7 @@ class LinksSpider(RedisSpider):
         kind = error_kind(exc) if isinstance(exc, BaseException) else ErrorKind.CONNECTION_FAILED
         method = CheckMethod.HOST if isinstance(exc, HostFailed) else self._method(request)
         if kind in HOST_KINDS and method is not CheckMethod.HOST:
-            self.frontier.note_host_failure(lp["crawl"], host_of(request.url), kind)
+            self.host_verdicts.note_failure(lp["crawl"], host_of(request.url), kind)
         logger.debug("%s failed: %s (%s)", lp["url"], kind, exc)
         result = LinkResult(lp["url"], kind.outcome, error=kind, external=lp["external"],
                             final_url=request.url if hops else None, redirects=hops)

@@ -204,8 +204,8 @@ def redis_text(client: Any, key: str) -> str:
 
 
 # -- the pieces, in process ------------------------------------------------------------------------
-class Frontier:
-    """The two questions the middleware asks the frontier extension, answered from a set."""
+class Contexts:
+    """The two questions the middleware asks the frontier's crawl contexts, answered from a set."""
 
     def __init__(self, active: set[str]) -> None:
         self.active = active
@@ -213,7 +213,7 @@ class Frontier:
     def is_active(self, crawl_id: str) -> bool:
         return crawl_id in self.active
 
-    def context(self, crawl_id: str) -> None:
+    def get(self, crawl_id: str) -> None:
         return None
 
 
@@ -222,8 +222,8 @@ def _request(url: str, crawl: str) -> Request:
 
 
 def test_a_jar_per_crawl_dropped_once_the_crawl_ends(monkeypatch: pytest.MonkeyPatch) -> None:
-    frontier = Frontier({"a", "b"})
-    mw = CrawlCookiesMiddleware(frontier, max_cookies=100)  # type: ignore[arg-type]
+    contexts = Contexts({"a", "b"})
+    mw = CrawlCookiesMiddleware(contexts, max_cookies=100)  # type: ignore[arg-type]
 
     def send(url: str, crawl: str) -> bytes | None:
         request = _request(url, crawl)
@@ -244,7 +244,7 @@ def test_a_jar_per_crawl_dropped_once_the_crawl_ends(monkeypatch: pytest.MonkeyP
     robots = Request("http://site.example/robots.txt", headers={"Cookie": "leftover=1"})
     mw.process_request(robots)  # no crawl: shared by every crawl, so no crawl's cookies
     assert robots.headers.get("Cookie") is None
-    frontier.active.discard("a")
+    contexts.active.discard("a")
     monkeypatch.setattr(crawl_cookies, "PRUNE_EVERY", 0.0)
     time.sleep(0.01)
     send("http://site.example/", "b")
@@ -252,7 +252,7 @@ def test_a_jar_per_crawl_dropped_once_the_crawl_ends(monkeypatch: pytest.MonkeyP
 
 
 def test_a_jar_keeps_at_most_its_limit_and_drops_oversized_cookies() -> None:
-    mw = CrawlCookiesMiddleware(Frontier({"a"}), max_cookies=50)  # type: ignore[arg-type]
+    mw = CrawlCookiesMiddleware(Contexts({"a"}), max_cookies=50)  # type: ignore[arg-type]
     request = _request("http://site.example/", "a")
     many = [f"c{n}=v{n}; Path=/" for n in range(5000)]
     mw.process_response(request, Response(request.url, headers={"Set-Cookie": many}, request=request))
@@ -271,7 +271,7 @@ def test_public_suffixes_are_read_offline() -> None:
 
 
 def test_a_jar_refuses_a_cookie_for_a_whole_public_suffix() -> None:
-    mw = CrawlCookiesMiddleware(Frontier({"a"}))  # type: ignore[arg-type]
+    mw = CrawlCookiesMiddleware(Contexts({"a"}))  # type: ignore[arg-type]
     request = _request("http://shop.co.uk/", "a")
     mw.process_response(request, Response(request.url, headers={"Set-Cookie": [
         "super=1; Domain=co.uk; Path=/", "own=1; Domain=shop.co.uk; Path=/"]}, request=request))

@@ -31,15 +31,15 @@ def test_a_dead_peers_undecodable_start_message_goes_back_and_becomes_a_dead_let
     ghost = "ghost-1"
     valid = json.dumps({"url": site.url("ext", "/ok?ghost"), "max_depth": 0})
     pipe = redis.Redis.from_url(redis_url).pipeline(transaction=True)
-    pipe.hset(KEYS.workers, ghost, json.dumps({"host": "gone", "pid": 1, "started": 0, "seen": 0}))
+    pipe.hset(KEYS.crawlers, ghost, json.dumps({"host": "gone", "pid": 1, "started": 0, "seen": 0}))
     pipe.rpush(KEYS.start_claimed(ghost), b"\xff\xfe bad bytes", valid)  # no heartbeat key: it is dead
     pipe.execute()
 
     wait_for(lambda: rclient.llen(KEYS.start_dead) == 1, 30, what="the bad message a dead letter")
     wait_for(lambda: len([c for c in store.list() if c.state != "queued"]) == 2, 30, what="the valid message's crawl")
-    assert not rclient.exists(KEYS.start_claimed(ghost)) and not rclient.hexists(KEYS.workers, ghost)
+    assert not rclient.exists(KEYS.start_claimed(ghost)) and not rclient.hexists(KEYS.crawlers, ghost)
     output = proc.output()
-    assert f"worker {ghost} stopped answering" in output
+    assert f"crawler {ghost} stopped answering" in output
     assert "Traceback" not in output and "reaper failed" not in output
     shown = linkpatrol_cli(redis_url, "start-queue", "dead")
     assert shown.returncode == 0 and "not UTF-8 text" in shown.stdout
@@ -51,8 +51,8 @@ def test_a_url_that_stops_every_crawler_holding_it_is_decided_after_three(
     # url that hangs a whole crawler would. Three crawlers go that way; the fourth decides the url.
     env = {"LINKPATROL_TIMEOUT": "120", "LINKPATROL_LEASE_ATTEMPTS": "3"}
     procs = [crawlers(env) for _ in range(4)]
-    wait_for(lambda: rclient.hlen(KEYS.workers) == 4, 90, what="four crawlers registered")
-    pids = {worker: json.loads(info)["pid"] for worker, info in rclient.hgetall(KEYS.workers).items()}
+    wait_for(lambda: rclient.hlen(KEYS.crawlers) == 4, 90, what="four crawlers registered")
+    pids = {worker: json.loads(info)["pid"] for worker, info in rclient.hgetall(KEYS.crawlers).items()}
     by_pid = {p.pid: p for p in procs}
     crawl = store.create(site.url("ext", "/slow"))
     frozen: list[str] = []

@@ -139,7 +139,7 @@ def test_a_response_freed_gives_its_hold_back() -> None:
     run(main)
 
 
-class Frontier:
+class Leases:
     def __init__(self) -> None:
         self.given_back: list[tuple[str, str]] = []
 
@@ -151,7 +151,7 @@ class Spider:
     """The two things ``settles`` asks of the spider."""
 
     def __init__(self) -> None:
-        self.frontier = Frontier()
+        self.leases = Leases()
 
     def answered(self, response: HtmlResponse) -> str:
         return "recorded alone"
@@ -189,7 +189,7 @@ def test_a_callback_gives_its_hold_back_on_every_path() -> None:
         task.cancel()
         await settle()
         assert task.cancelled() and budget.held == 0
-        assert spider.frontier.given_back == [("c1", "http://x.example/")]
+        assert spider.leases.given_back == [("c1", "http://x.example/")]
 
     run(main)
 
