@@ -328,7 +328,7 @@ class CrawlOptions:
              "empty mount element, a noscript asking for JavaScript, next to no links). Absent: the "
              "deployment's default (LINKPATROL_RENDER, never unless set).",
              label="Run the pages' JavaScript (headless browser)", widget="select", advanced=True, wide=True,
-             metavar="MODE", places=NOT_CHECK,
+             metavar="MODE", places=EVERYWHERE,
              choices=(("never", "never"), ("auto", "when a page looks like an app that needs it"),
                       ("always", "on every page of the site"))),
     ] = field(default_factory=lambda: render_default())

@@ -524,3 +524,32 @@ def test_a_check_of_a_folder_with_escaping_links_reports_them_404_promptly(
                                                                "secret.txt", "about", "trap/", "zero", "pipe",
                                                                "sock")}
     assert elapsed < 45, elapsed  # no link waited for a timeout
+
+
+@pytest.fixture(scope="module")
+def spa() -> Iterator[SiteServer]:
+    server = SiteServer("spa")
+    yield server
+    server.stop()
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/chromium", os.X_OK), reason="no /usr/bin/chromium (make system-deps)")
+def test_render_finds_the_dead_links_a_browser_sees(run_check: Callable[..., Any], spa: SiteServer) -> None:
+    """A single-page app checked for CI: the HTML as sent holds no dead link; with --render always the
+    crawlers check starts load each page in chromium and find the three its scripts show or request."""
+    base = spa.url("main").rstrip("/")
+    env = check_env(LINKPATROL_RENDER_SETTLE="1")
+    plain = run_check(spa.url("main"), "--allow-private", "--crawlers", "1", "--no-sitemaps", "--format", "json",
+                      "--progress", "none", env=env)
+    assert plain.returncode == 0, plain.stderr
+    rendered = run_check(spa.url("main"), "--allow-private", "--crawlers", "1", "--no-sitemaps", "--render",
+                         "always", "--format", "json", "--progress", "none", env=env, timeout=120)
+    assert rendered.returncode == 1, rendered.stderr
+    dead = {p["url"].removeprefix(base) for p in json.loads(rendered.stdout)["problems"] if p["outcome"] == "dead"}
+    assert dead == {"/docs/gone", "/dead-from-api", "/img/missing.png"}
+
+
+def test_render_without_a_browser_is_bad_input(run_check: Callable[..., Any], spa: SiteServer) -> None:
+    out = run_check(spa.url("main"), "--allow-private", "--render", "auto", "--progress", "none",
+                    env=check_env(LINKPATROL_CHROMIUM="/nonexistent/chromium"))
+    assert out.returncode == 2 and "--render" in out.stderr and "/nonexistent/chromium" in out.stderr, out.stderr

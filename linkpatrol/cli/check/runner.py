@@ -21,6 +21,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from linkpatrol import durations
+from linkpatrol import env as read
 from linkpatrol.cli.check.folder import FolderServer
 from linkpatrol.cli.check.progress import Progress, Snapshot, make_progress
 from linkpatrol.cli.check.reports import GROUPINGS, Display, Report, render, summary
@@ -83,6 +84,14 @@ def process_started() -> float:
     return now - age if 0 <= age < MAX_STARTUP else now
 
 
+RENDER_PAGES = 2  # pages each crawler a check starts renders at once, with --render auto|always
+
+
+def chromium(env: dict[str, str]) -> str:
+    """The browser the crawlers render with (``LINKPATROL_CHROMIUM``, as crawler/settings.py reads it)."""
+    return read.text(env, "LINKPATROL_CHROMIUM", "/usr/bin/chromium")
+
+
 class BadInput(ValueError):
     def __init__(self, flag: str, message: str) -> None:
         super().__init__(f"{flag}: {message}")
@@ -137,6 +146,10 @@ class Plan:
         if request.output is not None and not Path(request.output).resolve().parent.is_dir():
             raise BadInput("--output", f"no folder {str(Path(request.output).parent)!r} to write into")
         crawlers = request.crawlers if request.crawlers is not None else (0 if shared else default_crawlers())
+        if request.options.render != "never" and crawlers and not os.access(chromium(env), os.X_OK):
+            raise BadInput("--render", f"the crawlers this check starts render with Debian's chromium, and there "
+                                       f"is none at {chromium(env)} (apt-get install chromium, or set "
+                                       f"LINKPATROL_CHROMIUM)")
         return cls(url, folder, site_url, shared, crawlers)
 
 
@@ -265,6 +278,8 @@ class Check:
         env = {**self.env, "SCRAPY_SETTINGS_MODULE": CRAWLER_SETTINGS}
         if plan.folder is not None or self.request.allow_private:
             env["LINKPATROL_ALLOW_PRIVATE"] = "1"
+        if self.request.options.render != "never" and not env.get("LINKPATROL_RENDER_PAGES", "").strip():
+            env["LINKPATROL_RENDER_PAGES"] = str(RENDER_PAGES)  # the crawlers it starts render
         if plan.shared:
             redis_url = self.env["REDIS_URL"]
             if plan.folder is not None and not plan.crawlers:
