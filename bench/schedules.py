@@ -22,7 +22,7 @@ from pathlib import Path
 import redis
 
 from linkpatrol.cli.redis_server import RedisServer
-from linkpatrol.model.records import parse_options
+from linkpatrol.model.options import parse_options
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.watch.schedules import ScheduleRequest, Schedules
 

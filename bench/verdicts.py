@@ -21,7 +21,7 @@ import redis
 
 from linkpatrol.cli.redis_server import RedisServer
 from linkpatrol.frontier import Scripts
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for

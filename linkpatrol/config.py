@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from linkpatrol import env as read
 from linkpatrol.env import BadSetting  # noqa: F401  (re-exported: where every process imports it)
-from linkpatrol.model.records import MAX_DURATION
+from linkpatrol.model.option_values import MAX_DURATION
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "lp"

@@ -17,7 +17,7 @@ from scrapy.http import Response
 from crawler.downloadermiddlewares.retry_after import retry_after_seconds
 from crawler.extensions.frontier import crawler_keys, frontier_of, redis_from_settings
 from crawler.frontier.contexts import CrawlContexts
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.urls import host_of
 from linkpatrol.politeness import HostGate, Limits
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from linkpatrol.frontier.leases import LeaseStore
 from linkpatrol.frontier.running_crawls import RunningCrawls
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.rules import CrawlRules
 
 MB = 1024 * 1024

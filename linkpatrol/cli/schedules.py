@@ -15,7 +15,7 @@ from typing import Any
 
 from linkpatrol.cli.context import EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_OK, Context, error, print_json
 from linkpatrol.cli.crawl_flags import add_crawl_options, flag_of, options_from_args
-from linkpatrol.model.records import InvalidOption
+from linkpatrol.model.options import InvalidOption
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.watch.schedules import PreviousCrawlRunning, ScheduleNotFound, ScheduleRequest, Schedules, parse_when
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import redis.asyncio
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.traps import id_template, static_trap
 from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.model.wire import Completion, FrontierMessage, LinkResult, MessageKind, anchor_hash, compact_json

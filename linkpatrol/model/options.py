@@ -16,51 +16,38 @@ starts; a limit is a number within its bounds. ``0`` is no value of ``max_pages`
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, get_type_hints
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, with_config
 from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from linkpatrol import durations, env
-from linkpatrol.model.email_address import InvalidAddress, validate_all
+from linkpatrol import env
+from linkpatrol.model import option_values as values
+from linkpatrol.model.option_values import (
+    MAX_ACCEPT,
+    MAX_DURATION,
+    MAX_HEADERS,
+    MAX_LIMIT,
+    MAX_NOTIFY,
+    MAX_PAGE_SIZE,
+    MAX_PATTERN_LENGTH,
+    MAX_PATTERNS,
+    MAX_REMAP,
+    MAX_SAME_SITE,
+    MAX_SITE_CONCURRENCY,
+    MAX_SITE_RATE,
+    MAX_WEBHOOK_SECRET,
+    MAX_WEBHOOKS,
+    REMAP_SHAPE,
+    InvalidOption,
+)
 from linkpatrol.model.rules import AcceptRule, compile_patterns, remap_prefix, site_host
-
-MAX_NOTIFY = 10
-MAX_LIMIT = 1_000_000
-MAX_SITE_CONCURRENCY = 1000
-MAX_SITE_RATE = 10_000
-MAX_PATTERNS, MAX_PATTERN_LENGTH = 50, 500  # exclude (their compiled size: rules.MAX_PATTERN_PROGRAM)
-MAX_SAME_SITE = 50
-MAX_ACCEPT = 50
-MAX_HEADERS, MAX_HEADER_NAME, MAX_HEADER_VALUE = 20, 100, 4096
-MAX_PAGE_SIZE = 1024  # megabytes
-MAX_REMAP = 10
-MAX_WEBHOOKS, MAX_WEBHOOK_URL, MAX_WEBHOOK_SECRET = 5, 2000, 256
-REMAP_SHAPE = 'must be an object of URL prefixes: {"https://example.org/docs/": "http://127.0.0.1:8000/"}'
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 7230 token
-# Headers that frame the message or concern one hop: the HTTP client owns them.
-FORBIDDEN_HEADERS = frozenset({
-    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
-    "trailer", "upgrade", "expect", "proxy-authorization", "proxy-authenticate",
-})
-MAX_DURATION = 30 * 24 * 3600  # seconds
-
-
-class InvalidOption(ValueError):
-    """A crawl option (or the url) a person gave that cannot be used; ``field`` names it."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
 
 
 class Place(StrEnum):
@@ -120,47 +107,47 @@ def _is_form(info: ValidationInfo) -> bool:
 
 
 def _v_whole(value: Any, info: ValidationInfo) -> int | None:
-    return _whole(str(info.field_name), value)
+    return values.whole(str(info.field_name), value)
 
 
 def _v_duration(value: Any, info: ValidationInfo) -> int | None:
-    return parse_duration(str(info.field_name), value)
+    return values.parse_duration(str(info.field_name), value)
 
 
 def _v_rate(value: Any, info: ValidationInfo) -> float | None:
-    return _rate(str(info.field_name), value)
+    return values.rate(str(info.field_name), value)
 
 
 def _v_flag(value: Any, info: ValidationInfo) -> bool:
     name = str(info.field_name)
-    return _flag(name, value, bool(_defaults()[name]))
+    return values.flag(name, value, bool(_defaults()[name]))
 
 
 def _v_emails(value: Any, info: ValidationInfo) -> list[str]:
-    return _emails(value, _is_form(info))
+    return values.emails(value, _is_form(info))
 
 
 def _v_list(what: str, *, lines_only: bool = False) -> BeforeValidator:
     def parse(value: Any, info: ValidationInfo) -> list[str]:
-        return _entries(str(info.field_name), value, _is_form(info), what, lines_only=lines_only)
+        return values.entries(str(info.field_name), value, _is_form(info), what, lines_only=lines_only)
     return BeforeValidator(parse)
 
 
 def _v_headers(value: Any, info: ValidationInfo) -> dict[str, str]:
-    return _headers(value, _is_form(info))
+    return values.headers(value, _is_form(info))
 
 
 def _v_choice(value: Any, info: ValidationInfo) -> str:
     name = str(info.field_name)
-    return _choice(name, value, specs()[name].values, str(_defaults()[name]))
+    return values.choice(name, value, specs()[name].values, str(_defaults()[name]))
 
 
 def _v_secret(value: Any, info: ValidationInfo) -> str:
-    return _secret(value)
+    return values.secret(value)
 
 
 def _v_remap(value: Any, info: ValidationInfo) -> dict[str, str]:
-    return _remap(value)
+    return values.remap(value)
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -355,7 +342,7 @@ class CrawlOptions:
         if self.webhook_secret:
             self.webhook_signed = True
         if self.webhooks:
-            self.webhook_targets = [webhook_target(u) for u in self.webhooks]
+            self.webhook_targets = [values.webhook_target(u) for u in self.webhooks]
 
     def with_headers(self, headers: Mapping[str, str]) -> CrawlOptions:
         """These options with ``headers`` as their request headers (a re-run's, read from the store)."""
@@ -378,12 +365,12 @@ class CrawlOptions:
         if len(self.notify) > MAX_NOTIFY:
             raise InvalidOption("notify", f"at most {MAX_NOTIFY} addresses")
         self._validate_rules()
-        _check_headers(self.headers)
+        values.check_headers(self.headers)
         if self.headers:
             self.header_names = list(self.headers)
-        self.webhooks = _check_webhooks(self.webhooks)
-        self.webhook_targets = [webhook_target(u) for u in self.webhooks]
-        _check_webhook_secret(self.webhook_secret)
+        self.webhooks = values.check_webhooks(self.webhooks)
+        self.webhook_targets = [values.webhook_target(u) for u in self.webhooks]
+        values.check_webhook_secret(self.webhook_secret)
         self.webhook_signed = bool(self.webhook_secret)
         return self
 
@@ -399,10 +386,10 @@ class CrawlOptions:
             raise InvalidOption("exclude", str(exc)) from None
         if len(self.same_site) > MAX_SAME_SITE:
             raise InvalidOption("same_site", f"at most {MAX_SAME_SITE} hosts")
-        self.same_site = list(dict.fromkeys(_entry("same_site", h, site_host) for h in self.same_site))
+        self.same_site = list(dict.fromkeys(values.entry("same_site", h, site_host) for h in self.same_site))
         if len(self.accept) > MAX_ACCEPT:
             raise InvalidOption("accept", f"at most {MAX_ACCEPT} entries")
-        self.accept = list(dict.fromkeys(str(_entry("accept", str(a), AcceptRule.parse)) for a in self.accept))
+        self.accept = list(dict.fromkeys(str(values.entry("accept", str(a), AcceptRule.parse)) for a in self.accept))
         if not isinstance(self.remap, Mapping):
             raise InvalidOption("remap", REMAP_SHAPE)
         if len(self.remap) > MAX_REMAP:
@@ -411,7 +398,7 @@ class CrawlOptions:
         for source, target in self.remap.items():
             if not isinstance(source, str) or not isinstance(target, str):
                 raise InvalidOption("remap", "prefixes must be strings")
-            remap[_entry("remap", source, remap_prefix)] = _entry("remap", target, remap_prefix)
+            remap[values.entry("remap", source, remap_prefix)] = values.entry("remap", target, remap_prefix)
         self.remap = remap
 
     def to_dict(self) -> dict[str, Any]:
@@ -440,241 +427,6 @@ class CrawlOptions:
         data = json.loads(raw) if raw else {}
         return cls(**{k: v for k, v in data.items()
                       if k in cls.__dataclass_fields__ and k not in ("headers", "webhook_secret")})
-
-
-def _entry(name: str, value: str, parse: Callable[[str], Any]) -> Any:
-    try:
-        return parse(value)
-    except ValueError as exc:
-        raise InvalidOption(name, str(exc)) from None
-
-
-def _check_headers(headers: Mapping[str, str]) -> None:
-    """Names and values of request headers; a message never repeats a value (they are secrets)."""
-    if len(headers) > MAX_HEADERS:
-        raise InvalidOption("headers", f"at most {MAX_HEADERS} headers")
-    seen: set[str] = set()
-    for number, (name, value) in enumerate(headers.items(), 1):
-        if not isinstance(name, str) or not HEADER_NAME.fullmatch(name) or len(name) > MAX_HEADER_NAME:
-            raise InvalidOption("headers", f"header {number} has no valid name (letters, digits and "
-                                           f"!#$%&'*+-.^_`|~, at most {MAX_HEADER_NAME} characters)")
-        if name.lower() in FORBIDDEN_HEADERS:
-            raise InvalidOption("headers", f"{name} is set by the HTTP client itself and cannot be given")
-        if name.lower() in seen:
-            raise InvalidOption("headers", f"{name} is given twice")
-        seen.add(name.lower())
-        if not isinstance(value, str):
-            raise InvalidOption("headers", f"the value of {name} must be a string")
-        if "\r" in value or "\n" in value:
-            raise InvalidOption("headers", f"the value of {name} must not contain a line break")
-        if not value.strip():
-            raise InvalidOption("headers", f"{name} needs a value")
-        if len(value) > MAX_HEADER_VALUE:
-            raise InvalidOption("headers", f"the value of {name} is longer than {MAX_HEADER_VALUE} characters")
-        if any(not (" " <= c <= "~" or c == "\t") for c in value):
-            raise InvalidOption("headers", f"the value of {name} may hold printable ASCII characters only")
-
-
-def webhook_target(url: str) -> str:
-    """A webhook URL as pages, the API and logs show it: no user name, password, query string or
-    fragment (where receivers tend to put their tokens)."""
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
-        return "(invalid URL)"
-    if ":" in host:
-        host = f"[{host}]"
-    return urlunsplit((parts.scheme, f"{host}:{port}" if port else host, parts.path, "", ""))
-
-
-def _check_webhooks(urls: list[str]) -> list[str]:
-    """Webhook URLs: http or https, a host, no user name or password. The address policy is applied
-    by who knows it (``linkpatrol.watch.webhooks.refused``: the web app, the command line) and again, after
-    resolving, when each webhook is sent."""
-    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-        raise InvalidOption("webhooks", "must be a list of http(s) URLs")
-    if len(urls) > MAX_WEBHOOKS:
-        raise InvalidOption("webhooks", f"at most {MAX_WEBHOOKS} URLs")
-    out: list[str] = []
-    for url in (u.strip() for u in urls):
-        shown = url[:80]
-        if len(url) > MAX_WEBHOOK_URL:
-            raise InvalidOption("webhooks", f"a URL has at most {MAX_WEBHOOK_URL} characters")
-        if any(c.isspace() or not c.isprintable() for c in url):
-            raise InvalidOption("webhooks", f"{shown!r} holds spaces or control characters")
-        try:
-            parts = urlsplit(url)
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            raise InvalidOption("webhooks", f"{shown!r} is not a URL") from None
-        if parts.scheme not in ("http", "https") or not host:
-            raise InvalidOption("webhooks", f"{shown!r} is not an http or https URL")
-        if parts.username is not None or parts.password is not None:
-            raise InvalidOption("webhooks", f"{parts.scheme}://{host}: a user name or password in the URL is "
-                                            "not accepted; use webhook_secret to sign the requests")
-        if port == 0:
-            raise InvalidOption("webhooks", f"{shown!r} has no valid port")
-        if url not in out:
-            out.append(url)
-    return out
-
-
-def _check_webhook_secret(secret: str) -> None:
-    """The message never repeats the secret."""
-    if not isinstance(secret, str):
-        raise InvalidOption("webhook_secret", "must be a string")
-    if len(secret) > MAX_WEBHOOK_SECRET:
-        raise InvalidOption("webhook_secret", f"has at most {MAX_WEBHOOK_SECRET} characters")
-    if any(not (" " <= c <= "~") for c in secret):
-        raise InvalidOption("webhook_secret", "may hold printable ASCII characters only")
-
-
-# -- parsing what a person or a client sent -----------------------------------------------------------
-def _whole(name: str, value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise InvalidOption(name, "must be a whole number")
-    if isinstance(value, str):
-        value = value.strip()
-        # ASCII digits only ("²".isdigit() is true, int() refuses it), and a length check before
-        # int(): Python refuses to convert more than 4,300 digits.
-        if not (value.isascii() and value.isdigit()):
-            raise InvalidOption(name, "must be a whole number, 0 or more")
-        value = value.lstrip("0") or "0"
-        if len(value) > len(str(MAX_LIMIT)):
-            raise InvalidOption(name, f"must be at most {MAX_LIMIT:,}")
-        value = int(value)
-    if not isinstance(value, int) or value < 0:
-        raise InvalidOption(name, "must be a whole number, 0 or more")
-    if value > MAX_LIMIT:
-        raise InvalidOption(name, f"must be at most {MAX_LIMIT:,}")
-    return value
-
-
-def parse_duration(name: str, value: Any) -> int | None:
-    """A crawl's time limit (``durations.parse``: seconds, or "90m", "2h", "1d", at most MAX_DURATION);
-    None when not given."""
-    if value is None or value == "":
-        return None
-    try:
-        return durations.parse(value, maximum=MAX_DURATION)
-    except durations.BadDuration as exc:
-        raise InvalidOption(name, exc.message) from None
-
-
-def duration_text(seconds: int) -> str:
-    """A limit as it was set, every unit shown ("2h", "1h 30m"): ``durations.describe``."""
-    return durations.describe(seconds, most=4)
-
-
-def _rate(name: str, value: Any) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise InvalidOption(name, "must be a number of requests per second") from None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidOption(name, "must be a number of requests per second")
-    return float(value)
-
-
-def _flag(name: str, value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"1", "true", "on", "yes"}:
-        return True
-    if isinstance(value, str) and value.lower() in {"0", "false", "off", "no", ""}:
-        return False
-    raise InvalidOption(name, "must be true or false")
-
-
-def _emails(value: Any, form: bool) -> list[str]:
-    if value is None or (form and value == ""):
-        return []
-    items = re.split(r"[\s,;]+", value) if form and isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-        raise InvalidOption("notify", "must be a list of email addresses")
-    out = [v.strip() for v in items if v.strip()]
-    if len(out) > MAX_NOTIFY:
-        raise InvalidOption("notify", f"at most {MAX_NOTIFY} addresses")
-    try:
-        return validate_all(out)
-    except InvalidAddress as exc:
-        raise InvalidOption("notify", exc.message) from None
-
-
-def _entries(name: str, value: Any, form: bool, what: str, *, lines_only: bool = False) -> list[str]:
-    """A list option: a JSON list of strings (numbers too, for ``accept``), or in a form one text with
-    an entry a line (``lines_only``: a pattern may hold commas and spaces) or separated by commas."""
-    if value is None or (form and value == ""):
-        return []
-    if form and isinstance(value, str):
-        items: Any = value.splitlines() if lines_only else re.split(r"[\s,]+", value)
-    else:
-        items = value
-    if not isinstance(items, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in items):
-        raise InvalidOption(name, f"must be a list of {what}")
-    return list(dict.fromkeys(str(v).strip() for v in items if str(v).strip()))
-
-
-def _headers(value: Any, form: bool) -> dict[str, str]:
-    """Request headers: a JSON object of names and values, or "Name: value" lines (a form's text, the
-    command line's repeated --header). Checked by ``_check_headers``; no message repeats a value."""
-    if value is None or (form and value == ""):
-        return {}
-    if form and isinstance(value, str):
-        value = value.splitlines()
-    if isinstance(value, Mapping):
-        pairs = list(value.items())
-    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-        pairs = []
-        for number, line in enumerate(value, 1):
-            name, colon, val = line.partition(":")
-            if line.strip() and not colon:
-                raise InvalidOption("headers", f'line {number} is not "Name: value"')
-            if line.strip():
-                pairs.append((name.strip(), val))
-    else:
-        raise InvalidOption("headers", 'must be an object of header names and values (or "Name: value" lines)')
-    headers: dict[str, str] = {}
-    for number, (name, val) in enumerate(pairs, 1):
-        if not isinstance(val, str):
-            raise InvalidOption("headers", f"the value of header {number} must be a string")
-        if name in headers:
-            raise InvalidOption("headers", f"header {number} is given twice")
-        headers[name] = val.strip(" \t")
-    return headers
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...], default: str) -> str:
-    if value is None or value == "":
-        return default
-    if not isinstance(value, str) or value.strip().lower() not in choices:
-        raise InvalidOption(name, f"must be one of {', '.join(choices)}")
-    return value.strip().lower()
-
-
-def _secret(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidOption("webhook_secret", "must be a string")
-    return value.strip()
-
-
-def _remap(value: Any) -> dict[str, str]:
-    """URL prefix -> URL prefix, a JSON object (checked by ``CrawlOptions.validate``); no form sends it."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidOption("remap", REMAP_SHAPE)
-    return dict(value)
 
 
 def parse_options(data: Mapping[str, Any], *, form: bool = False) -> CrawlOptions:

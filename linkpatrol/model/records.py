@@ -1,6 +1,6 @@
-"""The crawl record. Its options, and the validation every way of starting a crawl shares (the form,
-the JSON API, the command line and a JSON start message in Redis), are ``linkpatrol.model.options``; the
-names are kept here for the modules that import them from the record."""
+"""The crawl record: a crawl's state, counters, limits and what stopped it. Its options, and the
+validation every way of starting a crawl shares (the form, the JSON API, the command line and a JSON
+start message in Redis), are ``linkpatrol.model.options``."""
 
 from __future__ import annotations
 
@@ -10,33 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from linkpatrol.model.options import (  # noqa: F401  (re-exported)
-    MAX_ACCEPT,
-    MAX_DURATION,
-    MAX_HEADER_NAME,
-    MAX_HEADER_VALUE,
-    MAX_HEADERS,
-    MAX_LIMIT,
-    MAX_NOTIFY,
-    MAX_PAGE_SIZE,
-    MAX_PATTERN_LENGTH,
-    MAX_PATTERNS,
-    MAX_REMAP,
-    MAX_SAME_SITE,
-    MAX_SITE_CONCURRENCY,
-    MAX_SITE_RATE,
-    MAX_WEBHOOK_SECRET,
-    MAX_WEBHOOK_URL,
-    MAX_WEBHOOKS,
-    NOTIFY_WHEN,
-    OPTION_FIELDS,
-    CrawlOptions,
-    InvalidOption,
-    duration_text,
-    parse_duration,
-    parse_options,
-    webhook_target,
-)
+from linkpatrol.model.option_values import duration_text
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import STATUS_CLASSES, CheckMethod, ErrorKind, Outcome
 
 # ``dead`` is ``outcome_dead``: a counter "broken" that crawlers before this version also wrote held

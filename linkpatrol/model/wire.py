@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from linkpatrol.model.records import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.model.verdicts import LEGACY_MISSING_ANCHOR, CheckMethod, ErrorKind, Outcome, describe, status_class
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from linkpatrol.model.records import Crawl, InvalidOption
+from linkpatrol.model.options import InvalidOption
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.urls import MAX_URL_LENGTH, InvalidURL, normalize_url
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import LinkResult

@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from linkpatrol.model.records import Crawl, duration_text
+from linkpatrol.model.option_values import duration_text
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.verdicts import FAILING, PROBLEM_OUTCOMES, Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports.accepted import AcceptedLinks, InCrawl

@@ -20,7 +20,8 @@ import redis
 
 from linkpatrol.config import Config
 from linkpatrol.frontier import Scripts
-from linkpatrol.model.records import Crawl, CrawlOptions, CrawlState, Origin
+from linkpatrol.model.options import CrawlOptions
+from linkpatrol.model.records import Crawl, CrawlState, Origin
 from linkpatrol.model.urls import host_of, normalize_url
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import LinkResult, Referrer, ReportRecord, StartMessage

@@ -41,7 +41,8 @@ import redis
 from croniter import CroniterBadDateError, croniter
 
 from linkpatrol import durations
-from linkpatrol.model.records import CrawlOptions, CrawlState, InvalidOption, Origin
+from linkpatrol.model.options import CrawlOptions, InvalidOption
+from linkpatrol.model.records import CrawlState, Origin
 from linkpatrol.reports.summary import iso
 from linkpatrol.store.crawls import CrawlStore, NewCrawl
 

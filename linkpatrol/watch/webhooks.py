@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from linkpatrol.model.addresses import AddressPolicy
+from linkpatrol.model.option_values import webhook_target as redact  # the shown form of a URL, kept with the options
 from linkpatrol.model.records import Crawl
-from linkpatrol.model.records import webhook_target as redact  # the shown form of a URL, kept with the options
 from linkpatrol.reports import results
 from linkpatrol.reports.diff import CrawlDiff
 from linkpatrol.reports.summary import crawl_summary, iso

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from linkpatrol.model.records import Crawl, CrawlOptions, InvalidOption, Origin
+from linkpatrol.model.options import CrawlOptions, InvalidOption
+from linkpatrol.model.records import Crawl, Origin
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports import accepted as accepted_module

@@ -22,7 +22,9 @@ from linkpatrol.cli.check.reports import (
     render,
     summary,
 )
-from linkpatrol.model.records import MAX_REMAP, Crawl, CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.option_values import MAX_REMAP
+from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.rules import CrawlRules
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import LinkResult, Referrer

@@ -10,18 +10,16 @@ from typing import Any
 import pytest
 import redis
 
-from linkpatrol.model.records import (
+from linkpatrol.model.option_values import (
     MAX_ACCEPT,
     MAX_HEADER_VALUE,
     MAX_HEADERS,
     MAX_PATTERN_LENGTH,
     MAX_PATTERNS,
     MAX_SAME_SITE,
-    Crawl,
-    CrawlOptions,
-    InvalidOption,
-    parse_options,
 )
+from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.wire import BadStartMessage, StartMessage
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys

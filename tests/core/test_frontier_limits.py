@@ -10,7 +10,7 @@ import pytest
 
 from linkpatrol.cli.check.reports import Report, summary
 from linkpatrol.frontier import LINK_BATCH, CrawlLimits, Scripts
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 from linkpatrol.reports.summary import crawl_summary

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from linkpatrol.frontier import Scripts
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 from linkpatrol.store.crawls import CrawlStore

@@ -12,7 +12,7 @@ from linkpatrol.frontier import Scripts
 from linkpatrol.frontier.host_verdicts import HostVerdictStore
 from linkpatrol.frontier.leases import LeaseStore, give_back_everything
 from linkpatrol.frontier.running_crawls import RunningCrawls
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import ErrorKind
 from linkpatrol.store.connection import async_client
 from linkpatrol.store.crawls import CrawlStore

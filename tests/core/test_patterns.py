@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from linkpatrol.model.records import CrawlOptions, InvalidOption
+from linkpatrol.model.options import CrawlOptions, InvalidOption
 from linkpatrol.model.rules import MAX_PATTERN_PROGRAM, CrawlRules, compile_pattern
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import linkpatrol_cli

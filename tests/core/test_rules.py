@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.rules import AcceptRule, CrawlRules, compile_pattern, site_host
 from linkpatrol.model.urls import host_of, normalize_url
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from linkpatrol.model.records import InvalidOption, parse_options
+from linkpatrol.model.options import InvalidOption, parse_options
 from linkpatrol.model.wire import StartMessage
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.watch.schedules import (

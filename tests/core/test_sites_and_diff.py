@@ -7,7 +7,8 @@ import json
 import redis
 
 from linkpatrol.config import Config
-from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.options import CrawlOptions
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.reports.diff import diff

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from linkpatrol.model.records import MAX_LIMIT, MAX_NOTIFY, CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.option_values import MAX_LIMIT, MAX_NOTIFY
+from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
 from linkpatrol.model.verdicts import (
     OTHER_OUTCOMES,
@@ -118,6 +119,7 @@ def test_error_kinds_have_a_message_and_an_outcome(kind: ErrorKind) -> None:
         ErrorKind.EXCLUDED_BY_RULE: Outcome.EXCLUDED,
         ErrorKind.UNSUPPORTED_SCHEME: Outcome.UNSUPPORTED,
         ErrorKind.TOO_LARGE: Outcome.WARNING,
+        ErrorKind.NOT_RENDERED: Outcome.WARNING,  # read as sent: its links are checked, the browser was missing
         ErrorKind.MISSING_ANCHOR: Outcome.MISSING_ANCHOR,
     }.get(kind, Outcome.DEAD)
     assert kind.outcome is expected

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.options import CrawlOptions
+from linkpatrol.model.records import Crawl
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import conditional

@@ -23,7 +23,8 @@ from crawler.downloadermiddlewares.crawl_cookies import (
 )
 from crawler.downloadermiddlewares.redirect import check_redirect
 from crawler.failures import RedirectLoop
-from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.options import CrawlOptions
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys

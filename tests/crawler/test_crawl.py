@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended, wait_for

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from linkpatrol.model.records import parse_options
+from linkpatrol.model.options import parse_options
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.registry import list_crawlers

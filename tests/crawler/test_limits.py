@@ -9,7 +9,7 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, wait_ended
 

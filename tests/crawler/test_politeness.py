@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from linkpatrol.model.records import CrawlOptions, InvalidOption
+from linkpatrol.model.options import CrawlOptions, InvalidOption
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.registry import list_crawlers

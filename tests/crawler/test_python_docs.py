@@ -16,7 +16,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.extract import scan_page
 from linkpatrol.cli.check.folder import FolderServer, inside
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, crawl_to_end
 

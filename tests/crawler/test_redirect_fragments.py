@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import redirect_fragments

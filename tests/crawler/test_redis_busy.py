@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from linkpatrol.cli.redis_server import RedisServer
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from tests.support.busy import busy_redis

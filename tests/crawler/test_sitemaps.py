@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from crawler.sitemaps import NotASitemap, SitemapTooLarge, looks_like_sitemap, read_sitemap
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end
 from tests.support.sites import sitemaps

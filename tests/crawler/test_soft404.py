@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from crawler.spiders.links import off_reactor
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.options import CrawlOptions
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import CrawlerProcess, SiteServer, crawl_to_end

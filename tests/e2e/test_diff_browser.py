@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving

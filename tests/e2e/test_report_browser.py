@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from linkpatrol.model.addresses import AddressPolicy
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving

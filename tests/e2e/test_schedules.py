@@ -13,7 +13,7 @@ from pathlib import Path
 import redis
 from rq.registry import FinishedJobRegistry
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.watch.schedules import SKIPPED_RUNNING, ScheduleRequest, Schedules

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from linkpatrol.model.addresses import AddressPolicy
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import OTHER_LABEL
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.browser import BROWSER_MARKS, serving

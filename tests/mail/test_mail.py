@@ -14,8 +14,8 @@ from linkpatrol.env import BadSetting
 from linkpatrol.model.email_address import InvalidAddress
 from linkpatrol.model.email_address import validate as validate_address
 from linkpatrol.model.email_address import validate_all as validate_addresses
-from linkpatrol.model.options import InvalidOption, parse_options
-from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.wire import LinkResult, Referrer
 from tests.support.smtp import SMTPServer, body
 from web.notifications.mail.message import ReportLinks, build_report

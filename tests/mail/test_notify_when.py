@@ -10,7 +10,7 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl

@@ -10,7 +10,7 @@ import redis
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import Outcome
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys

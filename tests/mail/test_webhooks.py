@@ -14,7 +14,7 @@ import redis
 from rq.job import Job, JobStatus
 
 from linkpatrol.model.addresses import AddressPolicy
-from linkpatrol.model.records import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.watch.webhooks import PermanentWebhookError, TransientWebhookError, deliver

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linkpatrol.frontier import Scripts
-from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.options import CrawlOptions
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.wire import Completion, FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 from linkpatrol.store.crawls import CrawlStore
 

@@ -11,7 +11,8 @@ from typing import Any
 import psutil
 import redis
 
-from linkpatrol.model.records import Crawl, CrawlOptions
+from linkpatrol.model.options import CrawlOptions
+from linkpatrol.model.records import Crawl
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys

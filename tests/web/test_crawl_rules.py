@@ -14,7 +14,7 @@ import redis
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
-from linkpatrol.model.records import OPTION_FIELDS, CrawlOptions, parse_options
+from linkpatrol.model.options import OPTION_FIELDS, CrawlOptions, parse_options
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys

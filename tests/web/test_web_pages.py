@@ -7,7 +7,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from linkpatrol.model.records import CrawlOptions
+from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl

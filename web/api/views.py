@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from linkpatrol.model.records import InvalidOption
+from linkpatrol.model.options import InvalidOption
 from linkpatrol.reports.accepted import MAX_ACCEPTED, AcceptedLinks, TooManyAccepted, link_url, site_url
 from linkpatrol.reports.diff import diff
 from linkpatrol.store.crawls import ORIGIN_FILTERS

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 
 from linkpatrol.model.addresses import AddressPolicy
-from linkpatrol.model.records import Crawl, CrawlOptions, InvalidOption, Origin, parse_options
+from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.records import Crawl, Origin
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.watch.webhooks import refused as refused_webhooks

@@ -15,7 +15,7 @@ from rq.exceptions import InvalidJobOperation, InvalidJobOperationError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from linkpatrol.model.records import MAX_NOTIFY
+from linkpatrol.model.option_values import MAX_NOTIFY
 from web.jobs.listing import LABELS, STATES, counts, find, listing
 from web.notifications.mail.message import InvalidAddress, validate_address, validate_addresses
 from web.notifications.queue import enqueue_report, enqueue_test, mail_queue

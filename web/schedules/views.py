@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from linkpatrol import durations
 from linkpatrol.config import Config
-from linkpatrol.model.records import InvalidOption
+from linkpatrol.model.options import InvalidOption
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.watch.schedules import (
     SCHEDULE_FIELDS,

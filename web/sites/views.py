@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from linkpatrol.model.options import Place, form_defaults, form_fields
-from linkpatrol.model.records import InvalidOption
+from linkpatrol.model.options import InvalidOption, Place, form_defaults, form_fields
 from linkpatrol.reports.accepted import MAX_ACCEPTED, AcceptedLinks, TooManyAccepted, link_url, site_url
 from web.auth.views import safe_next
 from web.resources import store

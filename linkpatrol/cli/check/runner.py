@@ -27,7 +27,8 @@ from linkpatrol.cli.check.progress import Progress, Snapshot, make_progress
 from linkpatrol.cli.check.reports import GROUPINGS, Display, Report, render, summary
 from linkpatrol.cli.check.services import LocalServices, ServiceFailed, default_crawlers
 from linkpatrol.config import Config
-from linkpatrol.model.records import Crawl, CrawlOptions, CrawlState, InvalidOption, Origin
+from linkpatrol.model.options import CrawlOptions, InvalidOption
+from linkpatrol.model.records import Crawl, CrawlState, Origin
 from linkpatrol.model.rules import remap_prefix
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.model.verdicts import PROBLEM_OUTCOMES, ErrorKind, Outcome
