@@ -21,6 +21,7 @@ from scrapy.settings import BaseSettings
 from linkpatrol.frontier.render_queue import RenderQueue
 from linkpatrol.model.wire import FrontierMessage
 from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import live_descriptions
 
 if TYPE_CHECKING:
     from crawler.frontier.contexts import CrawlContext, CrawlContexts
@@ -97,14 +98,7 @@ class RenderRouting:
     # -- nobody renders ------------------------------------------------------------------------------
     async def live_renderers(self) -> int:
         """Live crawlers (this one included) that render."""
-        entries = await self.r.hgetall(self.keys.crawlers)
-        renderers = [w for w, info in entries.items() if _renders(info)]
-        if not renderers:
-            return 0
-        pipe = self.r.pipeline(transaction=False)
-        for crawler_id in renderers:
-            pipe.exists(self.keys.crawler_alive(crawler_id))
-        return sum(1 for alive in await pipe.execute() if alive)
+        return len(await live_descriptions(self.r, self.keys, _renders))
 
     async def reap(self) -> int:
         """Give the parked pages of crawls that waited ``wait`` seconds with no renderer alive back to

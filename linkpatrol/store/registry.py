@@ -7,6 +7,7 @@ reaper (``crawler/frontier/reaper.py``) puts its in-flight work back in the fron
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from linkpatrol.store.keys import Keys
@@ -56,6 +57,19 @@ class Heartbeats:
 
     async def forget(self, crawler: str) -> None:
         await forget_crawler(self.r, self.keys, crawler)
+
+
+async def live_descriptions(client: Any, keys: Keys, which: Callable[[str], bool] = lambda _: True) -> list[str]:
+    """The JSON descriptions of the live crawlers (asyncio client) that ``which`` picks; only those
+    picked are looked up."""
+    entries = await client.hgetall(keys.crawlers)
+    picked = [(crawler, info) for crawler, info in entries.items() if which(info)]
+    if not picked:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for crawler, _ in picked:
+        pipe.exists(keys.crawler_alive(crawler))
+    return [info for (_, info), alive in zip(picked, await pipe.execute(), strict=True) if alive]
 
 
 def forget_crawler(client: Any, keys: Keys, crawler_id: str) -> Any:

@@ -1,10 +1,12 @@
 """The small stores beside the frontier's scripts that the crawler's components call
-(``linkpatrol/frontier/leases.py``, ``host_verdicts.py``, ``running_crawls.py``), against the test Redis:
-what a crawler finds of its leases, what it drops, what it gives back when it must exit now."""
+(``linkpatrol/frontier/leases.py``, ``host_verdicts.py``, ``running_crawls.py``, the registry's live
+crawlers), against the test Redis: what a crawler finds of its leases, what it drops, what it gives back
+when it must exit now."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +19,7 @@ from linkpatrol.model.verdicts import ErrorKind
 from linkpatrol.store.connection import async_client
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import live_descriptions
 from tests.support.frontier import NOW, SITE, Client, running
 
 T = TypeVar("T")
@@ -82,3 +85,16 @@ def test_host_verdicts_and_a_running_crawl_read_back(redis_url: str, store: Craw
     assert found == {crawl.id: {"gone.invalid": ErrorKind.DNS}} and none == {}
     assert (running_crawl.url, running_crawl.host) == (f"{SITE}/", "site.example")
     assert running_crawl.options.max_duration == 60 and running_crawl.headers == {"Authorization": "Bearer s"}
+
+
+def test_live_crawlers_as_the_render_reaper_reads_them(redis_url: str, rclient: Client, keys: Keys) -> None:
+    for crawler, render, alive in (("r1", 2, True), ("r2", 1, False), ("n1", 0, True)):
+        rclient.hset(keys.crawlers, crawler, json.dumps({"render": render}))
+        if alive:
+            rclient.set(keys.crawler_alive(crawler), "1")
+
+    def renders(info: str) -> bool:
+        return int(json.loads(info)["render"]) > 0
+
+    found = on_async_client(redis_url, lambda client: live_descriptions(client, keys, renders))
+    assert [json.loads(info) for info in found] == [{"render": 2}]  # r2's heartbeat expired, n1 renders nothing
