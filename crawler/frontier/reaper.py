@@ -51,7 +51,7 @@ class OverdueLeases:
         for crawl_id in await self.store.active():
             while leases := OverdueLease.parse(await self.scripts.overdue(crawl_id, cutoff, self.crawler_id)):
                 for lease in leases:
-                    await self.decide(book, crawl_id, lease, f"was held by {lease.worker} for more than "
+                    await self.decide(book, crawl_id, lease, f"was held by {lease.crawler} for more than "
                                                               f"{self.lease_max:.0f} s")
                     decided += 1
         return decided
@@ -68,7 +68,7 @@ class OverdueLeases:
             logger.warning("crawl %s: %s %s; decided %s", crawl_id, lease.url, why, done.result.error)
         finally:
             self.deciding.discard(key)
-        if lease.worker == self.crawler_id:
+        if lease.crawler == self.crawler_id:
             book.release(crawl_id, lease.url)
 
 
@@ -141,5 +141,5 @@ class Reaper:
             for lease in taken:
                 await self.overdue.decide(self.book, crawl_id, lease, f"was held by {lease.message.attempts} "
                                                                       f"crawlers that stopped answering, the "
-                                                                      f"last {lease.worker}")
+                                                                      f"last {lease.crawler}")
         return total + await self.store.give_back_claimed(crawler_id)

@@ -2,17 +2,17 @@
 ``linkpatrol.store.keys``.
 
 Requests are leased, not popped: POP moves a message from the crawl's queue into its in-flight hash,
-tagged with the worker that holds it. While the lease is held, LINKS queues the links the url holds
+tagged with the crawler that holds it. While the lease is held, LINKS queues the links the url holds
 (deduplicated per crawl), a bounded batch per call; then COMPLETE settles the #anchors other pages asked
 of it (a bounded batch per call, as many calls as it takes; a url that redirected hands them on to
 the page it landed on, ``Completion.landing``), records the result, releases the lease
 and, in the same atomic step, detects that the crawl has nothing queued and nothing in flight:
-so a crawl finishes exactly once, whichever process sees it. A worker whose heartbeat key expired has
-its leases put back by REQUEUE. A lease whose clock (started by POP, renewed by its worker while
+so a crawl finishes exactly once, whichever process sees it. A crawler whose heartbeat key expired has
+its leases put back by REQUEUE. A lease whose clock (started by POP, renewed by its crawler while
 the request waits its turn for the downloader) runs past a bound is taken over by OVERDUE and decided
 (``timeout``) by the reaper that took it: a bug that loses a lease costs one url, never a crawl.
 LINKS and COMPLETE are idempotent: a url that already has a result is
-not counted or expanded twice, so a request done twice (after a worker was wrongly thought dead)
+not counted or expanded twice, so a request done twice (after a crawler was wrongly thought dead)
 changes nothing. SEED starts a crawl with its limits settled, STOP ends one at its time limit, CANCEL
 at a person's request. Each script's file documents its KEYS and ARGV.
 """
@@ -73,10 +73,10 @@ class CrawlLimits:
 @dataclass(frozen=True)
 class OverdueLease:
     """A lease taken over to be decided: by OVERDUE (held past the bound), or by REQUEUE of a dead
-    worker (its message reached the attempt bound). Its url, the worker that held it, its message."""
+    crawler (its message reached the attempt bound). Its url, the crawler that held it, its message."""
 
     url: str
-    worker: str
+    crawler: str
     message: FrontierMessage
 
     @staticmethod
@@ -140,21 +140,21 @@ class Scripts:
             args=[crawl_id, repr(now), flag],
         )
 
-    def pop(self, crawl_id: str, count: int, worker: str, now: float | None = None) -> Any:
-        """Lease up to ``count`` messages to ``worker``; their lease clocks start at ``now``."""
+    def pop(self, crawl_id: str, count: int, crawler: str, now: float | None = None) -> Any:
+        """Lease up to ``count`` messages to ``crawler``; their lease clocks start at ``now``."""
         k = self.keys
         return self._pop(
             keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id), k.lease_clock(crawl_id)],
-            args=[count, worker, repr(time.time() if now is None else now)],
+            args=[count, crawler, repr(time.time() if now is None else now)],
         )
 
-    def overdue(self, crawl_id: str, cutoff: float, worker: str, limit: int = OVERDUE_BATCH) -> Any:
-        """Take over (for ``worker``) the leases of the crawl whose clock started at or before
+    def overdue(self, crawl_id: str, cutoff: float, crawler: str, limit: int = OVERDUE_BATCH) -> Any:
+        """Take over (for ``crawler``) the leases of the crawl whose clock started at or before
         ``cutoff``; the reply reads with ``OverdueLease.parse``. The taker records each
         (``OverdueLease.completion``), as it would a url it checked."""
         k = self.keys
         return self._overdue(keys=[k.inflight(crawl_id), k.lease_clock(crawl_id)],
-                             args=[repr(cutoff), worker, limit])
+                             args=[repr(cutoff), crawler, limit])
 
     def complete(self, done: Completion, *, now: float, max_referrers: int, id_limit: int = 0) -> Any:
         """Record ``done``: its links in batches (LINKS), then its result and the lease release
@@ -269,26 +269,26 @@ class Scripts:
             args=[crawl_id, repr(now)],
         )
 
-    def requeue(self, crawl_id: str, worker: str, urls: list[str] | None = None, *, tail: bool = False) -> Any:
-        """Put the worker's leases back in the queue: all of them, or only ``urls``; at the head (work
+    def requeue(self, crawl_id: str, crawler: str, urls: list[str] | None = None, *, tail: bool = False) -> Any:
+        """Put the crawler's leases back in the queue: all of them, or only ``urls``; at the head (work
         that was interrupted goes first) or, with ``tail``, at the end (work put off on purpose)."""
         if urls is not None and not urls:
             return 0  # the script reads "no urls" as "all of them"
         k = self.keys
         return self._requeue(
             keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id), k.lease_clock(crawl_id)],
-            args=[worker, "tail" if tail else "head", *(urls or [])],
+            args=[crawler, "tail" if tail else "head", *(urls or [])],
         )
 
-    def requeue_dead(self, crawl_id: str, worker: str, taker: str, max_attempts: int) -> Any:
-        """Put back the leases of ``worker``, which stopped answering (its heartbeat expired), each
+    def requeue_dead(self, crawl_id: str, crawler: str, taker: str, max_attempts: int) -> Any:
+        """Put back the leases of ``crawler``, which stopped answering (its heartbeat expired), each
         message's attempt count one higher; one that reaches ``max_attempts`` (0: no bound), a url
         that stopped that many crawlers, is taken over by ``taker`` to be decided instead. The reply
         reads with ``dead_requeued``."""
         k = self.keys
         return self._requeue(
             keys=[k.crawl(crawl_id), k.queue(crawl_id), k.inflight(crawl_id), k.lease_clock(crawl_id)],
-            args=[worker, "dead", taker, max_attempts],
+            args=[crawler, "dead", taker, max_attempts],
         )
 
 
@@ -303,7 +303,7 @@ def missing_anchor_result(done: Completion) -> str:
 
 
 def dead_requeued(reply: list[Any]) -> tuple[int, list[OverdueLease]]:
-    """REQUEUE's reply for a dead worker: how many leases went back, and those taken over."""
+    """REQUEUE's reply for a dead crawler: how many leases went back, and those taken over."""
     return int(reply[0]), OverdueLease.parse(reply[1:])
 
 

@@ -41,7 +41,7 @@ RAW = {NEVER_DECODE: True}  # replies as bytes: a message that is not UTF-8 must
 
 
 class StartQueue:
-    def __init__(self, client: Any, keys: Keys, worker_id: str, store: CrawlStore | None = None,
+    def __init__(self, client: Any, keys: Keys, crawler_id: str, store: CrawlStore | None = None,
                  limits: CrawlLimits | None = None) -> None:
         self.r = client
         # The defaults a crawl's unset limits take when it starts (None: they stay unset).
@@ -51,8 +51,8 @@ class StartQueue:
         # crawl. None: this queue prunes nothing.
         self.store = store
         self.scripts = Scripts(client, keys)
-        self.worker_id = worker_id
-        self.claimed = keys.start_claimed(worker_id)
+        self.crawler_id = crawler_id
+        self.claimed = keys.start_claimed(crawler_id)
         self._failures: dict[str, int] = {}  # message -> failed attempts, for ATTEMPTS
         self._adopted = False
 
@@ -96,11 +96,11 @@ class StartQueue:
         prefix = self.keys.start_claimed("")
         n = 0
         async for key in self.r.scan_iter(match=prefix + "*", count=1000):
-            worker = key[len(prefix):]
-            if key == self.claimed or await self.r.exists(self.keys.crawler_alive(worker)):
+            crawler = key[len(prefix):]
+            if key == self.claimed or await self.r.exists(self.keys.crawler_alive(crawler)):
                 continue
             if moved := await self._give_back(key):
-                logger.warning("took back %d start messages claimed by %s, which stopped", moved, worker)
+                logger.warning("took back %d start messages claimed by %s, which stopped", moved, crawler)
                 n += moved
         return n
 

@@ -30,7 +30,7 @@ def test_each_crawler_that_dies_holding_a_url_counts_and_the_last_one_allowed_le
     assert returned == 1 and [FrontierMessage.decode(m).url for m in rclient.lrange(keys.queue(crawl_id), 0, -1)] \
         == [f"{SITE}/fine"]
     (lease,) = taken
-    assert (lease.url, lease.worker, lease.message.attempts) == (url, "w3", 3)
+    assert (lease.url, lease.crawler, lease.message.attempts) == (url, "w3", 3)
     # Taken over by the reaper (a reaper that dies now leaves it to the next), its clock stopped.
     assert rclient.hget(keys.inflight(crawl_id), url).startswith("reaper\n")
     assert rclient.zscore(keys.lease_clock(crawl_id), url) is None
