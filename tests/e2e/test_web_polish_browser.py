@@ -52,11 +52,11 @@ def test_selects_show_their_whole_text_and_the_schedule_form_has_room(width: int
     crawl = finished_crawl(store)
     page.goto(f"{web_url}/")
     page.locator("#advanced > summary").click()
-    assert assert_uncut(page) == 2  # when to notify, which #fragments
+    assert assert_uncut(page) == 3  # when to notify, which #fragments, run the JavaScript
     page.goto(f"{web_url}/crawls/{crawl.id}")
     assert assert_uncut(page) == 4  # links, status class, sort, order
     page.goto(f"{web_url}/sites?url={SITE}/")
-    assert assert_uncut(page) == 3  # repeat, send it, which #fragments
+    assert assert_uncut(page) == 4  # repeat, send it, which #fragments, run the JavaScript
     fields = page.evaluate(FIELDS)
     form = page.locator(".schedule-form").bounding_box()
     assert fields and form
