@@ -9,8 +9,8 @@ callback ends. An answer larger than the whole budget goes alone, once nothing e
 are served first come, first served: a big answer is not passed over for ever by small ones.
 
 A hold is given back by the spider's callback when it ends (success, an error, cancellation:
-``links.settles``) and, for an answer that never reaches a callback (dropped, retried, turned into
-an error by a later middleware), when the response object is freed (``weakref.finalize``). Giving
+``crawler/settling.py``) and, for an answer that never reaches a callback (dropped, retried, turned
+into an error by a later middleware), when the response object is freed (``weakref.finalize``). Giving
 back twice is harmless: a lost give-back would stall this crawler for ever.
 """
 

@@ -23,6 +23,7 @@ from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
+from crawler.media_types import is_html
 from linkpatrol.model.urls import InvalidURL, normalize_url
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -67,7 +68,7 @@ async def discover_sitemaps(crawler: Any, seed: str) -> list[tuple[str, str]]:
     if found:
         return found
     default = urljoin(seed, "/sitemap.xml")
-    # Only the first bytes are read (the spider's bytes_received handler stops at SNIFF_BYTES): enough
+    # Only the first bytes are read (``crawler/body_limits.py`` stops it at SNIFF_BYTES): enough
     # to tell an HTML page (a site answering 200 to every path) from a sitemap.
     try:
         probe = await crawler.engine.download_async(
@@ -82,8 +83,7 @@ async def discover_sitemaps(crawler: Any, seed: str) -> list[tuple[str, str]]:
 def looks_like_sitemap(head: bytes, content_type: bytes | None = None) -> bool:
     """Whether the first bytes of an answer may be a sitemap: not empty, not served as HTML, not an
     HTML document. Gzip is given the benefit of the doubt (``read_sitemap`` decides)."""
-    media = (content_type or b"").split(b";", 1)[0].strip().lower()
-    if not head.strip() or media in (b"text/html", b"application/xhtml+xml"):
+    if not head.strip() or is_html(content_type):
         return False
     if head.startswith(GZIP_MAGIC):
         return True

@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import inspect
 import logging
-import threading
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -33,9 +31,11 @@ from crawler.frontier.contexts import CrawlContext, CrawlContexts
 from crawler.frontier.host_verdicts import HostVerdicts
 from crawler.frontier.leases import Leasing
 from crawler.items import CheckedLink
-from crawler.parse_budget import release_hold
+from crawler.media_types import is_css, is_html
+from crawler.parse_threads import off_reactor, parse_body
 from crawler.render.job import render_job
 from crawler.render.routing import Parked
+from crawler.settling import settles
 from crawler.sitemaps import NotASitemap, SitemapTooLarge, discover_sitemaps, read_sitemap
 from linkpatrol.frontier import CrawlLimits
 from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
@@ -46,110 +46,10 @@ from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.start_queue import StartQueue
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-HTML_TYPES = (b"text/html", b"application/xhtml+xml")
-CSS_TYPES = (b"text/css",)
 SMALL_BODY = 64 * 1024
 START_POLL = 0.25  # seconds between looks at the start queue
 SITEMAP_URLS = 50_000  # what the sitemap protocol allows in one file
 
-
-async def off_reactor(scan: Callable[..., T], *args: Any) -> T:
-    """Run a parse (``scan_page``, ``scan_stylesheet``, ``read_sitemap``) in a worker thread. Parsing
-    on the reactor's thread stalls every other request in flight: a 1 MB page of deeply nested
-    elements takes seconds to parse, and when the loop gets back to work it reads a first part of
-    each answer that arrived meanwhile, then runs its due timers: the download timeouts of those
-    pages fire before the rest is read. They were reported dead by "timeout", and the #anchors
-    asked of them never checked (tests/crawler/test_page_contents.py shows it). In a thread, the
-    loop keeps reading sockets (the GIL switches every few ms): a timeout means the server was slow.
-
-    Whatever the parse raises reaches the caller as an ``Exception``: a ``StopIteration`` cannot be
-    set on a future (``asyncio.to_thread`` then never wakes its task, which died with its lease).
-    The thread is a daemon of its own, not a pool's: a parse that never ends holds neither the other
-    parses nor the process's exit."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():  # the awaiting task was cancelled
-            return
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
-
-    def run() -> None:
-        result: Any = None
-        error: BaseException | None = None
-        try:
-            result = scan(*args)
-        except BaseException as exc:
-            error = exc
-        if isinstance(error, StopIteration) or (error is not None and not isinstance(error, Exception)):
-            error = RuntimeError(f"{name} raised {error!r}")  # not something a future may carry
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
-            loop.call_soon_threadsafe(settle, result, error)
-
-    name = getattr(scan, "__name__", "parse")
-    threading.Thread(target=run, name=f"parse-{name}", daemon=True).start()
-    return await future
-
-
-# A body this small is parsed on the reactor's thread: at most tens of milliseconds even for the worst
-# markup (16 KB of nested <div>s or of links), where starting a thread costs more than the parse of a
-# typical small page (a quarter of a millisecond).
-INLINE_PARSE = 16 * 1024
-
-
-async def parse_body(scan: Callable[..., T], response: Response, *args: Any) -> T:
-    """``scan(response, *args)``: in place for a small body, else in a thread (``off_reactor``)."""
-    if len(response.body) <= INLINE_PARSE:
-        return scan(response, *args)
-    return await off_reactor(scan, response, *args)
-
-
-def settles(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """A response callback that always gives its url an item, so its lease is never lost: an error
-    the callback did not expect is logged, and the item records the answer as it came (status,
-    outcome); a cancelled callback gives the lease back. Scrapy drops whatever a callback that raised
-    would have returned, and the lease stayed held by nobody: the crawl never ended.
-    A parsing callback gives back the bytes its answer held in the parse budget on every path (a
-    synchronous one reads nothing more: its answer's are given back when the response is freed)."""
-    if inspect.iscoroutinefunction(callback):
-        @functools.wraps(callback)
-        async def guarded(self: LinksSpider, response: Response) -> CheckedLink:
-            try:
-                return await callback(self, response)  # type: ignore[no-any-return]
-            except asyncio.CancelledError:
-                lp = response.meta.get("lp")
-                if lp:
-                    self.leases.give_back(lp["crawl"], lp["url"])
-                raise
-            except Exception:
-                return self.answered(response)
-            finally:
-                release_hold(response)
-        return guarded
-
-    @functools.wraps(callback)
-    def guarded_sync(self: LinksSpider, response: Response) -> CheckedLink:
-        try:
-            return callback(self, response)  # type: ignore[no-any-return]
-        except Exception:
-            return self.answered(response)
-    return guarded_sync
-
-
-def _media_type(content_type: bytes | None) -> bytes:
-    return (content_type or b"").split(b";", 1)[0].strip().lower()
-
-
-def _is_html(content_type: bytes | None) -> bool:
-    return _media_type(content_type) in HTML_TYPES
-
-
-def _is_css(content_type: bytes | None) -> bool:
-    return _media_type(content_type) in CSS_TYPES
 
 
 class LinksSpider(RedisSpider):
@@ -318,9 +218,9 @@ class LinksSpider(RedisSpider):
             # fails and is silently sent again (seen as two GETs of one link in the tests).
             return
         ctype = headers.get(b"Content-Type")
-        if lp["sitemap"] or (lp["anchors"] and _is_html(ctype)):
+        if lp["sitemap"] or (lp["anchors"] and is_html(ctype)):
             return
-        if not lp["parse"] or not (_is_html(ctype) or _is_css(ctype)) or \
+        if not lp["parse"] or not (is_html(ctype) or is_css(ctype)) or \
                 not self.contexts.in_scope(lp["crawl"], host_of(request.url)):
             raise StopDownload(fail=False)
 
@@ -414,8 +314,8 @@ class LinksSpider(RedisSpider):
                     final = normalize_url(response.url)[0]
                     item.links = [FoundLink(final, FrontierMessage(final, MessageKind.CHECK, lp["depth"]))]
             return item
-        is_css = _is_css(response.headers.get(b"Content-Type"))
-        if not isinstance(response, HtmlResponse) and not is_css:
+        stylesheet = is_css(response.headers.get(b"Content-Type"))
+        if not isinstance(response, HtmlResponse) and not stylesheet:
             return item
         if item.result.redirects:
             # A redirect inside the site: the page is known by its final url, queue that one
@@ -428,7 +328,7 @@ class LinksSpider(RedisSpider):
             item.links = [FoundLink(final, FrontierMessage(final, kind, lp["depth"]))]
             return item
         try:
-            if is_css:  # a stylesheet of the site: its url() and @import targets, not a page
+            if stylesheet:  # a stylesheet of the site: its url() and @import targets, not a page
                 css = await parse_body(scan_stylesheet, response, self.max_links)
                 item.links = self._links(css, response, lp)  # type: ignore[arg-type]
                 item.links_over_cap = css.overflow

@@ -13,7 +13,7 @@ from scrapy import Request
 from scrapy.http import HtmlResponse
 
 from crawler.parse_budget import HOLD, Hold, ParseBudget
-from crawler.spiders.links import settles
+from crawler.settling import settles
 
 MB = 1 << 20
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from crawler.spiders.links import off_reactor
+from crawler.parse_threads import off_reactor
 from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.store.crawls import CrawlStore
