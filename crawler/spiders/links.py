@@ -15,41 +15,38 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scrapy import Request, signals
-from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, StopDownload
+from scrapy import Request
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 from twisted.python.failure import Failure
 
+from crawler import results
+from crawler.body_limits import BodyLimits
 from crawler.downloadermiddlewares.conditional import not_modified
-from crawler.downloadermiddlewares.link_cache import CachedResult
 from crawler.extensions.frontier import frontier_of, redis_from_settings
 from crawler.extract import PageScan, anchor_name, scan_page, scan_stylesheet
-from crawler.failures import HOST_KINDS, CancelledCrawl, HostFailed, error_kind
-from crawler.frontier.contexts import CrawlContext, CrawlContexts
+from crawler.frontier.contexts import CrawlContexts
 from crawler.frontier.host_verdicts import HostVerdicts
 from crawler.frontier.leases import Leasing
 from crawler.items import CheckedLink
-from crawler.media_types import is_css, is_html
+from crawler.leased_requests import Callbacks, work_for
+from crawler.media_types import is_css
 from crawler.parse_threads import off_reactor, parse_body
 from crawler.render.job import render_job
-from crawler.render.routing import Parked
 from crawler.settling import settles
 from crawler.sitemaps import NotASitemap, SitemapTooLarge, discover_sitemaps, read_sitemap
 from linkpatrol.frontier import CrawlLimits
 from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
-from linkpatrol.model.verdicts import CheckMethod, ErrorKind, Outcome, outcome_for_status
+from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.model.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer
 from linkpatrol.store.connection import RedisError, SyncClient, retrying, unavailable
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.start_queue import StartQueue
 
 logger = logging.getLogger(__name__)
-SMALL_BODY = 64 * 1024
 START_POLL = 0.25  # seconds between looks at the start queue
 SITEMAP_URLS = 50_000  # what the sitemap protocol allows in one file
-
 
 
 class LinksSpider(RedisSpider):
@@ -60,13 +57,8 @@ class LinksSpider(RedisSpider):
     host_verdicts: HostVerdicts
     max_links: int  # links taken from one page (LINKPATROL_MAX_LINKS_PER_PAGE)
     start_queue: StartQueue
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> LinksSpider:
-        spider: LinksSpider = super().from_crawler(crawler, *args, **kwargs)  # scrapy-redis: setup_redis()
-        crawler.signals.connect(spider.on_headers, signal=signals.headers_received)
-        crawler.signals.connect(spider.on_bytes, signal=signals.bytes_received)
-        return spider
+    body_limits: BodyLimits  # kept here: the signals hold its handlers weakly
+    callbacks: Callbacks
 
     def setup_redis(self, crawler: Any = None) -> None:
         """scrapy-redis's set-up (redis_key from REDIS_START_URLS_KEY, batch size...), with the core's
@@ -83,6 +75,11 @@ class LinksSpider(RedisSpider):
         frontier = frontier_of(self.crawler)
         self.contexts, self.leases, self.host_verdicts = frontier.contexts, frontier.leases, frontier.host_verdicts
         self.max_links = frontier.config.max_links
+        # Before the first request: how much of each body is read is decided while it arrives.
+        self.body_limits = BodyLimits(self.contexts)
+        self.body_limits.connect(self.crawler.signals)
+        self.callbacks = Callbacks(checked=self.on_checked, page=self.parse_page, seed=self.parse_seed,
+                                   sitemap=self.parse_sitemap, anchors=self.read_anchors, error=self.on_error)
         await frontier.open()
         settings = self.crawler.settings
         retention = CrawlStore(redis_from_settings(settings, SyncClient), frontier.keys,
@@ -94,7 +91,7 @@ class LinksSpider(RedisSpider):
         try:
             while True:
                 for ctx, msg in await self.leases.next_batch():
-                    yield self._work_for(ctx, msg)
+                    yield work_for(ctx, msg, self.host_verdicts, self.callbacks)
         finally:
             # The engine stopped asking: it is shutting down. It waits for what is under way; the
             # frontier's watchdog bounds that wait.
@@ -133,175 +130,26 @@ class LinksSpider(RedisSpider):
                 logger.exception("start queue: unexpected failure")
             await asyncio.sleep(START_POLL)
 
-    # -- building requests -------------------------------------------------------------------------
-    def _work_for(self, ctx: CrawlContext, msg: FrontierMessage) -> Request | CheckedLink:
-        """``request_for``, whose failure (a bug, a url no rule expected) is the url's verdict: raised
-        here, it would end ``start()``, and this crawler would lease nothing any more."""
-        try:
-            return self.request_for(ctx, msg)
-        except Exception:
-            logger.exception("could not make a request of %s", msg.url)
-            try:
-                external = not ctx.in_scope(host_of(msg.url))
-            except Exception:
-                external = False
-            return self._decided(ctx.id, msg.url, ErrorKind.INVALID_URL, external)
-
-    def request_for(self, ctx: CrawlContext, msg: FrontierMessage) -> Request | CheckedLink:
-        url = msg.url
-        host = host_of(url)
-        external = not ctx.in_scope(host)
-        if msg.kind is MessageKind.INVALID_URL:
-            return self._decided(ctx.id, url, ErrorKind.INVALID_URL, external)
-        if msg.kind is MessageKind.UNSUPPORTED:
-            return self._decided(ctx.id, url, ErrorKind.UNSUPPORTED_SCHEME, external)
-        if ctx.excluded(url):
-            return self._decided(ctx.id, url, ErrorKind.EXCLUDED_BY_RULE, external)
-        verdict = self.host_verdicts.verdict(ctx.id, host)
-        if verdict is not None:
-            return self._decided(ctx.id, url, verdict, external, CheckMethod.HOST)
-        # Every in-scope target may be a page: whichever element found it first (a <link rel=next> in
-        # a head often comes before the body's anchors), an HTML answer is parsed. A check is only
-        # parsed within the crawl's depth; it takes its place in the page budget when recorded.
-        sitemap = msg.kind is MessageKind.SITEMAP
-        page = msg.kind is MessageKind.PAGE and not external
-        parse = not external and not sitemap and (page or ctx.depth_allows(msg.depth))
-        # Fragments checked everywhere: another host's HTML page is read to the end for its anchors.
-        anchors_only = external and not sitemap and ctx.options.check_fragments == "all"
-        head = external and ctx.head_first and not anchors_only and not sitemap
-        meta: dict[str, Any] = {
-            "lp": {"crawl": ctx.id, "url": url, "depth": msg.depth, "page": page, "parse": parse,
-                   "anchors": anchors_only, "sitemap": sitemap, "external": external, "cap": ctx.max_page_bytes},
-        }
-        if not ctx.options.respect_robots:
-            meta["dont_obey_robotstxt"] = True
-        try:
-            return Request(
-                url,
-                method="HEAD" if head else "GET",
-                callback=self._callback(msg, parse, anchors_only, sitemap, ctx),
-                errback=self.on_error,
-                meta=meta,
-                dont_filter=True,
-            )
-        except ValueError:
-            return self._decided(ctx.id, url, ErrorKind.INVALID_URL, external)
-
-    def _callback(self, msg: FrontierMessage, parse: bool, anchors_only: bool, sitemap: bool,
-                  ctx: CrawlContext) -> Any:
-        if sitemap:
-            return self.parse_sitemap
-        if parse and msg.depth == 0 and msg.kind is MessageKind.PAGE and ctx.options.sitemaps:
-            return self.parse_seed
-        if parse:
-            return self.parse_page
-        return self.read_anchors if anchors_only else self.on_checked
-
-    @staticmethod
-    def _decided(crawl_id: str, url: str, kind: ErrorKind, external: bool, method: CheckMethod = CheckMethod.NONE,
-                 ) -> CheckedLink:
-        """A link decided without a request."""
-        return CheckedLink(crawl_id, LinkResult(url, kind.outcome, error=kind, external=external), method=method)
-
-    def on_headers(self, headers: Any, body_length: int, request: Request, spider: Any) -> None:
-        """Cut every download short that we will not parse: checks, and parse candidates that turn
-        out not to be HTML or to live outside the crawl's site (after a redirect)."""
-        lp = request.meta.get("lp")
-        if not lp and request.meta.get("lp_probe") and isinstance(body_length, int) and \
-                0 <= body_length <= SMALL_BODY:
-            request.meta["lp_probe"] = 0  # a small probe is read to the end (see below)
-        if not lp or request.method != "GET":
-            return
-        if isinstance(body_length, int) and 0 <= body_length <= SMALL_BODY:
-            # Read small bodies to the end. Stopping one that already arrived with its headers closes
-            # a connection Twisted has just put back in its pool as reusable: the next request on it
-            # fails and is silently sent again (seen as two GETs of one link in the tests).
-            return
-        ctype = headers.get(b"Content-Type")
-        if lp["sitemap"] or (lp["anchors"] and is_html(ctype)):
-            return
-        if not lp["parse"] or not (is_html(ctype) or is_css(ctype)) or \
-                not self.contexts.in_scope(lp["crawl"], host_of(request.url)):
-            raise StopDownload(fail=False)
-
-    def on_bytes(self, data: bytes, request: Request, spider: Any) -> None:
-        """Stop reading a page at the crawl's size cap: what arrived is parsed, the page is a warning.
-        A probe (``lp_probe``: the bytes ``/sitemap.xml`` is sniffed by) stops at its few kilobytes."""
-        lp = request.meta.get("lp")
-        if not lp and request.meta.get("lp_probe"):
-            request.meta["lp_probe_bytes"] = request.meta.get("lp_probe_bytes", 0) + len(data)
-            if request.meta["lp_probe_bytes"] >= request.meta["lp_probe"]:
-                raise StopDownload(fail=False)
-            return
-        if not lp or not (lp["parse"] or lp["anchors"] or lp["sitemap"]):
-            return
-        lp["bytes"] = lp.get("bytes", 0) + len(data)
-        if lp["bytes"] > lp["cap"]:
-            lp["truncated"] = True
-            raise StopDownload(fail=False)
-
     # -- results -----------------------------------------------------------------------------------
-    @staticmethod
-    def _method(request: Request) -> CheckMethod:
-        if request.meta.get("playwright"):
-            return CheckMethod.RENDER
-        if request.meta.get("lp_head_status") is not None:
-            return CheckMethod.HEAD_GET
-        return CheckMethod.HEAD if request.method == "HEAD" else CheckMethod.GET
-
-    @staticmethod
-    def _retries(meta: dict[str, Any]) -> int:
-        return int(meta.get("retry_times", 0)) + int(meta.get("lp_rate_retries", 0))
-
-    def _item(self, lp: dict[str, Any], result: LinkResult, request: Request) -> CheckedLink:
-        return CheckedLink(lp["crawl"], result, method=self._method(request), retries=self._retries(request.meta))
-
-    def _result(self, response: Response) -> LinkResult:
-        meta = response.meta
-        lp = meta["lp"]
-        hops = [[u, s] for u, s in zip(meta.get("redirect_urls", []), meta.get("redirect_reasons", []), strict=False)]
-        ctype = response.headers.get(b"Content-Type")
-        ctx = self.contexts.get(lp["crawl"])
-        outcome = outcome_for_status(response.status, bool(meta.get("lp_retry_after")))
-        if outcome is not Outcome.OK and ctx is not None and ctx.accepted(response.status, host_of(response.url)):
-            outcome = Outcome.OK
-        error = None
-        if outcome is Outcome.OK and lp.get("truncated"):
-            outcome, error = ErrorKind.TOO_LARGE.outcome, ErrorKind.TOO_LARGE
-        elif outcome is Outcome.OK and lp.get("not_rendered"):  # crawler/render: needed a browser, read without
-            outcome, error = ErrorKind.NOT_RENDERED.outcome, ErrorKind.NOT_RENDERED
-        return LinkResult(
-            url=lp["url"],
-            outcome=outcome,
-            status=response.status,
-            error=error,
-            final_url=response.url if hops else None,
-            redirects=hops,
-            content_type=ctype.decode("latin-1").split(";", 1)[0].strip() if ctype else None,
-            external=lp["external"],
-        )
-
     def answered(self, response: Response) -> CheckedLink:
-        """The item of a url whose callback failed: the answer as it came, the failure logged."""
-        lp = response.meta["lp"]
-        logger.exception("could not read %s; its answer (%s) is recorded alone", lp["url"], response.status)
-        try:
-            return self._item(lp, self._result(response), response.request or Request(response.url))
-        except Exception:
-            result = LinkResult(lp["url"], outcome_for_status(response.status, False), status=response.status,
-                                external=bool(lp.get("external")))
-            return CheckedLink(lp["crawl"], result)
+        """What ``settles`` records for a callback that failed: the answer as it came."""
+        return results.answered(response, self.contexts)
+
+    def _item(self, response: Response) -> CheckedLink:
+        """The url's item from its answer, before any parse adds the links and anchors."""
+        request = response.request or Request(response.url)
+        return results.item_of(response.meta["lp"], results.result_of(response, self.contexts), request)
 
     @settles
     def on_checked(self, response: Response) -> CheckedLink:
-        return self._item(response.meta["lp"], self._result(response), response.request or Request(response.url))
+        return self._item(response)
 
     @settles
     async def parse_page(self, response: Response) -> CheckedLink:
         if response.status == 304 and (reused := not_modified(response)) is not None:
             return reused  # unchanged since the site's last crawl read it: its links reused
         lp = response.meta["lp"]
-        item = self._item(lp, self._result(response), response.request or Request(response.url))
+        item = self._item(response)
         if item.result.outcome not in (Outcome.OK, Outcome.WARNING):
             return item
         if not self.contexts.in_scope(lp["crawl"], host_of(response.url)):
@@ -377,7 +225,7 @@ class LinksSpider(RedisSpider):
         """A sitemap: every url it lists is checked (in-scope ones crawled as pages); an index's
         sitemaps are read in turn. Pages listed here that no page links to are the crawl's orphans."""
         lp = response.meta["lp"]
-        item = self._item(lp, self._result(response), response.request or Request(response.url))
+        item = self._item(response)
         if item.result.outcome not in (Outcome.OK, Outcome.WARNING):
             return item
         ctx = self.contexts.get(lp["crawl"])
@@ -460,7 +308,7 @@ class LinksSpider(RedisSpider):
 
     def on_error(self, failure: Failure) -> CheckedLink | None:
         try:
-            return self._failed(failure)
+            return results.failed(failure, self.host_verdicts)
         except Exception:  # the failure is the url's verdict whatever went wrong in naming it
             lp = failure.request.meta["lp"]  # type: ignore[attr-defined]
             logger.exception("could not name the failure of %s (%s)", lp["url"], failure.value)
@@ -468,23 +316,3 @@ class LinksSpider(RedisSpider):
             return CheckedLink(lp["crawl"], LinkResult(lp["url"], kind.outcome, error=kind,
                                                        external=bool(lp.get("external"))))
 
-    def _failed(self, failure: Failure) -> CheckedLink | None:
-        request = failure.request  # type: ignore[attr-defined]
-        lp = request.meta["lp"]
-        exc = failure.value
-        hops = [[u, s] for u, s in zip(request.meta.get("redirect_urls", []),
-                                        request.meta.get("redirect_reasons", []), strict=False)]
-        if isinstance(exc, Parked):  # waits for a crawler that renders (crawler/render): nothing to record
-            return None
-        if isinstance(exc, CancelledCrawl):
-            return CheckedLink(lp["crawl"], LinkResult(lp["url"], Outcome.EXCLUDED), release_only=True)
-        if isinstance(exc, CachedResult):  # found ok by a recent crawl: the shared link cache
-            return CheckedLink(lp["crawl"], exc.result, method=CheckMethod.CACHE)
-        kind = error_kind(exc) if isinstance(exc, BaseException) else ErrorKind.CONNECTION_FAILED
-        method = CheckMethod.HOST if isinstance(exc, HostFailed) else self._method(request)
-        if kind in HOST_KINDS and method is not CheckMethod.HOST:
-            self.host_verdicts.note_failure(lp["crawl"], host_of(request.url), kind)
-        logger.debug("%s failed: %s (%s)", lp["url"], kind, exc)
-        result = LinkResult(lp["url"], kind.outcome, error=kind, external=lp["external"],
-                            final_url=request.url if hops else None, redirects=hops)
-        return CheckedLink(lp["crawl"], result, method=method, retries=self._retries(request.meta))
