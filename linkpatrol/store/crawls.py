@@ -22,9 +22,10 @@ from linkpatrol.config import Config
 from linkpatrol.frontier import Scripts
 from linkpatrol.model.options import CrawlOptions
 from linkpatrol.model.records import Crawl, CrawlState, Origin
+from linkpatrol.model.start_messages import StartMessage
 from linkpatrol.model.urls import host_of, normalize_url
 from linkpatrol.model.verdicts import Outcome
-from linkpatrol.model.wire import LinkResult, Referrer, ReportRecord, StartMessage
+from linkpatrol.model.wire import LinkResult, Referrer, ReportRecord
 from linkpatrol.store.keys import Keys, site_id
 from linkpatrol.store.registry import list_crawlers
 from linkpatrol.store.report_index import load_records

@@ -65,7 +65,7 @@ class Keys:
 
     @property
     def start(self) -> str:
-        """List of start messages that crawlers pop (``wire.StartMessage``): scrapy-redis's
+        """List of start messages that crawlers pop (``start_messages.StartMessage``): scrapy-redis's
         ``<spider>:start_urls``, so ``lpush links:start_urls URL`` starts a crawl."""
         return self.start_key or default_start_key(self.prefix)
 
@@ -75,7 +75,7 @@ class Keys:
 
     @property
     def start_dead(self) -> str:
-        """List of start messages no crawl came from (``wire.DeadStartMessage``: the message as logs
+        """List of start messages no crawl came from (``start_messages.DeadStartMessage``: the message as logs
         show it, why, when), the newest ``start_queue.DEAD_KEPT``."""
         return f"{self.prefix}:start:dead"
 

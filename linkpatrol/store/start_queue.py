@@ -29,7 +29,7 @@ from redis.exceptions import WatchError
 
 from linkpatrol.frontier import CrawlLimits, Scripts
 from linkpatrol.model.records import Crawl, CrawlState, Origin
-from linkpatrol.model.wire import BadStartMessage, DeadStartMessage, StartMessage
+from linkpatrol.model.start_messages import BadStartMessage, DeadStartMessage, StartMessage
 from linkpatrol.store.connection import RedisError, unavailable
 from linkpatrol.store.crawls import CrawlStore, NewCrawl
 from linkpatrol.store.keys import Keys

@@ -20,7 +20,7 @@ from linkpatrol.model.option_values import (
 )
 from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.model.records import Crawl
-from linkpatrol.model.wire import BadStartMessage, StartMessage
+from linkpatrol.model.start_messages import BadStartMessage, StartMessage
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from tests.support.start_messages import handle_start_message

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from linkpatrol.model.options import InvalidOption, parse_options
-from linkpatrol.model.wire import StartMessage
+from linkpatrol.model.start_messages import StartMessage
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.watch.schedules import (
     CLOCK_FILE_ENV,

@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from linkpatrol.model.wire import MAX_START_MESSAGE, DeadStartMessage, StartMessage
+from linkpatrol.model.start_messages import MAX_START_MESSAGE, DeadStartMessage, StartMessage
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.start_queue import ATTEMPTS, DEAD_KEPT, StartQueue

@@ -9,6 +9,7 @@ import pytest
 
 from linkpatrol.model.option_values import MAX_LIMIT, MAX_NOTIFY
 from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
+from linkpatrol.model.start_messages import BadStartMessage, StartMessage
 from linkpatrol.model.urls import InvalidURL, host_of, normalize_url
 from linkpatrol.model.verdicts import (
     OTHER_OUTCOMES,
@@ -19,16 +20,7 @@ from linkpatrol.model.verdicts import (
     outcome_for_status,
     status_class,
 )
-from linkpatrol.model.wire import (
-    BadStartMessage,
-    FoundLink,
-    FrontierMessage,
-    LinkResult,
-    MessageKind,
-    Referrer,
-    StartMessage,
-    anchor_hash,
-)
+from linkpatrol.model.wire import FoundLink, FrontierMessage, LinkResult, MessageKind, Referrer, anchor_hash
 
 
 @pytest.mark.parametrize(
