@@ -9,8 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from linkpatrol import durations
+from linkpatrol.cli.context import EXIT_BAD_INPUT, error
 from linkpatrol.model.addresses import AddressPolicy
 from linkpatrol.model.options import CrawlOptions, InvalidOption, Place, default, parse_options, specs
+from linkpatrol.model.urls import InvalidURL
 from linkpatrol.model.verdicts import PROBLEM_OUTCOMES, Outcome
 from linkpatrol.watch.webhooks import refused as refused_webhooks
 
@@ -114,3 +116,10 @@ def seconds(text: str) -> int:
         return durations.parse(text)
     except durations.BadDuration as exc:
         raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def bad_input(exc: InvalidOption | InvalidURL) -> int:
+    """A command's bad input, said in one line (an option by its flag: ``--max-pages: must be at least
+    1``), and the exit code for it."""
+    error(f"{flag_of(exc.field)}: {exc.message}" if isinstance(exc, InvalidOption) else str(exc))
+    return EXIT_BAD_INPUT

@@ -33,7 +33,14 @@ from collections.abc import Callable
 from typing import Any
 
 from linkpatrol.cli.context import EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_OK, EXIT_REDIS, Context, error, print_json
-from linkpatrol.cli.crawl_flags import add_crawl_options, flag_of, options_from_args, outcomes, positive, seconds
+from linkpatrol.cli.crawl_flags import (
+    add_crawl_options,
+    bad_input,
+    options_from_args,
+    outcomes,
+    positive,
+    seconds,
+)
 from linkpatrol.cli.schedules import add_parser as add_schedule_commands
 from linkpatrol.config import Config
 from linkpatrol.model.options import InvalidOption, Place
@@ -192,12 +199,8 @@ def _enqueue(args: argparse.Namespace, ctx: Context) -> int:
     try:
         options = options_from_args(args)
         created = ctx.store.create(args.url, options, Origin.CLI)
-    except InvalidOption as exc:
-        error(f"{flag_of(exc.field)}: {exc.message}")
-        return EXIT_BAD_INPUT
-    except InvalidURL as exc:
-        error(str(exc))
-        return EXIT_BAD_INPUT
+    except (InvalidOption, InvalidURL) as exc:
+        return bad_input(exc)
     print(created.id, flush=True)
     if args.wait:
         current = ctx.store.require(created.id)
@@ -215,8 +218,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     try:
         options = options_from_args(args)
     except InvalidOption as exc:
-        error(f"{flag_of(exc.field)}: {exc.message}")
-        return EXIT_BAD_INPUT
+        return bad_input(exc)
     return run(CheckRequest(
         target=args.target, options=options, fail_on=args.fail_on, fmt=args.format, output=args.output,
         progress=args.progress, crawlers=args.crawlers, timeout=args.timeout, allow_private=args.allow_private,

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from linkpatrol.cli.context import EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_OK, Context, error, print_json
-from linkpatrol.cli.crawl_flags import add_crawl_options, flag_of, options_from_args
+from linkpatrol.cli.crawl_flags import add_crawl_options, bad_input, options_from_args
 from linkpatrol.model.options import InvalidOption
 from linkpatrol.model.urls import InvalidURL, normalize_url
 from linkpatrol.watch.schedules import PreviousCrawlRunning, ScheduleNotFound, ScheduleRequest, Schedules, parse_when
@@ -68,12 +68,8 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
         every, cron = parse_when({"every": args.every, "cron": args.cron}, ctx.config.min_schedule_interval)
         url, _ = normalize_url(args.url)
         created = _schedules(ctx).create(ScheduleRequest(url, options, every, cron, args.paused))
-    except InvalidOption as exc:
-        error(f"{flag_of(exc.field)}: {exc.message}")
-        return EXIT_BAD_INPUT
-    except InvalidURL as exc:
-        error(str(exc))
-        return EXIT_BAD_INPUT
+    except (InvalidOption, InvalidURL) as exc:
+        return bad_input(exc)
     print_json(created.to_dict())
     return EXIT_OK
 
