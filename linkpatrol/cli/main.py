@@ -84,8 +84,9 @@ examples:
 
 
 def _add_check(sub: Any) -> None:
+    from linkpatrol.cli.check.formats import FORMATS
     from linkpatrol.cli.check.progress import PROGRESS_MODES
-    from linkpatrol.cli.check.reports import FORMATS, GROUPINGS
+    from linkpatrol.cli.check.reports import GROUPINGS
 
     c = sub.add_parser("check", help="crawl a site or a folder of built HTML once, report, exit 0/1/2/3 (for CI)",
                        description="Crawl a site or a folder of built HTML once, print a report and exit with "

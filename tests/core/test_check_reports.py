@@ -14,14 +14,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from linkpatrol.cli.check.reports import (
-    MARKDOWN_OTHER_ROWS,
-    TEXT_OTHER_ROWS,
-    Display,
-    Report,
-    render,
-    summary,
-)
+from linkpatrol.cli.check.formats import MARKDOWN_OTHER_ROWS, TEXT_OTHER_ROWS, render
+from linkpatrol.cli.check.reports import Display, Report, summary
 from linkpatrol.model.option_values import MAX_REMAP
 from linkpatrol.model.options import CrawlOptions, InvalidOption, parse_options
 from linkpatrol.model.records import Crawl

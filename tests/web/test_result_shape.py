@@ -11,7 +11,8 @@ import math
 
 from flask.testing import FlaskClient
 
-from linkpatrol.cli.check.reports import Report, render
+from linkpatrol.cli.check.formats import render
+from linkpatrol.cli.check.reports import Report
 from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.model.wire import (
     CachedCheck,

@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 from linkpatrol import durations
 from linkpatrol import env as read
 from linkpatrol.cli.check.folder import FolderServer
+from linkpatrol.cli.check.formats import render
 from linkpatrol.cli.check.progress import Progress, Snapshot, make_progress
-from linkpatrol.cli.check.reports import GROUPINGS, Display, Report, render, summary
+from linkpatrol.cli.check.reports import GROUPINGS, Display, Report, summary
 from linkpatrol.cli.check.services import LocalServices, ServiceFailed, default_crawlers
 from linkpatrol.config import Config
 from linkpatrol.model.options import CrawlOptions, InvalidOption
