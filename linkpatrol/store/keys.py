@@ -207,7 +207,7 @@ class Keys:
         return f"{self.prefix}:crawl:{crawl_id}:queue"
 
     def inflight(self, crawl_id: str) -> str:
-        """Hash: url -> "worker\\nmessage" for every request a crawler holds."""
+        """Hash: url -> "crawler id\\nmessage" for every request a crawler holds."""
         return f"{self.prefix}:crawl:{crawl_id}:inflight"
 
     def lease_clock(self, crawl_id: str) -> str:
