@@ -109,7 +109,10 @@ class GuardProxy:
                 up_writer.write(b"\r\n".join([path_line, *headers, b"Connection: close", b"", b""]))
                 await up_writer.drain()
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except ValueError:  # no request line, no port that is a port: an answer, not a traceback
+            if upstream is None:
+                await _answer(writer, 400)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             for w in (writer, upstream):
@@ -119,14 +122,22 @@ class GuardProxy:
 
 
 def _split_host_port(authority: str, default: int) -> tuple[str, int]:
+    """Host and port of ``authority``; ValueError when the port is no TCP port (``:99999``, ``:x``)."""
     authority = authority.rsplit("@", 1)[-1]
     if authority.startswith("["):
         host, _, rest = authority[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default
+        return host, _port(rest[1:]) if rest.startswith(":") else default
     host, colon, port = authority.rpartition(":")
     if not colon:
         return authority, default
-    return host, int(port)
+    return host, _port(port)
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise ValueError(f"no TCP port: {text}")
+    return port
 
 
 async def _answer(writer: asyncio.StreamWriter, status: int) -> None:

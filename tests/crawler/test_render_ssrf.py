@@ -104,7 +104,10 @@ def test_the_proxy_connects_only_to_addresses_it_checked(private: socket.socket)
                      f"GET http://[::1]:{port}/x HTTP/1.1\r\n\r\n",
                      f"GET http://2130706434:{port}/x HTTP/1.1\r\n\r\n",  # 127.0.0.2 in one number
                      f"GET http://127.0.0.1:{allowed_port}/ok HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     "Proxy-Connection: keep-alive\r\n\r\n"):
+                     "Proxy-Connection: keep-alive\r\n\r\n",
+                     "CONNECT 127.0.0.1:99999 HTTP/1.1\r\n\r\n",  # no such port: a 400, no traceback
+                     "GET http://127.0.0.1:x/ HTTP/1.1\r\n\r\n",
+                     "garbage\r\n\r\n"):
             reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
             writer.write(head.encode())
             await writer.drain()
@@ -118,4 +121,5 @@ def test_the_proxy_connects_only_to_addresses_it_checked(private: socket.socket)
     answers = asyncio.run(scenario())
     assert [a.split(b"\r\n", 1)[0] for a in answers[:4]] == [b"HTTP/1.1 403 Forbidden"] * 4
     assert answers[4].startswith(b"HTTP/1.1 200") and answers[4].endswith(b"hello")
+    assert [a.split(b"\r\n", 1)[0] for a in answers[5:]] == [b"HTTP/1.1 400 Bad Request"] * 3
     assert connections(private) == 0
