@@ -19,6 +19,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 
 LOG_LEVEL = read.text(None, "LINKPATROL_LOG_LEVEL", "INFO")
+LOG_FORMATTER = "crawler.logs.QuietLogFormatter"  # no record per page or item under DEBUG
 USER_AGENT = read.text(None, "LINKPATROL_USER_AGENT", "linkpatrol/0.1 (dead-link checker)")
 
 # -- concurrency -------------------------------------------------------------------------------------
