@@ -20,6 +20,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 LOG_LEVEL = read.text(None, "LINKPATROL_LOG_LEVEL", "INFO")
 LOG_FORMATTER = "crawler.logs.QuietLogFormatter"  # no record per page or item under DEBUG
+STATS_CLASS = "crawler.stats.PlainStatsCollector"  # Scrapy's, without its per-attribute deprecation shim
 USER_AGENT = read.text(None, "LINKPATROL_USER_AGENT", "linkpatrol/0.1 (dead-link checker)")
 
 # -- concurrency -------------------------------------------------------------------------------------
