@@ -25,6 +25,7 @@ from scrapy.settings import BaseSettings
 from scrapy_redis import connection
 
 from crawler.frontier.contexts import CrawlContexts
+from crawler.frontier.group_commit import GroupCommit
 from crawler.frontier.host_verdicts import HostVerdicts
 from crawler.frontier.leases import LeaseBook, Leasing
 from crawler.frontier.reaper import OverdueLeases, Reaper
@@ -122,7 +123,7 @@ class FrontierExtension:
         self.host_verdicts = HostVerdicts(HostVerdictStore(client, keys), self.contexts)
         self.leases = Leasing(book, store, scripts, crawler_id, self.contexts, self.host_verdicts, config.host_cap)
         self.recorder = Recorder(scripts, book, max_referrers=config.max_referrers, max_links=config.max_links,
-                                 trap_ids=config.trap_ids)
+                                 trap_ids=config.trap_ids, group=GroupCommit(client))
         heartbeats = Heartbeats(client, keys, crawler_id, config.crawler_ttl)
         overdue = OverdueLeases(store, scripts, self.recorder, self.contexts, crawler_id, config.lease_max)
         self.reaper = Reaper(store, scripts, heartbeats, book, overdue, config.lease_attempts)

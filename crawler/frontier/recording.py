@@ -1,7 +1,8 @@
 """Recording a checked url (the spider's item, a ``wire.Completion``): its links in bounded batches
 (LINKS), then its result (COMPLETE), each call retried on its own while Redis cannot serve
-(``Scripts.completion_steps``). The lease is released on every path: a completion that cannot be
-recorded with its links is recorded alone, and a second failure leaves the lease to the lease bound."""
+(``Scripts.completion_steps``); with a ``GroupCommit``, the calls of urls that finish together share a
+pipeline. The lease is released on every path: a completion that cannot be recorded with its links is
+recorded alone, and a second failure leaves the lease to the lease bound."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ import logging
 import time
 from typing import Any
 
+from crawler.frontier.group_commit import GroupCommit, in_turn
 from crawler.frontier.leases import LeaseBook
 from linkpatrol.frontier import Scripts
 from linkpatrol.model.wire import Completion
-from linkpatrol.store.connection import retrying
 
 logger = logging.getLogger(__name__)
 
 
 class Recorder:
     def __init__(self, scripts: Scripts, book: LeaseBook, *, max_referrers: int, max_links: int = 10_000,
-                 trap_ids: int = 0) -> None:
+                 trap_ids: int = 0, group: GroupCommit | None = None) -> None:
         self.scripts = scripts
+        self.group = group
         self.book = book
         self.max_referrers = max_referrers  # referrers kept per url (LINKPATROL_MAX_REFERRERS)
         self.max_links = max_links  # links taken from one page (LINKPATROL_MAX_LINKS_PER_PAGE)
@@ -44,14 +46,13 @@ class Recorder:
             self.book.release(done.crawl_id, done.result.url)
 
     async def _record(self, done: Completion) -> int:
-        result: Any = None
-        for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,
-                                                  id_limit=self.trap_ids):
-            result = await retrying("recording a result", step)
+        calls = self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,
+                                              id_limit=self.trap_ids)
+        result: Any = await (self.group.run(calls) if self.group else in_turn(calls))
         return int(result)
 
     async def record_decided(self, done: Completion) -> None:
         """Record a lease the reaper decided (``OverdueLease.completion``); its slot is the reaper's
         to free."""
-        for step in self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers):
-            await retrying("recording an overdue lease", step)
+        await in_turn(self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers),
+                      "recording an overdue lease")

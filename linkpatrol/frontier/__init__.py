@@ -20,7 +20,7 @@ at a person's request. Each script's file documents its KEYS and ARGV.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -176,7 +176,7 @@ class Scripts:
 
     def completion_steps(self, done: Completion, *, now: float, max_referrers: int, id_limit: int = 0,
                          batch: int = LINK_BATCH, want_batch: int = WANT_BATCH, until_recorded: bool = True,
-                         ) -> list[Callable[[], Any]]:
+                         ) -> list[ScriptCall]:
         """The Redis calls that record ``done``, in order, each bounded: a LINKS call per ``batch``
         links, then COMPLETE (one step that calls it until the anchors asked of the url are settled,
         ``want_batch`` per call; with ``until_recorded`` False, one COMPLETE call that answers
@@ -186,7 +186,7 @@ class Scripts:
         fields), LINKS then six arguments per link, COMPLETE the page's anchors."""
         k = self.keys
         crawl_id, res = done.crawl_id, done.result
-        steps: list[Callable[[], Any]] = []
+        steps: list[ScriptCall] = []
         links_keys = [k.crawl(crawl_id), k.urls(crawl_id), k.queue(crawl_id), k.problems(crawl_id),
                       k.anchors(crawl_id), k.orphan_candidates(crawl_id), k.page_decisions(crawl_id),
                       k.id_templates(crawl_id), k.held_back(crawl_id), k.refs_over(crawl_id), k.landed(crawl_id)]
@@ -198,10 +198,10 @@ class Scripts:
         for link_args in _link_args(done):
             args.extend(link_args)
             if len(args) >= 6 * batch:
-                steps.append(_call(self._links, links_keys, head + args))
+                steps.append(ScriptCall(self._links, links_keys, head + args))
                 args = []
         if args:
-            steps.append(_call(self._links, links_keys, head + args))
+            steps.append(ScriptCall(self._links, links_keys, head + args))
         over_cap = done.links_over_cap
         complete_args = [compact_json({
             "url": res.url,
@@ -243,24 +243,9 @@ class Scripts:
             k.landed(crawl_id),
             k.over_cap_pages(crawl_id),
         ]
-        steps.append(self._until_recorded(complete_keys, complete_args) if until_recorded
-                     else _call(self._complete, complete_keys, complete_args))
+        steps.append(ScriptCall(self._complete, complete_keys, complete_args, until_recorded=until_recorded,
+                                is_async=self._is_async))
         return steps
-
-    def _until_recorded(self, keys: list[str], args: list[Any]) -> Callable[[], Any]:
-        """COMPLETE, called again while it answers SETTLING (still settling wanted anchors)."""
-        if self._is_async:
-            async def run() -> Any:
-                while (result := await self._complete(keys=keys, args=args)) == SETTLING:
-                    pass
-                return result
-            return run
-
-        def run_sync() -> Any:
-            while (result := self._complete(keys=keys, args=args)) == SETTLING:
-                pass
-            return result
-        return run_sync
 
     def cancel(self, crawl_id: str, now: float) -> Any:
         k = self.keys
@@ -307,8 +292,32 @@ def dead_requeued(reply: list[Any]) -> tuple[int, list[OverdueLease]]:
     return int(reply[0]), OverdueLease.parse(reply[1:])
 
 
-def _call(script_: Any, keys: list[str], args: list[Any]) -> Callable[[], Any]:
-    return lambda: script_(keys=keys, args=args)
+@dataclass(frozen=True)
+class ScriptCall:
+    """One call of a frontier script, as a step (call it: the reply, or an awaitable of it with an
+    asyncio client) or as what a pipeline carries (``script.sha``, ``keys``, ``args``).
+    ``until_recorded``: COMPLETE, called again while it answers SETTLING (still settling wanted
+    anchors)."""
+
+    script: Any
+    keys: list[str]
+    args: list[Any]
+    until_recorded: bool = False
+    is_async: bool = False
+
+    def __call__(self) -> Any:
+        if not self.until_recorded:
+            return self.script(keys=self.keys, args=self.args)
+        if self.is_async:
+            return self._until_recorded_async()
+        while (result := self.script(keys=self.keys, args=self.args)) == SETTLING:
+            pass
+        return result
+
+    async def _until_recorded_async(self) -> Any:
+        while (result := await self.script(keys=self.keys, args=self.args)) == SETTLING:
+            pass
+        return result
 
 
 def _link_args(done: Completion) -> Iterator[tuple[str, ...]]:
