@@ -1,14 +1,17 @@
 """Download failures: the exceptions our middlewares raise, and the one place that names a failure.
 
-``error_kind()`` maps whatever Scrapy, Twisted or OpenSSL raised to a ``linkpatrol.model.verdicts.ErrorKind``;
-the kind then says which outcome the link gets (``ErrorKind.outcome``).
+``error_kind()`` maps whatever the download handler (``crawler/download``: Scrapy's exceptions raised from
+aiohttp's, aiohttp's own, the socket and ssl errors under them), a middleware or the browser raised to a
+``linkpatrol.model.verdicts.ErrorKind``; the kind then says which outcome the link gets (``ErrorKind.outcome``).
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 from typing import Any
 
-from OpenSSL import SSL
+import aiohttp
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -17,7 +20,6 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
-from twisted.internet import error as tx_error
 
 from linkpatrol.model.verdicts import ErrorKind
 
@@ -59,12 +61,18 @@ class UnsupportedRedirect(IgnoreRequest):
         self.kind = kind
 
 
+# A certificate not trusted, expired or for another name, a handshake that failed.
+TLS_FAILURES = (ssl.SSLError, aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)
+# The connection was made, then closed or reset before the answer (aiohttp.ClientConnectorError, an
+# OSError too, is a connection never made).
+CONNECTION_LOST = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionError)
+
 # Failures that concern a whole host (name and port), not one url: decided once for the crawl.
 HOST_KINDS = frozenset({ErrorKind.DNS, ErrorKind.REFUSED})
 
 
 def _chain(exc: BaseException) -> list[Any]:
-    """The exception with everything it wraps: causes, contexts and Twisted's ``reasons`` lists."""
+    """The exception with everything it wraps: causes and contexts (of a Twisted ``Failure``'s value too)."""
     seen: list[Any] = []
     todo: list[Any] = [exc]
     while todo:
@@ -73,7 +81,6 @@ def _chain(exc: BaseException) -> list[Any]:
         if item is None or any(item is s for s in seen):
             continue
         seen.append(item)
-        todo.extend(getattr(item, "reasons", None) or [])
         todo.extend(x for x in (item.__cause__, item.__context__) if x is not None)
         todo.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
     return seen
@@ -101,24 +108,24 @@ def error_kind(exc: BaseException) -> ErrorKind:
             return ErrorKind.REDIRECT_LOOP
         if isinstance(item, NotAllowedAddress):
             return ErrorKind.ADDRESS_NOT_ALLOWED
-        if isinstance(item, SSL.Error):
+        if isinstance(item, TLS_FAILURES):  # before "refused": a handshake fails on a connection made
             return ErrorKind.TLS
         if isinstance(item, IgnoreRequest) and "robots.txt" in str(item):
             return ErrorKind.ROBOTS
     for item in chain:
-        if isinstance(item, (CannotResolveHostError, tx_error.DNSLookupError)):
+        if isinstance(item, (CannotResolveHostError, aiohttp.ClientConnectorDNSError, socket.gaierror)):
             return ErrorKind.DNS
-        if isinstance(item, (DownloadConnectionRefusedError, tx_error.ConnectionRefusedError)):
+        if isinstance(item, (DownloadConnectionRefusedError, ConnectionRefusedError)):
             return ErrorKind.REFUSED
-        if isinstance(item, (DownloadTimeoutError, tx_error.TimeoutError, TimeoutError)):
+        if isinstance(item, (DownloadTimeoutError, TimeoutError)):  # aiohttp's timeouts are TimeoutErrors
             return ErrorKind.TIMEOUT
     text = " ".join(str(item) for item in chain).lower()
     if "ssl" in text or "certificate" in text or "tls" in text:
         return ErrorKind.TLS
     for item in chain:
-        if isinstance(item, ResponseDataLossError):
+        if isinstance(item, (ResponseDataLossError, aiohttp.ClientPayloadError)):
             return ErrorKind.INCOMPLETE_RESPONSE
-        if isinstance(item, (tx_error.ConnectionLost, tx_error.ConnectionDone, ConnectionError)):
+        if isinstance(item, CONNECTION_LOST) and not isinstance(item, aiohttp.ClientConnectorError):
             return ErrorKind.CONNECTION_RESET
     if "maximum size" in text or ("exceeded" in text and "size" in text):
         return ErrorKind.TOO_LARGE

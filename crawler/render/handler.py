@@ -1,8 +1,10 @@
 """The download handler of a crawler that renders: scrapy-playwright's, with linkpatrol's rules around it.
 
 Installed for http and https only in a crawler started with ``LINKPATROL_RENDER_PAGES`` above 0 (and a
-browser at ``LINKPATROL_CHROMIUM``); requests without ``meta["playwright"]`` go to Scrapy's own HTTP
-handler, as before. Around scrapy-playwright it adds:
+browser at ``LINKPATROL_CHROMIUM``); requests without ``meta["playwright"]`` go to the crawler's own
+download handler (``crawler.download.handler``, aiohttp, the address policy in its resolver), as in a
+crawler that does not render: scrapy-playwright's handler is Scrapy's Twisted HTTP/1.1 one, whose
+client is left unused. Around scrapy-playwright it adds:
 
 - at most ``LINKPATROL_RENDER_PAGES`` pages at once in the process, each closed after
   ``LINKPATROL_RENDER_TIMEOUT`` seconds whatever it does (``RenderTimeout``); an open page is reused for
@@ -15,9 +17,9 @@ handler, as before. Around scrapy-playwright it adds:
   ``GuardProxy`` (``crawler/render/proxy.py``), which resolves each host once and connects only to an
   address it checked (redirect hops, WebSockets and a name rebound between two lookups included);
   before that, a route on every request (navigation, subresources, fetch/XHR, workers' requests) and a
-  WebSocket route refuse what the crawler's address guard (``AddressGuardMiddleware.host_allowed``)
-  refuses, so a refused request fails at once with one log line; schemes other than http(s), data:,
-  blob: and about: are aborted.
+  WebSocket route refuse what the crawler's resolver (``GuardedResolver.host_allowed``, as the address
+  guard middleware asks it) refuses, so a refused request fails at once with one log line; schemes
+  other than http(s), data:, blob: and about: are aborted.
 A crashed browser is launched again by scrapy-playwright on the next page; the page that was under
 way fails, and the render middleware reads it as it is (the lease is never lost).
 """
@@ -37,10 +39,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import BrowserContextWrapper, ScrapyPlaywrightDownloadHandler
 
-from crawler.downloadermiddlewares.address_guard import AddressGuardMiddleware
+from crawler.download.handler import DownloadHandler
+from crawler.download.resolver import resolver_of
 from crawler.render.job import RenderJob
 from crawler.render.proxy import GuardProxy
-from linkpatrol.model.addresses import AddressPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +66,10 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._slots_total = max(1, s.getint("LINKPATROL_RENDER_PAGES", 1))
         self._slots = asyncio.Semaphore(self._slots_total)
         self.page_timeout = s.getfloat("LINKPATROL_RENDER_TIMEOUT", 30.0)
-        policy = AddressPolicy.from_env()
-        self.guard = AddressGuardMiddleware(crawler, policy) if policy.enabled else None
+        self.resolver = resolver_of(crawler)
+        policy = self.resolver.policy
         self.proxy = GuardProxy(policy, self._refuse) if policy.enabled else None
+        self.http = DownloadHandler(crawler, self.resolver)  # every request the browser does not load
         self._crawler_ref = crawler
         self._swept = time.monotonic()
         self.refused = 0
@@ -85,10 +88,21 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
             return True
         if scheme not in ("http", "https", "ws", "wss"):
             return False
-        if self.guard is None:
+        if not self.resolver.policy.enabled:
             return True
         host = (parts.hostname or "").rstrip(".").lower()
-        return bool(host) and await self.guard.host_allowed(host)
+        return bool(host) and await self.resolver.host_allowed(host)
+
+    async def download_request(self, request: Request) -> Response:
+        if request.meta.get("playwright"):
+            return await super().download_request(request)
+        return await self.http.download_request(request)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await self.http.close()
 
     def _refuse(self, url: str) -> None:
         self.refused += 1

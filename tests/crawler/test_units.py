@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from OpenSSL import SSL
+import socket
+import ssl
+
+import aiohttp
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -10,7 +13,6 @@ from scrapy.exceptions import (
     DownloadTimeoutError,
 )
 from scrapy.http import HtmlResponse
-from twisted.internet import error as tx_error
 
 from crawler.downloadermiddlewares.retry_after import retry_after_seconds
 from crawler.extract import extract_links, parse_srcset
@@ -83,14 +85,16 @@ def _wrapped(inner: BaseException, outer: type[Exception]) -> Exception:
 
 
 def test_failures_get_named_kinds() -> None:
-    # The same exception types Scrapy's download handler raises; no DNS query leaves this machine.
+    # The same exception types the download handler raises; no DNS query leaves this machine.
     assert error_kind(CannotResolveHostError("no such host")) == "dns"
-    assert error_kind(_wrapped(tx_error.DNSLookupError("x"), DownloadFailedError)) == "dns"
+    assert error_kind(_wrapped(socket.gaierror(socket.EAI_NONAME, "x"), DownloadFailedError)) == "dns"
     assert error_kind(DownloadConnectionRefusedError("refused")) == "refused"
     assert error_kind(DownloadTimeoutError("took longer than 2.0 seconds")) == "timeout"
-    assert error_kind(_wrapped(SSL.Error([("SSL routines", "", "certificate verify failed")]),
+    assert error_kind(_wrapped(ssl.SSLCertVerificationError(1, "certificate verify failed"),
                                DownloadFailedError)) == "tls"
     assert error_kind(TooManyRedirects("x")) == "too-many-redirects"
     assert error_kind(RedirectLoop("x")) == "redirect-loop"
-    assert error_kind(_wrapped(tx_error.ConnectionLost(), DownloadFailedError)) == "connection-reset"
+    assert error_kind(aiohttp.ServerDisconnectedError()) == "connection-reset"
+    assert error_kind(_wrapped(ConnectionResetError(104, "reset"), aiohttp.ClientOSError)) == "connection-reset"
+    assert error_kind(_wrapped(OSError(113, "no route"), DownloadFailedError)) == "connection-failed"
     assert error_kind(RuntimeError("something else")) == "connection-failed"
