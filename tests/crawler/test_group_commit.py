@@ -96,6 +96,24 @@ def test_a_script_redis_forgot_is_loaded_again_and_nothing_is_lost(redis_url: st
     assert rclient.llen(keys.queue(crawl_id)) == PAGES  # recorded twice changes nothing
 
 
+def test_a_url_whose_links_failed_is_not_completed_before_they_are_in(redis_url: str, store: CrawlStore,
+                                                                       rclient: Client, keys: Any) -> None:
+    """Redis knows COMPLETE but not LINKS (restarted, then one script loaded again): the LINKS calls
+    answer NOSCRIPT. COMPLETE must not run before the links are in: it releases the lease, and the
+    last lease released ends the crawl with the links never queued."""
+    scripts = Scripts(rclient, keys)
+    crawl_id = leased_crawl(store, rclient, scripts)
+
+    async def forget_links(client: Any, ascripts: Scripts) -> None:
+        await client.script_flush()
+        await client.script_load(ascripts._complete.script)
+    replies, group = record_all(redis_url, keys, crawl_id, before=forget_links)
+    assert all(not isinstance(r, BaseException) for r in replies), replies
+    assert group.fallbacks >= 1  # the first reloads LINKS: pipelines after it go through
+    assert rclient.llen(keys.queue(crawl_id)) == PAGES  # every page's image queued
+    assert store.require(crawl_id).state == "running"  # the images are still to check
+
+
 def test_a_call_that_raises_fails_only_its_own_url(redis_url: str, store: CrawlStore, rclient: Client,
                                                    keys: Any) -> None:
     scripts = Scripts(rclient, keys)
