@@ -123,7 +123,7 @@ class FrontierExtension:
         self.host_verdicts = HostVerdicts(HostVerdictStore(client, keys), self.contexts)
         self.leases = Leasing(book, store, scripts, crawler_id, self.contexts, self.host_verdicts, config.host_cap)
         self.recorder = Recorder(scripts, book, max_referrers=config.max_referrers, max_links=config.max_links,
-                                 trap_ids=config.trap_ids, group=GroupCommit(client))
+                                 trap_ids=config.trap_ids, group=GroupCommit(client), queued=self.leases.nudge)
         heartbeats = Heartbeats(client, keys, crawler_id, config.crawler_ttl)
         overdue = OverdueLeases(store, scripts, self.recorder, self.contexts, crawler_id, config.lease_max)
         self.reaper = Reaper(store, scripts, heartbeats, book, overdue, config.lease_attempts)

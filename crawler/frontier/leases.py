@@ -107,6 +107,24 @@ class Leasing:
         self.render: RenderRouting | None = None  # pages that need a browser (crawler/render)
         self._had_work = False
         self._background: set[asyncio.Task[Any]] = set()
+        self._nudged: asyncio.Event | None = None
+        self._new_crawl = False
+
+    def nudge(self, new_crawl: bool = False) -> None:
+        """Something may be leasable now (this crawler seeded a crawl, ``new_crawl``, or recorded a
+        page's links): a ``next_batch`` waiting for work looks again at once instead of at the end of
+        its wait, reading the running crawls afresh for a new one."""
+        self._new_crawl = self._new_crawl or new_crawl
+        if self._nudged is not None:
+            self._nudged.set()
+
+    async def _idle(self, seconds: float) -> None:
+        nudged = self._nudged
+        if nudged is None or nudged.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await nudged.wait()
 
     async def next_batch(self) -> Batch:
         """Wait until this process has room and the frontier has work, then lease a batch."""
@@ -114,22 +132,26 @@ class Leasing:
         book = self.book
         # Lease in batches: a round trip per freed slot would cost more than the request itself.
         min_batch = max(1, book.capacity // 4)
+        if self._nudged is None:
+            self._nudged = asyncio.Event()
         while True:
             room = book.capacity - book.held
             if room <= 0 or (room < min_batch and book.held > 0):
                 await book.wait_for_room(1.0)
                 continue
+            self._nudged.clear()  # a nudge from here on, during the lease, ends the wait below
             batch = await retrying("leasing requests", functools.partial(self._lease, room))
             if batch:
                 book.lent(len(batch))
                 return batch
-            await asyncio.sleep(idle)
+            await self._idle(idle)
             # While some crawl is running, its queue may refill any moment (a peer's page is being
             # parsed): keep polling briskly. With nothing running, back off to a quiet 0.25 s.
             idle = min(idle * 2, 0.05 if self.contexts.active else 0.25)
 
     async def _lease(self, room: int) -> Batch:
-        await self.contexts.refresh_active(force=not self._had_work)
+        await self.contexts.refresh_active(force=not self._had_work or self._new_crawl)
+        self._new_crawl = False
         await self.host_verdicts.refresh()
         crawls = list(self.contexts.active)
         random.shuffle(crawls)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from crawler.frontier.group_commit import GroupCommit, in_turn
@@ -20,9 +21,11 @@ logger = logging.getLogger(__name__)
 
 class Recorder:
     def __init__(self, scripts: Scripts, book: LeaseBook, *, max_referrers: int, max_links: int = 10_000,
-                 trap_ids: int = 0, group: GroupCommit | None = None) -> None:
+                 trap_ids: int = 0, group: GroupCommit | None = None,
+                 queued: Callable[[], None] = lambda: None) -> None:
         self.scripts = scripts
         self.group = group
+        self.queued = queued  # called once a page's links are in the frontier (``Leasing.nudge``)
         self.book = book
         self.max_referrers = max_referrers  # referrers kept per url (LINKPATROL_MAX_REFERRERS)
         self.max_links = max_links  # links taken from one page (LINKPATROL_MAX_LINKS_PER_PAGE)
@@ -49,6 +52,8 @@ class Recorder:
         calls = self.scripts.completion_steps(done, now=time.time(), max_referrers=self.max_referrers,
                                               id_limit=self.trap_ids)
         result: Any = await (self.group.run(calls) if self.group else in_turn(calls))
+        if done.links:
+            self.queued()
         return int(result)
 
     async def record_decided(self, done: Completion) -> None:

@@ -45,7 +45,8 @@ from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.start_queue import StartQueue
 
 logger = logging.getLogger(__name__)
-START_POLL = 0.25  # seconds between looks at the start queue
+START_POLL = 0.25  # seconds between looks at the start queue after an error
+START_WAIT = 2  # seconds one blocking wait for a start message lasts (a new crawl is taken at once)
 SITEMAP_URLS = 50_000  # what the sitemap protocol allows in one file
 
 
@@ -113,8 +114,17 @@ class LinksSpider(RedisSpider):
         await retrying("reading start messages", self.start_queue.take_back_own)
         while True:
             try:
-                for raw in await self.pop_list_queue(self.redis_key, min(self.redis_batch_size, 10)):
-                    await self.make_request_from_data(raw)
+                raws = await self.pop_list_queue(self.redis_key, min(self.redis_batch_size, 10))
+                started = 0
+                for raw in raws:
+                    if await self.make_request_from_data(raw):
+                        started += 1
+                        self.leases.nudge(new_crawl=True)  # its seed page is queued: lease it now
+                if not raws:
+                    await self.start_queue.wait(START_WAIT)  # returns as soon as a message comes
+                if started == len(raws):
+                    continue
+                # A message that failed stays claimed for another attempt: not at once.
             except (RedisError, OSError) as exc:
                 if not unavailable(exc):
                     logger.exception("start queue: unexpected Redis error")

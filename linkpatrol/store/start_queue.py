@@ -74,6 +74,13 @@ class StartQueue:
                 await self._dead(raw, str(exc))
         return out
 
+    async def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a message (BLMOVE into this crawler's claimed list, as
+        ``claim`` moves them): a crawl enqueued while every crawler is idle is taken at once, not at
+        the next look. True when one came; ``claim`` then returns it first."""
+        raw = await self.r.execute_command("BLMOVE", self.keys.start, self.claimed, "LEFT", "RIGHT", timeout, **RAW)
+        return raw is not None
+
     async def take_back_own(self) -> int:
         """Messages this crawler claimed and never finished (a reply lost with Redis) back to the
         queue; the first time (at start), also those of crawlers whose heartbeat stopped, as a

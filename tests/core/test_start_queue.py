@@ -5,6 +5,7 @@ takes back the claimed lists of crawlers that stopped."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -150,3 +151,23 @@ def test_the_dead_letter_list_is_capped_and_listed(redis_url: str, rclient: redi
     assert lines[0]["reason"] == "a JSON start message must be an object, not an array"
     assert lines[0]["size"] == len(f"[{DEAD_KEPT + 4}]")
     assert f"{DEAD_KEPT - 2} older ones not shown" in done.stderr
+
+
+def test_an_idle_crawler_takes_a_message_as_it_comes(redis_url: str, rclient: redis.Redis,
+                                                     store: CrawlStore) -> None:
+    """The wait for a start message (BLMOVE into the claimed list) ends when one is pushed, not at the
+    end of its 10 s; the message is then this crawler's first claim and nobody else's."""
+    async def body(queue: StartQueue) -> tuple[bool, float, list[str], list[str]]:
+        waiting = asyncio.ensure_future(queue.wait(10))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        pushed = time.monotonic()
+        await asyncio.to_thread(rclient.lpush, KEYS.start, "http://site.example/new")
+        came = await waiting
+        took = time.monotonic() - pushed
+        return came, took, await queue.claim(10), rclient.lrange(KEYS.start, 0, -1)
+
+    came, took, claimed, left = with_start_queue(redis_url, body)
+    assert came and took < 5  # not the wait's 10 s (generous: a loaded machine)
+    assert claimed == ["http://site.example/new"] and left == []
+    assert with_start_queue(redis_url, lambda q: q.wait(0.2)) is False  # nothing came: False after the timeout
