@@ -41,12 +41,11 @@ from scrapy_playwright.handler import BrowserContextWrapper, ScrapyPlaywrightDow
 
 from crawler.download.handler import DownloadHandler
 from crawler.download.resolver import resolver_of
-from crawler.render.job import RenderJob
+from crawler.render.job import CONTEXT_PREFIX, RenderJob
 from crawler.render.proxy import GuardProxy
 
 logger = logging.getLogger(__name__)
 
-CONTEXT_PREFIX = "crawl-"
 LOCAL_SCHEMES = ("data", "blob", "about")
 SWEEP_EVERY = 5.0  # seconds between looks for contexts of crawls that ended
 # Navigations one open page serves before it is closed: reusing a page costs chromium about 0.15 CPU s

@@ -25,6 +25,10 @@ from scrapy.http import HtmlResponse, Response
 
 from crawler.extract import Link, PageScan, make_link, scan_page
 
+# A crawl's browser context is named this plus its id: its cookies and storage kept apart from other
+# crawls'. Here, not in the handler, so that a crawler that never renders never imports playwright.
+CONTEXT_PREFIX = "crawl-"
+
 logger = logging.getLogger(__name__)
 
 AFTER_SCRIPTS = " (found after scripts ran)"

@@ -31,8 +31,7 @@ from scrapy_playwright.page import PageMethod
 from crawler.extensions.frontier import frontier_of
 from crawler.frontier.contexts import CrawlContexts
 from crawler.render.detect import shell_reason
-from crawler.render.handler import CONTEXT_PREFIX
-from crawler.render.job import RenderJob
+from crawler.render.job import CONTEXT_PREFIX, RenderJob
 from crawler.render.routing import Parked, RenderRouting
 from linkpatrol.frontier import render_queue
 from linkpatrol.model.urls import host_of
