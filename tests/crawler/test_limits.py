@@ -113,8 +113,9 @@ def test_the_page_budget_and_the_time_limit_stop_a_calendar(
     api = client.get(f"/api/crawls/{budget.id}").json
     assert api["options"]["max_pages"] == 30 and any("page budget" in r for r in api["stop_reasons"])
 
-    # Its own time limit, with no page budget and no trap detection: stopped after two seconds.
-    options = CrawlOptions(max_duration=2, max_pages=1_000_000)
+    # Its own time limit, with no page budget, no depth limit a crawler reaches in two seconds (a chain
+    # of 100 pages takes it well under one) and no trap detection: stopped after two seconds.
+    options = CrawlOptions(max_duration=2, max_pages=1_000_000, max_depth=1_000_000)
     timed = wait_ended(store, store.create(hostile.url("calendar"), options).id, timeout=60)
     assert timed.state == "finished"
     assert timed.options.max_duration == 2
