@@ -31,6 +31,7 @@ from crawler.frontier.leases import LeaseBook, Leasing
 from crawler.frontier.reaper import OverdueLeases, Reaper
 from crawler.frontier.recording import Recorder
 from crawler.frontier.registration import Registration, StopWatchdog, new_crawler_id
+from crawler.frontier.wake import listen_for_crawl_starts
 from crawler.logs import quiet_robots_failures
 from crawler.render.routing import RenderRouting
 from linkpatrol.frontier import Scripts
@@ -172,6 +173,8 @@ class FrontierExtension:
             asyncio.create_task(self._every(self.config.crawler_ttl / 4, self.registration.beat, "heartbeat")),
             asyncio.create_task(self._every(self.config.reap_interval, self.reaper.reap, "reaper")),
             asyncio.create_task(self._watch_engine()),
+            asyncio.create_task(listen_for_crawl_starts(self.r, self.keys,
+                                                        lambda _: self.leases.nudge(new_crawl=True))),
         ]
         logger.info("crawler %s registered (Redis %s)", self.crawler_id, self.config.redis_location)
 

@@ -318,3 +318,8 @@ class Keys:
     def host_events(self) -> str:
         """Pub/sub channel: ``host ms`` when a host asked every crawler to wait ``ms``."""
         return f"{self.prefix}:host-events"
+
+    @property
+    def crawl_events(self) -> str:
+        """Pub/sub channel: a crawl's id when a crawler started it, so that idle peers join at once."""
+        return f"{self.prefix}:crawl-events"

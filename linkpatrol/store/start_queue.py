@@ -201,6 +201,10 @@ class StartQueue:
         elif await self.scripts.seed(crawl_id, (crawl := Crawl.from_record(rec)).url, time.time(),
                                      self.limits.apply(crawl.options) if self.limits else None):
             logger.info("crawl %s started: %s", crawl_id, rec["url"])
+            try:  # idle peers join at once (crawler/frontier/wake.py); else at their next look
+                await self.r.publish(self.keys.crawl_events, crawl_id)
+            except (RedisError, OSError) as exc:
+                logger.debug("could not announce crawl %s: %s", crawl_id, exc)
 
 
 def dead_letters(client: Any, keys: Keys, limit: int = 20) -> tuple[int, list[DeadStartMessage]]:
