@@ -43,8 +43,8 @@ class BodyLimits:
             return
         if isinstance(body_length, int) and 0 <= body_length <= SMALL_BODY:
             # Read small bodies to the end. Stopping one that already arrived with its headers closes
-            # a connection Twisted has just put back in its pool as reusable: the next request on it
-            # fails and is silently sent again (seen as two GETs of one link in the tests).
+            # a connection the client may just have put back in its pool as reusable: the next request
+            # on it fails and is sent again (seen as two GETs of one link with Twisted's client).
             return
         ctype = headers.get(b"Content-Type")
         if lp["sitemap"] or (lp["anchors"] and is_html(ctype)):

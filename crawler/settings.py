@@ -46,7 +46,6 @@ LINKPATROL_MAX_LINKS_PER_PAGE = read.whole(None, "LINKPATROL_MAX_LINKS_PER_PAGE"
 DOWNLOAD_WARNSIZE = 0
 # A checker verifies certificates: an invalid one is a broken link for a visitor.
 DOWNLOAD_VERIFY_CERTIFICATES = True
-REACTOR_THREADPOOL_MAXSIZE = 20
 # http and https on asyncio's own client, aiohttp (crawler/download/handler.py: ~14% less CPU than
 # Twisted's), its resolver applying the address policy to what it connects to (crawler/download/resolver.py:
 # getaddrinfo, IPv4 and IPv6, its own short cache). Twisted's resolver and DNS cache serve no connection.
