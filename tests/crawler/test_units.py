@@ -98,3 +98,21 @@ def test_failures_get_named_kinds() -> None:
     assert error_kind(_wrapped(ConnectionResetError(104, "reset"), aiohttp.ClientOSError)) == "connection-reset"
     assert error_kind(_wrapped(OSError(113, "no route"), DownloadFailedError)) == "connection-failed"
     assert error_kind(RuntimeError("something else")) == "connection-failed"
+
+
+def test_a_leased_request_has_the_url_scrapy_would_give_it() -> None:
+    """LeasedRequest skips w3lib's escaping only where it would change nothing: every url, and every
+    redirect target put in with ``replace``, ends up as Scrapy's own Request has it."""
+    from scrapy import Request
+
+    from crawler.leased_requests import LeasedRequest
+    from linkpatrol.model.urls import normalize_url
+    raw = ["http://example.org/", "https://example.org/a/b?x=1&y=%2F#top", "http://example.org/caf\u00e9 au lait",
+           "http://example.org/a b|c[d]", "http://user@example.org/x", "http://[::1]:8080/p?q='1'",
+           "http://EXAMPLE.org/%7euser/", "http://example.org/\u0645\u0631\u062d\u0628\u0627?q=\u00fc"]
+    urls = [*raw, *(normalize_url(u)[0] for u in raw)]
+    for url in urls:
+        assert LeasedRequest(url).url == Request(url).url, url
+        moved = LeasedRequest("http://example.org/").replace(url=url)
+        assert type(moved) is LeasedRequest and moved.url == Request(url).url, url
+    assert sum(LeasedRequest(u).url == u for u in urls) >= len(raw)  # the normal forms go through as they are
