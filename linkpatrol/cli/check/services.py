@@ -110,14 +110,17 @@ class LocalServices:
 
     # -- stopping -----------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Crawlers first, then Redis; then the folder. On a shared Redis a crawler gets SIGTERM and
-        ``STOP_GRACE`` seconds to give back what it holds (then SIGKILL of its process group); on the
-        private one nothing it could give back outlives the run: SIGKILL at once (a graceful stop costs
-        a few tenths of a second of Twisted's and Python's shut-down, for nothing)."""
+        """Crawlers first, then Redis (the private one killed: it keeps nothing); then the folder. On a
+        shared Redis a crawler gets SIGTERM and ``STOP_GRACE`` seconds to give back what it holds (then
+        SIGKILL of its process group); on the private one nothing it could give back outlives the run:
+        SIGKILL at once (a graceful stop costs a few tenths of a second of Python's shut-down, for
+        nothing)."""
         self._stop_crawlers()
         if self.redis is not None:
             try:
-                self.redis.stop()
+                # The private one keeps nothing (no save, no append-only file): SIGKILL, not the 0.1 s
+                # of redis-server's shut-down.
+                self.redis.stop(kill=self.private)
             except subprocess.TimeoutExpired:
                 self.redis.stop(kill=True)
             self.redis = None
