@@ -132,8 +132,11 @@ def dead_in_text(stdout: str) -> dict[str, set[tuple[str, str]]]:
 
 
 def within_10_percent(reported: float, wall: float) -> bool:
-    """A time the check reported against the wall time the test measured around the command."""
-    return abs(reported - wall) <= 0.1 * wall
+    """A time the check reported against the wall time the test measured around the command: within
+    10%, or 0.25 s for a check that takes about a second (the report is rounded to a tenth, and the
+    test's own process start and the interpreter's exit after the report fall outside it). A report of
+    the crawl's time alone (a tenth of a second here) still fails."""
+    return abs(reported - wall) <= max(0.1 * wall, 0.25)
 
 
 # -- exit codes ---------------------------------------------------------------------------------------
