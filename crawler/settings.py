@@ -57,7 +57,7 @@ DOWNLOADER_STATS = False  # per-response byte counters nobody reads
 ASYNCIO_EVENT_LOOP = (None if os.environ.get("LINKPATROL_EVENT_LOOP") == "" else
                       read.text(None, "LINKPATROL_EVENT_LOOP", "uvloop.Loop"))  # set and empty: asyncio's own loop
 # No Twisted reactor (Scrapy's reactorless mode): with the aiohttp download handler nothing needs one,
-# and every Deferred-to-asyncio bridge goes: about 5% less CPU a crawl. A crawler that renders turns it
+# and every Deferred-to-asyncio bridge goes: about 8% less CPU a crawl. A crawler that renders turns it
 # back on (below): scrapy-playwright needs it.
 TWISTED_REACTOR_ENABLED = False
 
@@ -214,7 +214,7 @@ LINKPATROL_RENDER_WAIT = read.number(None, "LINKPATROL_RENDER_WAIT", 30.0, minim
 # Megabytes of JavaScript heap a page may use (V8's old space): past it the page crashes, not the crawler.
 LINKPATROL_RENDER_MEMORY_MB = read.whole(None, "LINKPATROL_RENDER_MEMORY_MB", 512, minimum=16)
 if LINKPATROL_RENDER_PAGES > 0 and os.access(LINKPATROL_CHROMIUM, os.X_OK):
-    # scrapy-playwright's handler (asyncio reactor, which the crawler runs anyway) for pages with
+    # scrapy-playwright's handler (on Twisted's asyncio reactor, switched on below) for pages with
     # meta["playwright"]; every other request goes to crawler/download's handler as without it.
     DOWNLOAD_HANDLERS = {"http": "crawler.render.handler.RenderDownloadHandler",
                          "https": "crawler.render.handler.RenderDownloadHandler"}

@@ -67,7 +67,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.page_timeout = s.getfloat("LINKPATROL_RENDER_TIMEOUT", 30.0)
         self.resolver = resolver_of(crawler)
         policy = self.resolver.policy
-        self.proxy = GuardProxy(policy, self._refuse) if policy.enabled else None
+        self.proxy = GuardProxy(self.resolver, self._refuse) if policy.enabled else None
         self.http = DownloadHandler(crawler, self.resolver)  # every request the browser does not load
         self._crawler_ref = crawler
         self._swept = time.monotonic()

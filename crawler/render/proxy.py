@@ -6,21 +6,21 @@ name resolves to, so a check of the URL alone leaves holes: a redirect to a priv
 that resolves to one (or is rebound to one between the check and the browser's own lookup). Every
 request of the browser goes through this proxy instead (``--proxy-server``; Playwright adds
 ``<-loopback>`` to the bypass list, so loopback too): for each connection it resolves the host once,
-refuses it (403) unless every address is allowed (``AddressPolicy``), and connects to the very address
-it checked. ``CONNECT`` (https, ws, wss) is tunnelled; a plain http request is forwarded with
-``Connection: close``, one request per connection.
+refuses it (403) unless every address is allowed, and connects to the very address it checked. The
+judging is the crawler's resolver's (``crawler.download.resolver.GuardedResolver``, as for the crawler's
+own connections: one policy, one cache). ``CONNECT`` (https, ws, wss) is tunnelled; a plain http
+request is forwarded with ``Connection: close``, one request per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import socket
 from collections.abc import Callable
 
-from linkpatrol.model.addresses import LOCAL_NAMES, AddressPolicy
+from crawler.download.resolver import GuardedResolver
+from crawler.failures import NotAllowedAddress
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ HOP_HEADERS = (b"proxy-connection", b"connection", b"keep-alive", b"proxy-author
 
 
 class GuardProxy:
-    def __init__(self, policy: AddressPolicy, refused: Callable[[str], None] | None = None) -> None:
-        self.policy = policy
+    def __init__(self, resolver: GuardedResolver, refused: Callable[[str], None] | None = None) -> None:
+        self.resolver = resolver
         self.refused = refused or (lambda target: None)
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -49,25 +49,11 @@ class GuardProxy:
 
     async def address_for(self, host: str, port: int) -> str | None:
         """The address to connect to for ``host``, None when the policy refuses it (or it does not resolve)."""
-        host = host.strip("[]").rstrip(".").lower()
         try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None:
-            return str(literal) if self.policy.allows(literal) else None
-        if host in LOCAL_NAMES or host.endswith(".localhost"):
-            return None if self.policy.refuses_host(host) else "127.0.0.1"
-        if self.policy.refuses_host(host):  # an IPv4 address in a legacy form (0x7f.1, 2130706433)
+            found = await self.resolver.resolve(host.strip("[]"), port)
+        except (NotAllowedAddress, OSError):
             return None
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            return None
-        addresses = [str(info[4][0]).split("%", 1)[0] for info in infos]
-        if not addresses or not self.policy.allows_all(addresses):
-            return None
-        return addresses[0]
+        return found[0]["host"] if found else None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream: asyncio.StreamWriter | None = None

@@ -76,6 +76,7 @@ def test_the_proxy_connects_only_to_addresses_it_checked(private: socket.socket)
 
     from aiohttp import web
 
+    from crawler.download.resolver import GuardedResolver
     from crawler.render.proxy import GuardProxy
     from linkpatrol.model.addresses import AddressPolicy
 
@@ -96,7 +97,8 @@ def test_the_proxy_connects_only_to_addresses_it_checked(private: socket.socket)
         await site.start()
         allowed_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         refused: list[str] = []
-        proxy = GuardProxy(AddressPolicy.from_env({"LINKPATROL_ALLOWED_NETWORKS": "127.0.0.1/32"}), refused.append)
+        policy = AddressPolicy.from_env({"LINKPATROL_ALLOWED_NETWORKS": "127.0.0.1/32"})
+        proxy = GuardProxy(GuardedResolver(policy), refused.append)
         await proxy.start()
         answers = []
         for head in (f"GET http://127.0.0.2:{port}/x HTTP/1.1\r\nHost: 127.0.0.2\r\n\r\n",
