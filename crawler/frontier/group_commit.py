@@ -43,7 +43,7 @@ async def in_turn(calls: list[ScriptCall], what: str = "recording a result") -> 
     return result
 
 
-@dataclass
+@dataclass(eq=False)  # one url's calls: told apart by identity
 class _Submission:
     calls: list[ScriptCall]
     done: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -55,7 +55,8 @@ class GroupCommit:
         self.max_calls = max_calls
         self._waiting: deque[_Submission] = deque()
         self._sender: asyncio.Task[None] | None = None
-        self.pipelines = 0  # sent, for tests and the benchmark
+        self._fallen_back: set[asyncio.Task[Any]] = set()  # held until done (the loop keeps weak references)
+        self.batches = 0  # sent (two pipelines each), for the tests
         self.fallbacks = 0  # submissions sent call by call after a pipeline could not take them
 
     async def run(self, calls: list[ScriptCall]) -> Any:
@@ -79,41 +80,50 @@ class GroupCommit:
                 count += len(submission.calls)
             try:
                 await self._send(batch)
-            except BaseException as exc:  # cancelled (the crawler stops): nobody is left to record
+            except asyncio.CancelledError:  # the crawler stops: nobody is left to record
                 for submission in (*batch, *self._waiting):
-                    if not submission.done.done():
-                        submission.done.cancel()
+                    submission.done.cancel()
                 self._waiting.clear()
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                logger.exception("group commit failed")
+                raise
+            except Exception:  # a bug of ours: the batch's urls go the usual way, call by call
+                logger.exception("group commit failed; recording %d urls call by call", len(batch))
+                for submission in batch:
+                    if not submission.done.done():
+                        self._fall_back(submission)
 
     async def _send(self, batch: list[_Submission]) -> None:
         """Two pipelines: every LINKS call of the batch, then the COMPLETE of each url whose links all
         went in. COMPLETE releases the lease and may end the crawl, so it must never run after a
         LINKS call of its url that failed (NOSCRIPT after a restart, BUSY): that url goes call by
         call instead, from its first call."""
-        links = [(submission, call) for submission in batch for call in submission.calls[:-1]]
-        replies = await self._pipeline([call for _, call in links]) if links else []
-        failed = {id(submission) for (submission, _), reply in zip(links, replies or [None] * len(links), strict=True)
-                  if replies is None or isinstance(reply, Exception)}
-        ready = [submission for submission in batch if id(submission) not in failed]
-        completes = await self._pipeline([submission.calls[-1] for submission in ready]) if ready else []
-        for submission in batch:
-            if id(submission) in failed:
-                self._fall_back(submission)
-        for submission, reply in zip(ready, completes or [None] * len(ready), strict=True):
+        with_links = [submission for submission in batch if len(submission.calls) > 1]
+        replies = await self._pipeline([call for submission in with_links for call in submission.calls[:-1]])
+        failed: set[_Submission] = set()
+        at = 0
+        for submission in with_links:
+            mine = None if replies is None else replies[at:at + len(submission.calls) - 1]
+            at += len(submission.calls) - 1
+            if mine is None or any(isinstance(reply, Exception) for reply in mine):
+                failed.add(submission)
+        ready = [submission for submission in batch if submission not in failed]
+        completes = await self._pipeline([submission.calls[-1] for submission in ready])
+        for submission in failed:
+            self._fall_back(submission)
+        for i, submission in enumerate(ready):
+            reply = None if completes is None else completes[i]
             if completes is None or isinstance(reply, Exception):
                 self._fall_back(submission)
             elif reply == SETTLING and submission.calls[-1].until_recorded:
                 self._settle(submission, in_turn(submission.calls[-1:]))
-            else:
+            elif not submission.done.done():  # its waiter may have given up (cancelled)
                 submission.done.set_result(reply)
-        self.pipelines += 1
+        self.batches += 1
 
     async def _pipeline(self, calls: list[ScriptCall]) -> list[Any] | None:
         """The calls' replies (an exception in place of a call that failed), or None when the
         pipeline itself failed (the connection)."""
+        if not calls:
+            return []
         pipe = self.client.pipeline(transaction=False)
         for call in calls:
             pipe.execute_command("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
@@ -131,18 +141,20 @@ class GroupCommit:
         self.fallbacks += 1
         self._settle(submission, in_turn(submission.calls))
 
-    @staticmethod
-    def _settle(submission: _Submission, work: Any) -> None:
+    def _settle(self, submission: _Submission, work: Any) -> None:
         """Finish ``submission`` with ``work`` in a task of its own: one page waiting for Redis does not
         hold the pipelines of the others."""
         task = asyncio.ensure_future(work)
+        self._fallen_back.add(task)
+        task.add_done_callback(self._fallen_back.discard)
 
         def copy(task: asyncio.Task[Any]) -> None:
-            if submission.done.done():
+            exc = None if task.cancelled() else task.exception()  # retrieved even when nobody waits
+            if submission.done.done():  # its waiter gave up (cancelled)
                 return
             if task.cancelled():
                 submission.done.cancel()
-            elif (exc := task.exception()) is not None:
+            elif exc is not None:
                 submission.done.set_exception(exc)
             else:
                 submission.done.set_result(task.result())

@@ -70,8 +70,8 @@ def test_urls_recorded_together_share_pipelines_and_all_land(redis_url: str, sto
     crawl_id = leased_crawl(store, rclient, scripts)
     replies, group = record_all(redis_url, keys, crawl_id)
     assert all(not isinstance(r, BaseException) for r in replies), replies
-    # 60 pages of two calls each, at most 16 calls a pipeline: 8 pipelines, not 120 round trips.
-    assert group.pipelines == 8 and group.fallbacks == 0
+    # 60 pages of two calls each, at most 16 calls a batch: 8 batches (16 round trips), not 120.
+    assert group.batches == 8 and group.fallbacks == 0
     crawl = store.require(crawl_id)
     assert crawl.pages_crawled == PAGES + 1
     assert rclient.hlen(keys.inflight(crawl_id)) == 0  # every lease released
@@ -114,6 +114,33 @@ def test_a_url_whose_links_failed_is_not_completed_before_they_are_in(redis_url:
     assert store.require(crawl_id).state == "running"  # the images are still to check
 
 
+def test_a_url_whose_waiter_gives_up_holds_back_no_other(redis_url: str, store: CrawlStore, rclient: Client,
+                                                         keys: Any) -> None:
+    """The task recording one url is cancelled while its batch is out (a crawler stopping, a timeout):
+    the others of the batch are recorded and answered, and the cancelled one's calls, already sent,
+    land too (they are idempotent; the lease book is the recorder's to release)."""
+    scripts = Scripts(rclient, keys)
+    crawl_id = leased_crawl(store, rclient, scripts)
+
+    async def main() -> list[Any]:
+        client = AsyncClient.from_url(redis_url)
+        try:
+            ascripts = Scripts(client, keys)
+            group = GroupCommit(client)
+            tasks = [asyncio.ensure_future(group.run(ascripts.completion_steps(page_done(crawl_id, i), now=NOW + 1,
+                                                                               max_referrers=10)))
+                     for i in range(6)]
+            await asyncio.sleep(0)  # queued; the batch is not sent yet
+            tasks[2].cancel()
+            return await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await client.aclose()
+    replies = asyncio.run(main())
+    assert isinstance(replies[2], asyncio.CancelledError)
+    assert [r for i, r in enumerate(replies) if i != 2] == [1] * 5
+    assert store.require(crawl_id).pages_crawled == 1 + 6
+
+
 def test_a_call_that_raises_fails_only_its_own_url(redis_url: str, store: CrawlStore, rclient: Client,
                                                    keys: Any) -> None:
     scripts = Scripts(rclient, keys)
@@ -135,7 +162,7 @@ def test_a_call_that_raises_fails_only_its_own_url(redis_url: str, store: CrawlS
     replies, group = asyncio.run(main())
     assert [isinstance(r, Exception) for r in replies] == [False, False, True, False, False]
     assert "broken on purpose" in str(replies[2])
-    assert group.pipelines == 1
+    assert group.batches == 1
     assert store.require(crawl_id).pages_crawled == 1 + 4
 
 
@@ -156,7 +183,7 @@ def test_a_page_of_more_calls_than_a_pipeline_takes_goes_call_by_call(redis_url:
         finally:
             await client.aclose()
     reply, group = asyncio.run(main())
-    assert reply == 1 and group.pipelines == 0
+    assert reply == 1 and group.batches == 0
     assert rclient.llen(keys.queue(crawl_id)) == 2000  # the other pages are leased, not queued
 
 
