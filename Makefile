@@ -29,9 +29,11 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 python3.11-doc >/dev/null; \
 	else echo "note: without chromium, iproute2 and python3.11-doc (apt-get install chromium iproute2 python3.11-doc) the browser, netns and Python docs tests are skipped"; fi
 
-## test: the whole suite (starts its own Redis, fixture sites, crawlers, SMTP server, browser)
+## test: the whole suite (starts its own Redis, fixture sites, crawlers, SMTP server, browser), on
+## TEST_WORKERS pytest-xdist workers (2: each test starts its own Redis and servers on free ports; most
+## of a test's time is waiting on its processes, so two workers halve the suite's time on two cores)
 test: $(STAMP) system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $${TEST_WORKERS:-2}
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
