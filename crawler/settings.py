@@ -99,6 +99,8 @@ LINKPATROL_LINK_CACHE_TTL = read.whole(None, "LINKPATROL_LINK_CACHE_TTL", 21600)
 LINKPATROL_LINK_CACHE_MAX = read.whole(None, "LINKPATROL_LINK_CACHE_MAX", 100000)
 EXTENSIONS = {
     "crawler.extensions.frontier.FrontierExtension": 0,
+    # Scrapy's signal manager, which skips a signal nobody listens to (crawler/signals.py).
+    "crawler.signals.SignalsExtension": 0,
     # Off here anyway (NotConfigured): None spares importing them at every start; the remote control
     # alone pulls in aiohttp's web server (about 0.1 s of a crawler's 1 s start-up).
     "scrapy.extensions.telnet.TelnetConsole": None,
