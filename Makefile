@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs bench-recheck bench-render clean
+.PHONY: install system-deps run test lint profile bench bench-large bench-verdicts bench-check bench-huge bench-wanted bench-bombs bench-recheck bench-render clean
 
 # requirements-dev.txt: the runtime pins (requirements.txt, all the Docker image has) and the test and lint tools.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -43,6 +43,11 @@ lint: $(STAMP)
 ## Scrapy reference and linkinator (installed by npm into bench/.node/ when node is there)
 bench: $(STAMP)
 	$(PY) -m bench.crawl --pages $${PAGES:-2000}
+
+## profile: where a crawler's time goes on the 2000-page site: py-spy (non-blocking) on one crawler, and any
+## callable timed inside the crawlers with ARGS="--time module:Qualified.name" (python -m bench.profile --help)
+profile: $(STAMP)
+	$(PY) -m bench.profile --sample $${ARGS:-}
 
 bench-large: $(STAMP)
 	$(PY) -m bench.crawl --pages 20000
