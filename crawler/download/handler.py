@@ -146,4 +146,3 @@ def _sent_headers(request: Request) -> list[tuple[str, str]]:
     encoding = request.headers.encoding
     return [(key.decode(encoding), value.decode(encoding))
             for key, values in dict.items(request.headers) if key != b"Proxy-Authorization" for value in values]
-
