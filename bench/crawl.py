@@ -35,6 +35,11 @@ from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import generated
 
+# The crawlers' settings for the generated site, which is one chain of /p/N.html pages, the shape of a
+# crawl trap: followed to the end here (bench/profile.py crawls with the same).
+CRAWLER_ENV = {"LINKPATROL_LOG_LEVEL": "WARNING", "LINKPATROL_TIMEOUT": "10", "LINKPATROL_WORKER_TTL": "15",
+               "LINKPATROL_TRAP_IDS": "0"}
+
 
 def run_reference(url: str, loop: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-m", "bench.reference", url, loop], cwd=ROOT, capture_output=True,
@@ -47,10 +52,8 @@ def run_linkpatrol(site: SiteServer, pages: int, processes: int, workdir: Path) 
     server = RedisServer(workdir / f"redis-{processes}").start()
     client = redis.Redis.from_url(server.url, decode_responses=True)
     store = CrawlStore(client)
-    # The generated site is one chain of /p/N.html pages, the shape of a crawl trap: followed to the end here.
-    env = {"LINKPATROL_LOG_LEVEL": "WARNING", "LINKPATROL_TIMEOUT": "10", "LINKPATROL_WORKER_TTL": "15",
-           "LINKPATROL_TRAP_IDS": "0"}
-    crawlers = [CrawlerProcess(server.url, workdir / f"crawler-{processes}-{i}.log", env) for i in range(processes)]
+    crawlers = [CrawlerProcess(server.url, workdir / f"crawler-{processes}-{i}.log", CRAWLER_ENV)
+                for i in range(processes)]
     try:
         wait_for(lambda: client.hlen("lp:workers") == processes, 60, what="crawlers registered")
         procs = [psutil.Process(c.pid) for c in crawlers]

@@ -34,15 +34,12 @@ from pathlib import Path
 import psutil
 import redis
 
+from bench.crawl import CRAWLER_ENV
 from linkpatrol.cli.redis_server import RedisServer
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 
 HOOK = ROOT / "bench" / "timing_hook"
-# The generated site is one chain of /p/N.html pages, the shape of a crawl trap: followed to the end,
-# as by bench/crawl.py.
-CRAWLER_ENV = {"LINKPATROL_LOG_LEVEL": "WARNING", "LINKPATROL_TIMEOUT": "10", "LINKPATROL_WORKER_TTL": "15",
-               "LINKPATROL_TRAP_IDS": "0"}
 PACKAGES = ("crawler/", "linkpatrol/", "scrapy/", "twisted/", "aiohttp/", "redis/", "asyncio/", "pydispatch/",
             "lxml", "w3lib/", "urllib/", "json/", "yarl/", "multidict/", "hiredis")
 

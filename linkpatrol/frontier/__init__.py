@@ -367,4 +367,3 @@ def _page_link_shape(url: str) -> tuple[str, tuple[str, str] | None]:
     if trap is not None:
         return f"T\t{trap.kind}\t{trap.prefix}", None
     return "", _id_template(url)
-

@@ -13,12 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import hiredis
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import AuthenticationError, AuthorizationError, DataError, NoPermissionError
+from redis.connection import HiredisRespSerializer
+from redis.exceptions import AuthenticationError, AuthorizationError, NoPermissionError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.utils import HIREDIS_AVAILABLE
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,38 +101,29 @@ def _crawler_params(params: dict[str, Any]) -> dict[str, Any]:
 class _HiredisPacking:
     """Commands packed by hiredis, in C. redis-py's asyncio connection packs every argument in Python
     (about 0.9 µs each), and a crawler sends six arguments per link: packing was 4% of its CPU on the
-    benchmark site (0.12 s a crawl), against a quarter of that here. redis-py's synchronous connection
-    packs with hiredis itself whenever it is installed (``HiredisRespSerializer``); these are its rules:
-    a command name of several words is split, str is UTF-8, int and float are written as ``repr``
-    writes them, bytes, bytearray and memoryview as they are, and a value of another type (None, bool)
-    is a ``DataError``."""
+    benchmark site (0.12 s a crawl), against a sixth of that here. redis-py's synchronous connection
+    packs with hiredis itself whenever it is installed; its asyncio connection has no such switch, so
+    this one uses the synchronous one's serializer (``HiredisRespSerializer``: the same bytes, a value of
+    a type Redis cannot take is a ``DataError``)."""
+
+    _serializer = HiredisRespSerializer()
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str):
-            args = (*args[0].encode().split(), *args[1:])
-        elif b" " in args[0]:
-            args = (*args[0].split(), *args[1:])
-        try:
-            return [hiredis.pack_command(args)]
-        except TypeError:
-            pass
-        # A bytearray, which redis-py sends and hiredis does not take (a rare value: no check per argument).
-        args = tuple(bytes(arg) if isinstance(arg, bytearray) else arg for arg in args)
-        try:
-            return [hiredis.pack_command(args)]
-        except TypeError as exc:
-            raise DataError(f"cannot send {exc}") from None
+        return self._serializer.pack(*args)
 
     def pack_commands(self, commands: Any) -> list[bytes]:
         # One buffer: a crawler's pipelines are bounded (group commit, leasing), never a page's size.
-        return [b"".join(self.pack_command(*command)[0] for command in commands)]
+        return [b"".join(chunk for command in commands for chunk in self._serializer.pack(*command))]
 
 
 _PACKING: dict[type, type] = {}
 
 
 def _packing_with_hiredis(pool: aioredis.ConnectionPool) -> None:
-    """The pool's connections, TCP, TLS or Unix socket as the URL says, pack with hiredis."""
+    """The pool's connections, TCP, TLS or Unix socket as the URL says, pack with hiredis (pinned in
+    requirements.txt; without it, redis-py's own packing stays)."""
+    if not HIREDIS_AVAILABLE:
+        return
     base = pool.connection_class
     if base not in _PACKING:
         _PACKING[base] = type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {})

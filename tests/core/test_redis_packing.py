@@ -35,9 +35,9 @@ def test_commands_and_pipelines_pack_to_the_bytes_redis_py_writes(redis_url: str
     assert b"".join(ours.pack_commands(COMMANDS)) == b"".join(theirs.pack_commands(COMMANDS))
 
 
-def test_a_unix_socket_url_keeps_its_connection_class() -> None:
-    client = async_client("unix:///tmp/linkpatrol-no-such.sock")
-    assert isinstance(client.connection_pool.make_connection(), UnixDomainSocketConnection)
+def test_a_unix_socket_url_keeps_its_connection_class_and_packs_with_hiredis() -> None:
+    connection = async_client("unix:///tmp/linkpatrol-no-such.sock").connection_pool.make_connection()
+    assert isinstance(connection, UnixDomainSocketConnection) and type(connection).__name__.startswith("Hiredis")
 
 
 @pytest.mark.parametrize("value", [None, True, object()])

@@ -52,14 +52,15 @@ def test_a_signal_nobody_listens_to_returns_nothing_and_calls_nothing() -> None:
     assert asyncio.run(quiet.send_catch_log_async(signal, request="r")) == []
 
 
-@pytest.mark.parametrize("connect_to", ["this", "any signal"])
+@pytest.mark.parametrize("connect_to", ["this", "any signal", "any sender"])
 def test_receivers_get_what_scrapys_manager_gives_them(connect_to: str, caplog: pytest.LogCaptureFixture) -> None:
     sender, signal = object(), object()
     receivers = Receivers()
     plain, quiet = SignalManager(sender), QuietSignalManager(sender)
-    on = signal if connect_to == "this" else AnySignal
+    on = AnySignal if connect_to == "any signal" else signal
+    by = AnySignal if connect_to == "any sender" else sender
     for method in (receivers.takes_request, receivers.takes_all, receivers.raises, receivers.stops):
-        quiet.connect(method, on)  # the same tables: connected through either, seen by both
+        quiet.connect(method, on, sender=by)  # the same tables: connected through either, seen by both
     assert listened(sender, signal)
     with caplog.at_level(logging.ERROR):
         theirs = plain.send_catch_log(signal, request="r", spider=None)
