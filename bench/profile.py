@@ -12,6 +12,7 @@ crawlers' CPU. Then, as asked:
   (``bench/timing_hook``) and their total, calls and time per call printed, per crawl. A change of 1 to
   4% is lost in a whole crawl's noise on a 2-core machine; timed where it happens, it is not;
 - ``--series``: each crawler's CPU per tenth of a second, to see who waits when.
+- ``--samples PATH``: with ``--sample``, py-spy's stacks kept there, to see who calls what.
 
 Compare two trees by running this from each (the crawlers run the code of the folder it is run from).
 """
@@ -110,6 +111,9 @@ def main() -> None:
                         help="a callable to time inside the crawlers, e.g. crawler.extract:scan_page")
     parser.add_argument("--series", action="store_true", help="each crawler's CPU per tenth of a second")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--samples", type=Path, metavar="PATH",
+                        help="with --sample, keep py-spy's stacks there (collapsed, one line a stack), to read "
+                             "who calls what: flamegraph.pl, speedscope or grep")
     args = parser.parse_args()
     spy_binary = py_spy() if args.sample else None
     if args.sample and spy_binary is None:
@@ -168,6 +172,9 @@ def main() -> None:
         site.stop()
     if spy is not None:
         print_samples(work / "samples.txt", args.top)
+        if args.samples:
+            shutil.copyfile(work / "samples.txt", args.samples)
+            print(f"py-spy's stacks: {args.samples}")
     if args.time:
         print_timers(work / "timers", args.crawls)
     shutil.rmtree(work, ignore_errors=True)

@@ -6,9 +6,16 @@ the crawler could not start, as there."""
 
 from __future__ import annotations
 
-from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
-from scrapy.utils.project import get_project_settings
-from scrapy.utils.reactor import _asyncio_reactor_path
+from crawler.extensions import collector
+
+# No cyclic collection while the crawler starts (about 0.1 s of its start): it resumes once the engine
+# runs, with what start-up built frozen out of it (crawler/extensions/collector.py).
+collector.pause()
+
+# After the pause, which is the point:
+from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess  # noqa: E402
+from scrapy.utils.project import get_project_settings  # noqa: E402
+from scrapy.utils.reactor import _asyncio_reactor_path  # noqa: E402
 
 SPIDER = "links"
 

@@ -101,6 +101,8 @@ EXTENSIONS = {
     "crawler.extensions.frontier.FrontierExtension": 0,
     # Scrapy's signal manager, which skips a signal nobody listens to (crawler/signals.py).
     "crawler.signals.SignalsExtension": 0,
+    # Collection resumes once the engine runs, with what start-up built frozen out of it.
+    "crawler.extensions.collector.StartupCollector": 0,
     # Off here anyway (NotConfigured): None spares importing them at every start; the remote control
     # alone pulls in aiohttp's web server (about 0.1 s of a crawler's 1 s start-up).
     "scrapy.extensions.telnet.TelnetConsole": None,
