@@ -8,10 +8,23 @@ LINKPATROL_LOG_LEVEL, LINKPATROL_USER_AGENT, LINKPATROL_RETRY_AFTER_MAX, the pol
 
 import os
 
+from scrapy.settings import default_settings as _scrapy
+
 from linkpatrol import env as read
 from linkpatrol.config import Config
 
 _config = Config.from_env()
+
+
+def _scrapy_components(setting: str, off: set[str]) -> dict[str, int]:
+    """Scrapy's own list of components (``<setting>_BASE``) without ``off``. Scrapy imports every class
+    a components setting names, even with None (its settings turn the names into classes), so a
+    component we turn off is left out of Scrapy's list rather than set to None in ours. A name Scrapy
+    no longer has is an error at start, not a component silently back on."""
+    base: dict[str, int] = getattr(_scrapy, f"{setting}_BASE")
+    if unknown := off - base.keys():
+        raise ValueError(f"{setting}_BASE has no {sorted(unknown)}: crawler/settings.py names what Scrapy renamed")
+    return {name: order for name, order in base.items() if name not in off}
 
 BOT_NAME = "linkpatrol"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -103,15 +116,17 @@ EXTENSIONS = {
     "crawler.signals.SignalsExtension": 0,
     # Collection resumes once the engine runs, with what start-up built frozen out of it.
     "crawler.extensions.collector.StartupCollector": 0,
-    # Off here anyway (NotConfigured): None spares importing them at every start; the remote control
-    # alone pulls in aiohttp's web server (about 0.1 s of a crawler's 1 s start-up).
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.remote_control.RemoteControl": None,
-    "scrapy.extensions.memdebug.MemoryDebugger": None,
-    "scrapy.extensions.feedexport.FeedExporter": None,
-    "scrapy.extensions.spiderstate.SpiderState": None,
-    "scrapy.extensions.throttle.AutoThrottle": None,
 }
+# Off here anyway (NotConfigured), so never imported: 16 ms of every start, 12 of them the remote
+# control's import of aiohttp's web server.
+EXTENSIONS_BASE = _scrapy_components("EXTENSIONS", {
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.memdebug.MemoryDebugger",
+    "scrapy.extensions.feedexport.FeedExporter",
+    "scrapy.extensions.spiderstate.SpiderState",
+    "scrapy.extensions.throttle.AutoThrottle",
+})
 
 # -- the frontier lives in Redis; Scrapy's scheduler only holds what this process leased ---------------
 # scrapy-redis's scheduler, queues and dupefilter stay unused (docs/ARCHITECTURE.md says why).
@@ -149,26 +164,30 @@ DOWNLOADER_MIDDLEWARES = {
     f"{_MW}.link_cache.LinkCacheMiddleware": 75,  # a link to another site found ok lately: no request
     f"{_MW}.site_headers.SiteHeadersMiddleware": 80,  # the crawl's secret headers, to its site only
     f"{_MW}.conditional.ConditionalMiddleware": 85,  # If-None-Match / If-Modified-Since for known pages
-    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     f"{_MW}.redirect.LinkRedirectMiddleware": 600,
     # Scrapy's HttpCompressionMiddleware, in its place (after redirects on the way back), decoding up to
     # the crawl's size cap: a gzip bomb is too-large, not a gigabyte in memory.
-    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     f"{_MW}.decoded_size.DecodedSizeMiddleware": 590,
     f"{_MW}.retry_after.RetryAfterMiddleware": 560,
     f"{_MW}.head_fallback.HeadFallbackMiddleware": 650,
     # After redirects and the HEAD fallback on the way out, before them on the way back: every hop and
     # every retried GET sends what the answer before it set.
-    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     f"{_MW}.crawl_cookies.CrawlCookiesMiddleware": 700,
-    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     f"{_MW}.politeness.PolitenessMiddleware": 950,  # last before the download: slots held only while fetching
     # Pages of crawls that render: to the browser, parked for a crawler that renders, or read as they are.
     # After the address guard, the site's headers and the conditional re-read (whose validators it drops
     # from a page the browser loads), before robots.txt and the politeness.
     "crawler.render.middleware.RenderMiddleware": 90,
 }
+# Scrapy's, off: ours above take the place of its redirects, decompression and cookies; the frontier
+# decides what is in scope (offsite); a crawl's credentials go in its headers option (httpauth).
+DOWNLOADER_MIDDLEWARES_BASE = _scrapy_components("DOWNLOADER_MIDDLEWARES", {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware",
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware",
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware",
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
+})
 
 # -- politeness shared by every crawler through Redis (linkpatrol/politeness); 0 means no shared limit ------
 LINKPATROL_POLITENESS_ENABLED = read.flag(None, "LINKPATROL_POLITENESS", True)
@@ -184,15 +203,9 @@ LINKPATROL_HOST_LEASES = read.whole(None, "LINKPATROL_HOST_LEASES", -1, minimum=
 LINKPATROL_HOST_WAIT_MAX = read.number(None, "LINKPATROL_HOST_WAIT_MAX", 60.0, minimum=0)
 
 # The spider yields one item per request and never a request: every spider middleware would only
-# cost time on each callback's output (18% of a crawler's CPU in a profile), so none runs.
-SPIDER_MIDDLEWARES = {
-    "scrapy.spidermiddlewares.start.StartSpiderMiddleware": None,
-    "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware": None,  # HTTPERROR_ALLOW_ALL anyway
-    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
-    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
-    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
-    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
-}
+# cost time on each callback's output (18% of a crawler's CPU in a profile), so none runs (the HTTP
+# error one would drop nothing anyway: HTTPERROR_ALLOW_ALL).
+SPIDER_MIDDLEWARES_BASE: dict[str, int] = {}
 ITEM_PIPELINES = {"crawler.pipelines.FrontierPipeline": 100}
 # One item per callback: Scrapy starts this many worker tasks for every callback's output whatever
 # it holds (100 by default: 8% of a crawler's CPU in a profile went to creating them).

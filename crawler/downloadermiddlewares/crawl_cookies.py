@@ -2,11 +2,15 @@
 
 A site that sets a cookie and expects it back (a consent page that sends the visitor back to the
 article, a login wall, a shop's session) answers the crawler as it answers a visitor. Scrapy's
-CookiesMiddleware does the work, with the standard Domain, Path, Secure and expiry rules of
-``http.cookiejar``; this wrapper picks the jar by the request's crawl (``meta["cookiejar"]``), so
-no cookie crosses from one crawl to another; bounds each jar; drops the jars of crawls no longer
-running in this process; and adds the crawl's own ``Cookie`` header (its ``headers`` option) on
-requests to its site, beside what the jar holds. Values live in this process's memory only: never
+CookieJar does the work, with the standard Domain, Path, Secure and expiry rules of
+``http.cookiejar``; this middleware, in the place of Scrapy's CookiesMiddleware, keeps one jar per
+crawl, so no cookie crosses from one crawl to another; bounds each jar; drops the jars of crawls no
+longer running in this process; refuses a cookie for a public suffix as browsers do; and adds the
+crawl's own ``Cookie`` header (its ``headers`` option) on requests to its site, beside what the jar
+holds. Scrapy's middleware is not its base: importing it imports tldextract (and requests, urllib3)
+at every crawler start, about 40 ms of it, for a lookup ours makes offline and only when a cookie
+names a domain; and nothing here sets ``Request.cookies`` or ``dont_merge_cookies``, the rest of
+what it reads. Values live in this process's memory only: never
 in Redis, a report or a log (COOKIES_DEBUG, which would log them, is ignored).
 
 It sits after the redirect and HEAD-fallback middlewares on the way out and before them on the way
@@ -25,7 +29,6 @@ from typing import Any, Self
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.http.cookies import CookieJar
@@ -100,9 +103,10 @@ class CrawlJar(CookieJar):
         return before is None or before.value != cookie.value, evicted
 
 
-class CrawlCookiesMiddleware(CookiesMiddleware):
+class CrawlCookiesMiddleware:
+    crawler: Crawler
+
     def __init__(self, contexts: CrawlContexts, max_cookies: int = 1000, stats: Any = None) -> None:
-        super().__init__(debug=False)
         self.contexts = contexts
         self.max_cookies = max_cookies
         self.stats = stats
@@ -119,7 +123,7 @@ class CrawlCookiesMiddleware(CookiesMiddleware):
         return o
 
     def process_request(self, request: Request, spider: Spider | None = None) -> Request | Response | None:
-        crawl = self._bind(request)
+        crawl = self._crawl_of(request)
         if crawl is None:  # robots.txt, a sitemap probe: shared by every crawl, so no crawl's cookies
             request.headers.pop("Cookie", None)
             return None
@@ -132,26 +136,29 @@ class CrawlCookiesMiddleware(CookiesMiddleware):
             else:
                 request.headers.pop("Cookie", None)
             return None
-        super().process_request(request)
+        request.headers.pop("Cookie", None)
+        jar.add_cookie_header(request)
         if own:
             request.headers["Cookie"] = joined_cookies(own, request.headers.get("Cookie"))
         return None
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None,
                          ) -> Request | Response:
-        if self._bind(request) is None:
+        crawl = self._crawl_of(request)
+        if crawl is None:
             return response
         request.meta[COOKIES_CHANGED] = False  # set anew on each answer (a retried request copies meta)
         if b"Set-Cookie" not in response.headers:
             return response
-        return super().process_response(request, response)
+        jar = self.jars[crawl]
+        self._process_cookies(jar.make_cookies(response, request), jar=jar, request=request)
+        return response
 
-    def _bind(self, request: Request) -> str | None:
-        """The request's crawl, whose jar Scrapy's middleware is told to use; None without one."""
+    def _crawl_of(self, request: Request) -> str | None:
+        """The request's crawl, whose jar it uses; None without one."""
         lp = request.meta.get("lp")
         if not lp:
             return None
-        request.meta["cookiejar"] = lp["crawl"]
         return str(lp["crawl"])
 
     def _own_cookie(self, crawl: str, request: Request) -> str | None:
@@ -170,7 +177,8 @@ class CrawlCookiesMiddleware(CookiesMiddleware):
             del self.jars[crawl]
 
     def _process_cookies(self, cookies: Iterable[Cookie], *, jar: CookieJar, request: Request) -> None:
-        """Scrapy's own, with the suffix list read offline, oversized cookies dropped and the jar bounded."""
+        """Scrapy's rules (a cookie for a public suffix kept for the host that set it alone), with the
+        suffix list read offline, oversized cookies dropped and the jar bounded."""
         host = (urlparse_cached(request).hostname or "").lower()
         for cookie in cookies:
             if len(cookie.name) + len(cookie.value or "") > MAX_COOKIE_BYTES:
