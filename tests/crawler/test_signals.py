@@ -1,10 +1,13 @@
-"""The crawler's signal manager (``crawler/signals.py``): a signal nobody listens to costs nothing, and
-a signal with receivers gives what Scrapy's own manager gives, errors and all."""
+"""The crawler's signal manager (``crawler/signals.py``): a signal nobody listens to costs nothing, a
+signal with receivers gives what Scrapy's own manager gives, errors and all, and the receivers it keeps
+between sends are the ones connected at each send."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import weakref
 from typing import Any
 
 import pytest
@@ -82,3 +85,84 @@ def test_the_extension_swaps_the_crawlers_manager_keeping_its_sender() -> None:
     before = crawler.signals
     SignalsExtension.from_crawler(crawler)
     assert isinstance(crawler.signals, QuietSignalManager) and crawler.signals.sender is before.sender
+
+
+class AsyncReceivers(Receivers):
+    async def waits(self, request: Any) -> str:
+        await asyncio.sleep(0)
+        self.seen.append(("waits", request))
+        return "later"
+
+    async def fails_later(self, request: Any) -> None:
+        await asyncio.sleep(0)
+        raise ValueError("a receiver's bug, after a wait")
+
+    async def stops_later(self, request: Any) -> None:
+        raise StopDownload(fail=False)
+
+
+def test_a_signal_sent_to_be_awaited_gives_what_scrapys_manager_gives(caplog: pytest.LogCaptureFixture) -> None:
+    """Plain receivers called in turn, awaitable results awaited together: the same results, in the
+    same order, the same error lines, every receiver called once."""
+    sender, signal = object(), object()
+    receivers = AsyncReceivers()
+    plain, quiet = SignalManager(sender), QuietSignalManager(sender)
+    for method in (receivers.takes_request, receivers.waits, receivers.raises, receivers.fails_later,
+                   receivers.takes_all, receivers.stops, receivers.stops_later):
+        quiet.connect(method, signal)
+
+    def send(manager: SignalManager) -> tuple[list[tuple[str, Any]], list[tuple[str, str]], list[tuple[str, Any]]]:
+        receivers.seen.clear()
+        caplog.clear()
+        with caplog.at_level(logging.ERROR):
+            results = asyncio.run(manager.send_catch_log_async(signal, request="r", spider=None,
+                                                               dont_log=StopDownload))
+        shown = [(name, type(result) if isinstance(result, Exception) else result) for name, result in
+                 ((receiver.__name__, result) for receiver, result in results)]
+        return shown, [(r.name, r.getMessage()) for r in caplog.records], sorted(receivers.seen, key=str)
+
+    theirs, ours = send(plain), send(quiet)
+    assert ours == theirs
+    assert ours[0] == [("takes_request", "ok"), ("waits", "later"), ("raises", ValueError),
+                       ("fails_later", ValueError), ("takes_all", None), ("stops", StopDownload),
+                       ("stops_later", StopDownload)]
+    assert len(ours[1]) == 2 and {name for name, _ in ours[1]} == {"scrapy.utils.signal"}
+    assert ("waits", "r") in ours[2]
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, request: Any) -> int:  # a callable object, as robustApply reads one
+        self.calls += 1
+        return self.calls
+
+
+def test_the_receivers_are_looked_up_again_when_they_change() -> None:
+    """Sends after a connect, a disconnect or a receiver's end reach exactly the receivers connected
+    then, as a lookup at every send would; the lookup kept between sends keeps no receiver alive."""
+    sender, signal = object(), object()
+    quiet = QuietSignalManager(sender)
+    first, second = Counter(), Counter()
+    quiet.connect(first, signal)
+    assert [result for _, result in quiet.send_catch_log(signal, request="r")] == [1]
+    quiet.connect(second, signal)
+    assert [result for _, result in quiet.send_catch_log(signal, request="r")] == [2, 1]
+    quiet.disconnect(first, signal)
+    assert [result for _, result in quiet.send_catch_log(signal, request="r")] == [2]
+    gone = weakref.ref(second)
+    del second
+    gc.collect()
+    assert gone() is None  # the manager's routes hold it weakly, as pydispatch does
+    assert quiet.send_catch_log(signal, request="r") == []
+    assert asyncio.run(quiet.send_catch_log_async(signal, request="r")) == []
+    # A receiver for any signal of this sender, then one for this signal of any sender.
+    anything, everyone = Counter(), Counter()
+    quiet.connect(anything, AnySignal)
+    assert [result for _, result in quiet.send_catch_log(signal, request="r")] == [1]
+    quiet.connect(everyone, signal, sender=AnySignal)
+    assert [result for _, result in quiet.send_catch_log(signal, request="r")] == [2, 1]
+    quiet.disconnect(anything, AnySignal)
+    SignalManager(AnySignal).disconnect(everyone, signal)  # through another manager: the same tables
+    assert quiet.send_catch_log(signal, request="r") == []
