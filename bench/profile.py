@@ -41,6 +41,7 @@ from linkpatrol.store.crawls import CrawlStore
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 
 HOOK = ROOT / "bench" / "timing_hook"
+CRAWL_DEADLINE = 300.0  # seconds: a crawl of the benchmark site takes a few; past this, something broke
 PACKAGES = ("crawler/", "linkpatrol/", "scrapy/", "twisted/", "aiohttp/", "redis/", "asyncio/", "pydispatch/",
             "lxml", "w3lib/", "urllib/", "json/", "yarl/", "multidict/", "hiredis")
 
@@ -147,6 +148,12 @@ def main() -> None:
             crawl = store.create(site.url("main"))
             while store.require(crawl.id).state != "finished":
                 time.sleep(0.01)
+                stuck = time.monotonic() - started > CRAWL_DEADLINE
+                if stuck or any(c.process.poll() is not None for c in crawlers):
+                    # A crawler that died or cannot finish (a --time target that breaks it, say): said,
+                    # with the logs kept (nothing below the try runs), rather than waited on for ever.
+                    what = f"did not finish in {CRAWL_DEADLINE:.0f} s" if stuck else "lost a crawler"
+                    raise SystemExit(f"crawl {number} {what}: see the crawlers' logs in {work}")
                 if args.series and time.monotonic() - last >= 0.1:
                     now, now_cpu = time.monotonic(), [cpu(p) for p in procs]
                     shares = (f"{(c - b) / (now - last):.2f}" for c, b in zip(now_cpu, last_cpu, strict=True))

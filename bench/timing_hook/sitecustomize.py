@@ -2,13 +2,16 @@
 puts it there for the crawlers it starts): wraps the callables ``LINKPATROL_TIME`` names
 (``module:Qualified.name``, ``;``-separated) with a clock, and writes, when the process exits, the time
 spent in each, its calls and the time per call to ``LINKPATROL_TIME_OUT/<pid>.json``. A call made from
-inside another call of the same callable is counted once. Only for measuring: nothing else imports it."""
+inside another call of the same callable is counted once. Functions, methods, static and class methods;
+not coroutine functions (calling one only makes the coroutine; its time would be its waits too), which
+are refused with a message. Only for measuring: nothing else imports it."""
 
 from __future__ import annotations
 
 import atexit
 import functools
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -23,8 +26,10 @@ def _wrap(target: str, totals: dict[str, list[float]]) -> None:
     for part in path:
         owner = getattr(owner, part)
     original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
-    static = isinstance(original, staticmethod)
-    function = original.__func__ if static else original
+    kind = type(original) if isinstance(original, (staticmethod, classmethod)) else None
+    function = original.__func__ if kind else original
+    if inspect.iscoroutinefunction(function):
+        raise TypeError("a coroutine function: calling it makes a coroutine, and its run includes its waits")
     spent = totals.setdefault(target, [0.0, 0])
     depth = [0]
 
@@ -41,7 +46,7 @@ def _wrap(target: str, totals: dict[str, list[float]]) -> None:
             spent[0] += time.perf_counter() - started
             spent[1] += 1
 
-    setattr(owner, name, staticmethod(timed) if static else timed)
+    setattr(owner, name, kind(timed) if kind else timed)
 
 
 def _install() -> None:
