@@ -67,7 +67,17 @@ class PolitenessMiddleware:
     def _limits(self, request: Request, host: str) -> Limits:
         lp = request.meta.get("lp")
         if not lp:  # robots.txt and the like: whatever applied to the host last
-            return self._known.get(host, self.external)
+            known = self._known.get(host)
+            if known is not None:
+                return known
+            # Asked before any of a crawl's requests to the host passed here: most often a crawl's
+            # own robots.txt, asked by the crawl's first request. It is paced as the site it belongs
+            # to (the strictest of the crawls whose site it is), not as another host: a second
+            # crawler's first request of a site waited a fifth of a second on the other-host rate.
+            sites = self.contexts.sites_of(host)
+            if not sites:
+                return self.external
+            return Limits.strictest(limits_for(True, ctx.options, self.site, self.external) for ctx in sites)
         limits = limits_for(self.contexts.in_scope(lp["crawl"], host), self.contexts.options(lp["crawl"]),
                             self.site, self.external)
         if len(self._known) > 10_000:

@@ -93,6 +93,10 @@ class CrawlContexts:
         ctx = self._known.get(crawl_id)
         return ctx is not None and ctx.in_scope(host)
 
+    def sites_of(self, host: str) -> list[CrawlContext]:
+        """The running crawls this process holds work of whose site ``host`` is part of."""
+        return [ctx for crawl_id, ctx in self._known.items() if crawl_id in self.active and ctx.in_scope(host)]
+
     async def load(self, crawl_id: str) -> CrawlContext:
         """The crawl's context, read from Redis the first time."""
         ctx = self._known.get(crawl_id)

@@ -26,7 +26,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,13 @@ class Limits:
     @property
     def burst(self) -> float:
         return max(1.0, self.rate / 5)  # at most a fifth of a second's worth at once
+
+    @classmethod
+    def strictest(cls, limits: Iterable[Limits]) -> Limits:
+        """What keeps within every one of ``limits`` (0, no limit, is looser than any other)."""
+        every = tuple(limits)
+        return cls(min((x.concurrency for x in every if x.concurrency > 0), default=0),
+                   min((x.rate for x in every if x.rate > 0), default=0.0))
 
 
 @dataclass

@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from linkpatrol.politeness import script
+from linkpatrol.politeness import Limits, script
 from linkpatrol.store.keys import Keys
 
 ACQUIRE = script("acquire")
@@ -69,3 +69,10 @@ def test_not_before_and_backoff(rclient: redis.Redis) -> None:
     assert got == [0, 0, 2000, 4000]
     assert 0 < rclient.pttl(K.host_strikes(HOST)) <= 60_000
     pubsub.close()
+
+
+def test_the_strictest_of_several_limits_keeps_within_each() -> None:
+    """A request that belongs to several crawls' sites (a robots.txt) is paced by all of them."""
+    assert Limits.strictest(iter([Limits(4, 0.0), Limits(0, 2.5), Limits(2, 10.0)])) == Limits(2, 2.5)
+    assert Limits.strictest([Limits(0, 0.0), Limits(0, 0.0)]).unlimited
+    assert Limits.strictest([]) == Limits()

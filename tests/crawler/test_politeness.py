@@ -1,5 +1,6 @@
-"""Politeness shared by every crawler: per-host concurrency and rate across two processes, and a
-Retry-After seen by one crawler keeping every crawler away from that host."""
+"""Politeness shared by every crawler: per-host concurrency and rate across two processes, a
+Retry-After seen by one crawler keeping every crawler away from that host, and a site's own robots.txt
+paced as that site."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import CrawlerProcess, SiteServer, wait_for
-from tests.support.sites import polite
+from tests.support.sites import generated, polite
 
 Factory = Callable[..., CrawlerProcess]
 RETRY_AFTER = 3.0
@@ -89,5 +90,31 @@ def test_a_rate_limited_host_does_not_starve_the_crawl(store: CrawlStore, crawle
         assert total > 20  # the busy host's rate was honoured
         print(f"pages done after {pages_done:.1f}s, crawl finished after {total:.1f}s")
         assert pages_done < total / 2, (pages_done, total)
+    finally:
+        site.stop()
+
+
+def test_each_crawlers_robots_txt_of_the_site_is_paced_as_the_site(store: CrawlStore, crawlers: Factory,
+                                                                   rclient: redis.Redis) -> None:
+    """Every crawler asks the site's robots.txt before its first page of the site. That request
+    belongs to no crawl, and was paced as another host: with other hosts held to one request every
+    5 s, the second crawler's first pages waited 5 s behind it (a fifth of a second at the default
+    rate, on every check with two crawlers). It is paced as the site it belongs to, here unlimited."""
+    site = SiteServer("generated", "300", "0.05")
+    try:
+        env = {"LINKPATROL_HOST_RATE": "0.2", "LINKPATROL_HOST_CONCURRENCY": "1", "LINKPATROL_TRAP_IDS": "0"}
+        crawlers(env)
+        crawlers(env)
+        wait_for(lambda: len(list_crawlers(rclient, Keys())) == 2, 30, what="two crawlers registered")
+        started = time.monotonic()
+        crawl = store.create(site.url("main"))
+        wait_for(lambda: store.require(crawl.id).state == "finished", 60, what="the crawl to finish")
+        took = time.monotonic() - started
+        assert store.require(crawl.id).links_checked == generated.expected_urls(300)
+        # Each crawler's count of requests done reaches Redis with its next heartbeat.
+        wait_for(lambda: sum(w["done"] for w in list_crawlers(rclient, Keys())) >= generated.expected_urls(300),
+                 30, what="both crawlers' heartbeats")
+        assert all(w["done"] > 0 for w in list_crawlers(rclient, Keys())), "both crawlers did work"
+        assert took < 4.0, f"the crawl took {took:.1f} s: a robots.txt waited on the other-host rate"
     finally:
         site.stop()
