@@ -167,7 +167,8 @@ class QuietSignalManager(SignalManager):
                 _log_error(receiver, spider)
                 result = exc
             else:
-                if isinstance(result, Deferred) or inspect.isawaitable(result):
+                # None first: most receivers return it, and isawaitable ends in an ABC's isinstance.
+                if result is not None and (isinstance(result, Deferred) or inspect.isawaitable(result)):
                     waiting.append((len(results), receiver,
                                     ensure_awaitable(result, _warn=global_object_name(receiver))))
             results.append((receiver, result))

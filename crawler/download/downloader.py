@@ -34,6 +34,11 @@ from twisted.internet.defer import Deferred
 
 
 def _awaitable(result: Any) -> bool:
+    """Whether a middleware's answer is to be awaited (a coroutine, a Deferred...). The usual answers,
+    None, a Response, a Request, are told apart first: ``inspect.isawaitable`` ends in an ABC's
+    ``isinstance``, the dearest check of the chain (22 a request)."""
+    if result is None or isinstance(result, (Response, Request)):
+        return False
     return isinstance(result, Deferred) or inspect.isawaitable(result)
 
 
