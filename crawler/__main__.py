@@ -1,3 +1,3 @@
-from linkpatrol.cli.main import main
+from linkpatrol.cli.entry import main
 
 raise SystemExit(main())

@@ -6,6 +6,10 @@ the crawler could not start, as there."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+
 from crawler.extensions import collector
 
 # No cyclic collection while the crawler starts (about 0.1 s of its start): it resumes once the engine
@@ -17,10 +21,28 @@ from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess  # noqa: E402
 from scrapy.utils.project import get_project_settings  # noqa: E402
 from scrapy.utils.reactor import _asyncio_reactor_path  # noqa: E402
 
+from linkpatrol.cli.warm_crawlers import WARM  # noqa: E402
+
 SPIDER = "links"
 
 
+def told_environment() -> bool:
+    """A warm start (``linkpatrol.cli.warm_crawlers``): import what does not depend on the environment,
+    then take the environment the check decided, one JSON line on stdin. False when none comes (the
+    command went away or needed no crawler): nothing to start."""
+    import crawler.spiders.links  # noqa: F401 - most of a start's imports, read before the settings
+
+    line = sys.stdin.readline()
+    if not line:
+        return False
+    os.environ.clear()
+    os.environ.update(json.loads(line))
+    return True
+
+
 def main() -> int:
+    if os.environ.get(WARM) == "1" and not told_environment():
+        return 0
     settings = get_project_settings()
     # The choice scrapy.cmdline makes for ``scrapy crawl``.
     process: AsyncCrawlerProcess | CrawlerProcess

@@ -1,5 +1,5 @@
-"""``python -m linkpatrol ...``: the operator's command line (``linkpatrol.cli.main``)."""
+"""``python -m linkpatrol ...``: the operator's command line (``linkpatrol.cli.entry``)."""
 
-from linkpatrol.cli.main import main
+from linkpatrol.cli.entry import main
 
 raise SystemExit(main())

@@ -6,6 +6,7 @@ Ctrl-C mid-crawl, two runs at once; every run leaves no process and no temporary
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -556,3 +557,49 @@ def test_render_without_a_browser_is_bad_input(run_check: Callable[..., Any], sp
     out = run_check(spa.url("main"), "--allow-private", "--render", "auto", "--progress", "none",
                     env=check_env(LINKPATROL_CHROMIUM="/nonexistent/chromium"))
     assert out.returncode == 2 and "--render" in out.stderr and "/nonexistent/chromium" in out.stderr, out.stderr
+
+
+def crawler_children(pid: int) -> set[int]:
+    """The crawler processes process ``pid`` started (``python -m crawler.run``)."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.NoSuchProcess:
+        return set()
+    found = set()
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            if "crawler.run" in child.cmdline():
+                found.add(child.pid)
+    return found
+
+
+def running(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.add(pid)
+    return alive
+
+
+@pytest.mark.parametrize(("args", "started"), [
+    (("not a url",), True),
+    (("https://example.org/", "--fail-on", "nonsense"), True),
+    (("https://example.org/", "--crawlers", "2", "--help"), False),
+])
+def test_the_crawlers_started_before_the_options_are_read_end_with_a_check_that_stops_early(
+        outside: Path, args: tuple[str, ...], started: bool) -> None:
+    """A check starts its crawler processes before it has read its options (they take longer to start
+    than it does to read them); when the options are wrong, those crawlers end with it: nothing of the
+    run is left running, and no temporary folder. A check that only prints its help starts none."""
+    seen: set[int] = set()
+    with subprocess.Popen(command(*args), cwd=outside, env=check_env(), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        while proc.poll() is None:
+            seen |= crawler_children(proc.pid)
+            time.sleep(0.02)
+        assert proc.stderr is not None
+        assert proc.returncode == (2 if started else 0), proc.stderr.read()
+    assert bool(seen) == started
+    wait_for(lambda: not running(seen), 20, what="the check's crawlers ended")
+    assert temp_folders(proc.pid) == set()

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,22 +16,14 @@ from typing import IO
 
 import redis
 
+from linkpatrol.cli import warm_crawlers
 from linkpatrol.cli.redis_server import RedisServer
+from linkpatrol.cli.warm_crawlers import CRAWLER_COMMAND, TEMP_PREFIX, default_crawlers
 
-TEMP_PREFIX = "linkpatrol-check-"  # + the command's pid: the temporary folder of a run (tests look for leftovers)
+__all__ = ["TEMP_PREFIX", "LocalServices", "ServiceFailed", "default_crawlers"]
+
 STOP_GRACE = 5.0  # seconds a crawler on a shared Redis gets to give its leases back after SIGTERM, then SIGKILL
-# A crawler process as ``scrapy crawl links`` runs it, without Scrapy's command line (crawler/run.py: the
-# Scrapy project's own room; the core only names the module).
-CRAWLER_COMMAND = (sys.executable, "-m", "crawler.run")
 REDIS_ATTEMPTS = 3  # another process may take the free port between its choice and redis-server's bind
-
-
-def default_crawlers() -> int:
-    """One crawler process per CPU this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class ServiceFailed(RuntimeError):
@@ -43,10 +34,12 @@ class LocalServices:
     """What one check run started, and stops again whatever happens (``stop`` is idempotent)."""
 
     def __init__(self) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
+        # The folder the warm crawlers log into, when this command started some (linkpatrol.cli.entry).
+        self.workdir = warm_crawlers.adopt() or Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
         self.redis: RedisServer | None = None
         self.crawlers: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
+        self._log_paths: list[Path] = []  # each crawler's, by its number from 1
         self.private = False  # a private Redis: nothing the crawlers write outlives the run
 
     # -- Redis --------------------------------------------------------------------------------------
@@ -87,21 +80,30 @@ class LocalServices:
 
     # -- crawlers -----------------------------------------------------------------------------------
     def start_crawlers(self, count: int, env: dict[str, str]) -> None:
-        """``count`` crawler processes (``scrapy crawl links``) with ``env``, their output in the work folder."""
+        """``count`` crawler processes (``scrapy crawl links``) with ``env``, their output in the work folder:
+        those this command started warm first (told ``env`` now), then new ones."""
         for _ in range(count):
-            log = open(self.workdir / f"crawler-{len(self.crawlers) + 1}.log", "wb")  # noqa: SIM115 - closed in stop()
+            warm = warm_crawlers.take(env)
+            if warm is not None:
+                proc, log = warm
+                path = Path(log.name)
+            else:
+                path = self.workdir / f"crawler-{len(self._log_paths) + 1}-cold.log"
+                log = open(path, "wb")  # noqa: SIM115 - closed in stop()
+                proc = subprocess.Popen(CRAWLER_COMMAND, env=env, stdin=subprocess.DEVNULL,
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             self._logs.append(log)
-            self.crawlers.append(subprocess.Popen(
-                CRAWLER_COMMAND, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            ))
+            self._log_paths.append(path)
+            self.crawlers.append(proc)
 
     def exited_crawlers(self) -> list[tuple[int, int]]:
         """(number from 1, exit code) of the crawlers that are no longer running."""
         return [(i, code) for i, proc in enumerate(self.crawlers, 1) if (code := proc.poll()) is not None]
 
     def log_tail(self, number: int, lines: int = 15) -> str:
-        path = self.workdir / f"crawler-{number}.log"
+        if not 1 <= number <= len(self._log_paths):
+            return ""
+        path = self._log_paths[number - 1]
         try:
             text = path.read_text(errors="replace")
         except OSError:
