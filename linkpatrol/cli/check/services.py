@@ -138,8 +138,10 @@ class LocalServices:
             for proc in self.crawlers:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(max(0.0, deadline - time.monotonic()))
-        for proc in self.crawlers:
+        for proc in self.crawlers:  # all killed, then all waited for: they end together
             _kill_group(proc)
+        for proc in self.crawlers:
+            proc.wait(10)
         self.crawlers = []
         for log in self._logs:
             log.close()
@@ -147,11 +149,11 @@ class LocalServices:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL a child that outlived its grace, with its process group (its session: start_new_session)."""
+    """SIGKILL a child that outlived its grace, with its process group (its session: start_new_session);
+    the caller waits for it."""
     if proc.poll() is not None:
         return
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
-    proc.wait(10)
