@@ -5,6 +5,7 @@ line (``linkpatrol.cli.main``) runs as it always did."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -22,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         # teardown of a few thousand modules (40 ms, several times that on a busy machine) would only
         # lengthen the wait its report states.
         warm_crawlers.close()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError):  # `linkpatrol check ... | head`: the reader left
+                stream.flush()
         os._exit(code)
     return code

@@ -98,7 +98,7 @@ class _Pool:
     def close(self) -> None:
         """Kill what was never handed out; remove the folder unless the check's services took it."""
         for proc, log in self.waiting:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait(5)
             log.close()

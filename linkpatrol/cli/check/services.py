@@ -143,6 +143,7 @@ class LocalServices:
         for proc in self.crawlers:
             proc.wait(10)
         self.crawlers = []
+        self._log_paths = []
         for log in self._logs:
             log.close()
         self._logs = []
