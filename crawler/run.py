@@ -29,14 +29,21 @@ SPIDER = "links"
 def told_environment() -> bool:
     """A warm start (``linkpatrol.cli.warm_crawlers``): import what does not depend on the environment,
     then take the environment the check decided, one JSON line on stdin. False when none comes (the
-    command went away or needed no crawler): nothing to start."""
+    command went away or needed no crawler): nothing to start. Anything but a JSON object of strings
+    ends the process with a message (exit code 1), before any setting is read."""
     import crawler.spiders.links  # noqa: F401 - most of a start's imports, read before the settings
 
     line = sys.stdin.readline()
     if not line:
         return False
+    try:
+        told = json.loads(line)
+    except ValueError:
+        told = None
+    if not isinstance(told, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in told.items()):
+        raise SystemExit("crawler: the environment on stdin is not one JSON object of strings")
     os.environ.clear()
-    os.environ.update(json.loads(line))
+    os.environ.update(told)
     return True
 
 

@@ -51,6 +51,8 @@ from scrapy.utils.python import global_object_name
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from crawler.awaiting import to_await
+
 # Where Scrapy logs a receiver's error, so that the line reads and filters the same.
 logger = logging.getLogger("scrapy.utils.signal")
 
@@ -61,10 +63,6 @@ def _tables(sender: Any, signal: Any) -> tuple[Sequence[Any], Sequence[Any], Seq
     return (getReceivers(sender, signal), getReceivers(sender, AnySignal),
             getReceivers(AnySignal, signal), getReceivers(AnySignal, AnySignal))
 
-
-def listened(sender: Any, signal: Any) -> bool:
-    """Whether any receiver gets ``signal`` from ``sender``."""
-    return any(_tables(sender, signal))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +165,7 @@ class QuietSignalManager(SignalManager):
                 _log_error(receiver, spider)
                 result = exc
             else:
-                # None first: most receivers return it, and isawaitable ends in an ABC's isinstance.
-                if result is not None and (isinstance(result, Deferred) or inspect.isawaitable(result)):
+                if to_await(result):
                     waiting.append((len(results), receiver,
                                     ensure_awaitable(result, _warn=global_object_name(receiver))))
             results.append((receiver, result))

@@ -18,7 +18,6 @@ manager, built over the middlewares Scrapy's own manager instantiated.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -30,16 +29,8 @@ from scrapy.exceptions import _InvalidOutput
 from scrapy.http import Response
 from scrapy.utils.defer import ensure_awaitable
 from scrapy.utils.python import global_object_name
-from twisted.internet.defer import Deferred
 
-
-def _awaitable(result: Any) -> bool:
-    """Whether a middleware's answer is to be awaited (a coroutine, a Deferred...). The usual answers,
-    None, a Response, a Request, are told apart first: ``inspect.isawaitable`` ends in an ABC's
-    ``isinstance``, the dearest check of the chain (22 a request)."""
-    if result is None or isinstance(result, (Response, Request)):
-        return False
-    return isinstance(result, Deferred) or inspect.isawaitable(result)
+from crawler.awaiting import to_await
 
 
 class DownloaderMiddlewares(DownloaderMiddlewareManager):
@@ -53,7 +44,7 @@ class DownloaderMiddlewares(DownloaderMiddlewareManager):
                 response = method(request=request, spider=self._spider)
             else:
                 response = method(request=request)
-            if _awaitable(response):
+            if to_await(response):
                 response = await ensure_awaitable(response, _warn=global_object_name(method))
             if response is not None and not isinstance(response, (Response, Request)):
                 raise _InvalidOutput(f"Middleware {method.__qualname__} must return None, Response or "
@@ -74,7 +65,7 @@ class DownloaderMiddlewares(DownloaderMiddlewareManager):
                 response = method(request=request, response=response, spider=self._spider)
             else:
                 response = method(request=request, response=response)
-            if _awaitable(response):
+            if to_await(response):
                 response = await ensure_awaitable(response, _warn=global_object_name(method))
             if not isinstance(response, (Response, Request)):
                 raise _InvalidOutput(f"Middleware {method.__qualname__} must return Response or Request, "

@@ -11,9 +11,8 @@ hands them out through ``take`` (``LocalServices.start_crawlers``) and starts co
 needs. One that is never handed out (bad input, ``--help``, fewer needed) is killed when the command
 exits; one whose command dies reads the end of its input and exits by itself.
 
-Only the decision of how many to start is made here, from the command line as typed: ``check`` with
-``--crawlers N``, or without REDIS_URL one per CPU, as the check's ``Plan`` decides (``default_crawlers``).
-Everything else stays the check's.
+How many to start is read here from the command line as typed, by the rule the check's ``Plan`` applies
+to its parsed options (``local_crawlers``). Everything else stays the check's.
 """
 
 from __future__ import annotations
@@ -45,6 +44,14 @@ def default_crawlers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def local_crawlers(asked: int | None, env: Mapping[str, str]) -> int:
+    """The crawler processes a check starts on this machine: ``--crawlers`` when given, else none on a
+    shared Redis (REDIS_URL: the shared crawlers do the work) and one per CPU on its private one."""
+    if asked is not None:
+        return asked
+    return 0 if env.get("REDIS_URL") else default_crawlers()
+
+
 def wanted(argv: Sequence[str], env: Mapping[str, str]) -> int:
     """How many crawlers ``linkpatrol <argv>`` will start on this machine, read from the command line
     as typed (0 when it is no check, asks for help, or will run on the shared crawlers). A guess the
@@ -55,8 +62,8 @@ def wanted(argv: Sequence[str], env: Mapping[str, str]) -> int:
         value = arg.partition("=")[2] if arg.startswith("--crawlers=") else \
             argv[i + 1] if arg == "--crawlers" and i + 1 < len(argv) else None
         if value is not None:
-            return int(value) if value.isdigit() else 0
-    return 0 if env.get("REDIS_URL") else default_crawlers()
+            return local_crawlers(int(value), env) if value.isdigit() else 0  # else the check says what is wrong
+    return local_crawlers(None, env)
 
 
 class _Pool:

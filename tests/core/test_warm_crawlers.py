@@ -46,6 +46,15 @@ def test_a_warm_crawler_that_is_never_told_its_environment_exits_by_itself() -> 
     assert proc.wait(60) == 0
 
 
+@pytest.mark.parametrize("line", [b"not json\n", b'["a list"]\n', b'{"REDIS_URL": 6379}\n', b"\xff\xfe{\n"])
+def test_a_warm_crawler_told_something_else_than_an_environment_says_so_and_ends(line: bytes) -> None:
+    proc = subprocess.Popen(CRAWLER_COMMAND, cwd=ROOT, env={**os.environ, WARM: "1"}, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = proc.communicate(line, timeout=60)
+    assert proc.returncode == 1
+    assert b"not one JSON object of strings" in out and b"Traceback" not in out
+
+
 def test_a_warm_crawler_starts_with_the_environment_it_is_told(redis_url: str, rclient: redis.Redis) -> None:
     """Started with none of the crawler's settings (no Redis address), told them on stdin: it reads its
     settings from what it was told and registers on that Redis."""

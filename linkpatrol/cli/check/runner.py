@@ -26,7 +26,8 @@ from linkpatrol.cli.check.folder import FolderServer
 from linkpatrol.cli.check.formats import render
 from linkpatrol.cli.check.progress import Progress, Snapshot, make_progress
 from linkpatrol.cli.check.reports import GROUPINGS, Display, Report, summary
-from linkpatrol.cli.check.services import LocalServices, ServiceFailed, default_crawlers
+from linkpatrol.cli.check.services import LocalServices, ServiceFailed
+from linkpatrol.cli.warm_crawlers import local_crawlers
 from linkpatrol.config import Config
 from linkpatrol.model.options import CrawlOptions, InvalidOption
 from linkpatrol.model.records import Crawl, CrawlState, Origin
@@ -147,7 +148,7 @@ class Plan:
                                        "mail worker reads")
         if request.output is not None and not Path(request.output).resolve().parent.is_dir():
             raise BadInput("--output", f"no folder {str(Path(request.output).parent)!r} to write into")
-        crawlers = request.crawlers if request.crawlers is not None else (0 if shared else default_crawlers())
+        crawlers = local_crawlers(request.crawlers, env)
         if request.options.render != "never" and crawlers and not os.access(chromium(env), os.X_OK):
             raise BadInput("--render", f"the crawlers this check starts render with Debian's chromium, and there "
                                        f"is none at {chromium(env)} (apt-get install chromium, or set "

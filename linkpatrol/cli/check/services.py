@@ -38,8 +38,7 @@ class LocalServices:
         self.workdir = warm_crawlers.adopt() or Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
         self.redis: RedisServer | None = None
         self.crawlers: list[subprocess.Popen[bytes]] = []
-        self._logs: list[IO[bytes]] = []
-        self._log_paths: list[Path] = []  # each crawler's, by its number from 1
+        self._logs: list[IO[bytes]] = []  # each crawler's, by its number from 1
         self.private = False  # a private Redis: nothing the crawlers write outlives the run
 
     # -- Redis --------------------------------------------------------------------------------------
@@ -86,14 +85,11 @@ class LocalServices:
             warm = warm_crawlers.take(env)
             if warm is not None:
                 proc, log = warm
-                path = Path(log.name)
             else:
-                path = self.workdir / f"crawler-{len(self._log_paths) + 1}-cold.log"
-                log = open(path, "wb")  # noqa: SIM115 - closed in stop()
+                log = open(self.workdir / f"crawler-{len(self._logs) + 1}-cold.log", "wb")  # noqa: SIM115 - closed in stop()
                 proc = subprocess.Popen(CRAWLER_COMMAND, env=env, stdin=subprocess.DEVNULL,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             self._logs.append(log)
-            self._log_paths.append(path)
             self.crawlers.append(proc)
 
     def exited_crawlers(self) -> list[tuple[int, int]]:
@@ -101,9 +97,9 @@ class LocalServices:
         return [(i, code) for i, proc in enumerate(self.crawlers, 1) if (code := proc.poll()) is not None]
 
     def log_tail(self, number: int, lines: int = 15) -> str:
-        if not 1 <= number <= len(self._log_paths):
+        if not 1 <= number <= len(self._logs):
             return ""
-        path = self._log_paths[number - 1]
+        path = Path(self._logs[number - 1].name)
         try:
             text = path.read_text(errors="replace")
         except OSError:
@@ -143,7 +139,6 @@ class LocalServices:
         for proc in self.crawlers:
             proc.wait(10)
         self.crawlers = []
-        self._log_paths = []
         for log in self._logs:
             log.close()
         self._logs = []

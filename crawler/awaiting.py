@@ -1,0 +1,20 @@
+"""Whether what a component returned is to be awaited: one rule for the downloader-middleware chain
+(``crawler/download/downloader.py``) and the signal manager (``crawler/signals.py``), which both call
+Scrapy components that may answer with a coroutine or a Deferred but almost always answer at once."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response
+from twisted.internet.defer import Deferred
+
+
+def to_await(answer: Any) -> bool:
+    """A coroutine, a Deferred or another awaitable. The usual answers, None, a Response, a Request, are
+    told apart first: ``inspect.isawaitable`` ends in an ABC's ``isinstance``, dear at 30 calls a url."""
+    if answer is None or isinstance(answer, (Response, Request)):
+        return False
+    return isinstance(answer, Deferred) or inspect.isawaitable(answer)
