@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from croniter import CroniterBadDateError, croniter
 
 from linkpatrol import durations
 from linkpatrol.model.options import CrawlOptions, InvalidOption
@@ -113,6 +112,8 @@ def parse_cron(value: Any, min_interval: float, at: float | None = None) -> str:
     shortest interval. The one check every caller (API, PATCH, form, command line) goes through."""
     if not isinstance(value, str) or len(value) > 200:
         raise InvalidOption("cron", 'must be a cron expression of five fields: "0 3 * * 1"')
+    from croniter import croniter  # at first use: its import runs ``file`` on the interpreter (every command)
+
     expr = " ".join(value.split())
     if len(expr.split(" ")) != 5 or not croniter.is_valid(expr):
         raise InvalidOption("cron", f'{expr[:60]!r} is not a cron expression of five fields (minute hour '
@@ -131,6 +132,8 @@ def cron_runs(expr: str, after: float, count: int) -> list[float]:
     """The next ``count`` runs of ``expr`` after ``after``. Raises InvalidOption("cron") when croniter
     cannot compute them: the expression never fires (no date matches its fields within croniter's
     50 years) or is no cron expression at all (a stored one that skipped ``parse_cron``)."""
+    from croniter import CroniterBadDateError, croniter  # at first use, as in parse_cron
+
     try:
         it = croniter(expr, datetime.fromtimestamp(after, UTC))
         return [float(it.get_next(float)) for _ in range(count)]
