@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 
 from crawler.extensions import collector
 
@@ -30,7 +32,8 @@ def told_environment() -> bool:
     """A warm start (``linkpatrol.cli.warm_crawlers``): import what does not depend on the environment,
     then take the environment the check decided, one JSON line on stdin. False when none comes (the
     command went away or needed no crawler): nothing to start. Anything but a JSON object of strings
-    ends the process with a message (exit code 1), before any setting is read."""
+    ends the process with a message (exit code 1), before any setting is read. Told, the crawler ends
+    with the command (``end_with_the_command``)."""
     import crawler.spiders.links  # noqa: F401 - most of a start's imports, read before the settings
 
     line = sys.stdin.readline()
@@ -44,7 +47,17 @@ def told_environment() -> bool:
         raise SystemExit("crawler: the environment on stdin is not one JSON object of strings")
     os.environ.clear()
     os.environ.update(told)
+    threading.Thread(target=end_with_the_command, daemon=True, name="command-watch").start()
     return True
+
+
+def end_with_the_command() -> None:
+    """The check keeps a warm crawler's stdin open for as long as it runs. Should it end without
+    stopping the crawler (SIGKILL, a crash: a CI job's timeout), the end of the input stops the crawler
+    as its SIGTERM does: on a shared Redis it gives back what it holds instead of crawling on for no one
+    (and the frontier's watchdog ends it ``LINKPATROL_STOP_GRACE`` seconds later if stopping hangs)."""
+    sys.stdin.read()
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def main() -> int:

@@ -8,8 +8,10 @@ depend on the environment (``python -m crawler.run`` with ``LINKPATROL_WARM=1``)
 line on its standard input, the environment the check decided (the private Redis's address, private
 addresses allowed for a folder, rendering...), and only then reads its settings and starts. The check
 hands them out through ``take`` (``LocalServices.start_crawlers``) and starts cold ones for any more it
-needs. One that is never handed out (bad input, ``--help``, fewer needed) is killed when the command
-exits; one whose command dies reads the end of its input and exits by itself.
+needs, the same way. One that is never handed out (bad input, ``--help``, fewer needed) is killed when
+the command exits; one whose command dies reads the end of its input and exits by itself, before it
+was told its environment or after (the command keeps each crawler's input open while it runs: a check
+killed by a CI job's timeout leaves no crawler working on).
 
 How many to start is read here from the command line as typed, by the rule the check's ``Plan`` applies
 to its parsed options (``local_crawlers``). Everything else stays the check's.
@@ -66,6 +68,26 @@ def wanted(argv: Sequence[str], env: Mapping[str, str]) -> int:
     return local_crawlers(None, env)
 
 
+def launch(log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """A crawler process, importing, its output in ``log``, in a session of its own (the terminal's ^C
+    is the command's to handle; the check stops the crawler's whole group). It starts once ``tell``
+    gives it its environment."""
+    return subprocess.Popen(CRAWLER_COMMAND, env={**os.environ, WARM: "1"}, stdin=subprocess.PIPE,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def tell(proc: subprocess.Popen[bytes], env: Mapping[str, str]) -> bool:
+    """Give a launched crawler ``env``, its whole environment from now on; False when it has died.
+    Its input stays open: its end is this command's (``crawler.run.end_with_the_command``)."""
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(json.dumps(dict(env)).encode() + b"\n")
+        proc.stdin.flush()
+    except OSError:
+        return False
+    return True
+
+
 class _Pool:
     def __init__(self) -> None:
         self.folder: Path | None = None
@@ -75,10 +97,7 @@ class _Pool:
         self.folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
         for number in range(1, count + 1):
             log = open(self.folder / f"crawler-{number}.log", "wb")  # noqa: SIM115 - handed out, or closed at exit
-            self.waiting.append((subprocess.Popen(
-                CRAWLER_COMMAND, env={**os.environ, WARM: "1"}, stdin=subprocess.PIPE,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            ), log))
+            self.waiting.append((launch(log), log))
         atexit.register(self.close)
 
     def take(self, env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], IO[bytes]] | None:
@@ -86,14 +105,9 @@ class _Pool:
         none is waiting."""
         while self.waiting:
             proc, log = self.waiting.pop(0)
-            assert proc.stdin is not None
-            try:
-                proc.stdin.write(json.dumps(dict(env)).encode() + b"\n")
-                proc.stdin.close()
-            except OSError:  # it died while it waited (killed by someone): the next one, or a cold start
-                log.close()
-                continue
-            return proc, log
+            if tell(proc, env):
+                return proc, log
+            log.close()  # it died while it waited (killed by someone): the next one, or a cold start
         return None
 
     def adopt(self) -> Path | None:
@@ -108,6 +122,9 @@ class _Pool:
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait(5)
+            with contextlib.suppress(OSError):  # BrokenPipe: what a write of ours left in its buffer
+                if proc.stdin is not None:
+                    proc.stdin.close()
             log.close()
         self.waiting = []
         if self.folder is not None:

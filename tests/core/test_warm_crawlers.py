@@ -3,7 +3,6 @@ from the command line as typed, and the crawler's side, which waits for its envi
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -11,7 +10,7 @@ import time
 import pytest
 import redis
 
-from linkpatrol.cli.warm_crawlers import CRAWLER_COMMAND, WARM, default_crawlers, wanted
+from linkpatrol.cli.warm_crawlers import CRAWLER_COMMAND, WARM, default_crawlers, tell, wanted
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import ROOT, TEST_CRAWLER_ENV, wait_for
@@ -62,11 +61,30 @@ def test_a_warm_crawler_starts_with_the_environment_it_is_told(redis_url: str, r
     proc = warm_crawler({k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SCRAPY_SETTINGS_MODULE")})
     try:
         time.sleep(0.2)  # still importing, or waiting: either way it reads the line when it is ready
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps(told).encode() + b"\n")
-        proc.stdin.close()
+        assert tell(proc, told)
         wait_for(lambda: [c["pid"] for c in list_crawlers(rclient, Keys())] == [proc.pid], 60,
                  what="the warm crawler registered")
     finally:
         proc.terminate()
         proc.wait(30)
+        assert proc.stdin is not None
+        proc.stdin.close()
+
+
+def test_a_crawler_stops_when_its_command_ends(redis_url: str, rclient: redis.Redis) -> None:
+    """Its input stays open after the environment: its end (the command's, however it ended) stops the
+    crawler as SIGTERM does, with its goodbye to the registry and exit code 0."""
+    told = {**os.environ, **TEST_CRAWLER_ENV, "REDIS_URL": redis_url, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+    proc = warm_crawler(os.environ.copy())
+    try:
+        assert tell(proc, told)
+        wait_for(lambda: len(list_crawlers(rclient, Keys())) == 1, 60, what="the crawler registered")
+        assert proc.poll() is None  # running on, its input open
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(30) == 0
+        assert list_crawlers(rclient, Keys()) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)

@@ -25,12 +25,15 @@ from typing import Any
 
 import psutil
 import pytest
+import redis
 from lxml import etree
 
 from linkpatrol import durations
 from linkpatrol.cli.check.folder import FolderServer
 from linkpatrol.cli.check.services import TEMP_PREFIX
 from linkpatrol.store.crawls import CrawlStore
+from linkpatrol.store.keys import Keys
+from linkpatrol.store.registry import list_crawlers
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import fixture
 
@@ -387,6 +390,30 @@ def test_ctrl_c_mid_crawl_leaves_nothing(outside: Path, slow_site: SiteServer) -
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "Redis still listens"
     assert not any(p.exists() for p in mine)
+
+
+def test_crawlers_end_when_their_check_is_killed(outside: Path, slow_site: SiteServer, redis_url: str) -> None:
+    """SIGKILL gives the command no chance to stop what it started (a CI job's timeout): its crawlers see
+    their input end with it and stop on their own, giving their leases back, on a shared Redis where they
+    would otherwise crawl on for no one."""
+    hits_before = sum(slow_site.hits("main").values())
+    args = command(slow_site.url("main"), "--allow-private", "--crawlers", "2", "--progress", "none")
+    with subprocess.Popen(args, cwd=outside, env=check_env(REDIS_URL=redis_url), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL) as proc:
+        try:
+            wait_for(lambda: sum(slow_site.hits("main").values()) > hits_before + 20, 30,
+                     what="the crawl to be under way")
+            crawlers = crawler_children(proc.pid)
+            assert len(crawlers) == 2
+            proc.kill()
+        finally:
+            stop(proc)
+    wait_for(lambda: not running(crawlers), 15, what="the crawlers of the killed check ended")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert list_crawlers(client, Keys()) == []  # each said goodbye: it stopped, it was not killed
+    finally:
+        client.close()
 
 
 def test_two_runs_at_once_do_not_collide(outside: Path) -> None:

@@ -18,7 +18,7 @@ import redis
 
 from linkpatrol.cli import warm_crawlers
 from linkpatrol.cli.redis_server import RedisServer
-from linkpatrol.cli.warm_crawlers import CRAWLER_COMMAND, TEMP_PREFIX, default_crawlers
+from linkpatrol.cli.warm_crawlers import TEMP_PREFIX, default_crawlers
 
 __all__ = ["TEMP_PREFIX", "LocalServices", "ServiceFailed", "default_crawlers"]
 
@@ -80,15 +80,15 @@ class LocalServices:
     # -- crawlers -----------------------------------------------------------------------------------
     def start_crawlers(self, count: int, env: dict[str, str]) -> None:
         """``count`` crawler processes (``scrapy crawl links``) with ``env``, their output in the work folder:
-        those this command started warm first (told ``env`` now), then new ones."""
+        those this command started warm first (told ``env`` now), then new ones, told at once."""
         for _ in range(count):
             warm = warm_crawlers.take(env)
             if warm is not None:
                 proc, log = warm
             else:
                 log = open(self.workdir / f"crawler-{len(self._logs) + 1}-cold.log", "wb")  # noqa: SIM115 - closed in stop()
-                proc = subprocess.Popen(CRAWLER_COMMAND, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                proc = warm_crawlers.launch(log)
+                warm_crawlers.tell(proc, env)  # a crawler that dies at once says so in its log
             self._logs.append(log)
             self.crawlers.append(proc)
 
@@ -138,6 +138,8 @@ class LocalServices:
             _kill_group(proc)
         for proc in self.crawlers:
             proc.wait(10)
+            if proc.stdin is not None:  # held open while it ran (warm_crawlers.tell)
+                proc.stdin.close()
         self.crawlers = []
         for log in self._logs:
             log.close()
