@@ -14,11 +14,19 @@ Scrapy's ``ensure_awaitable`` (with its deprecation warning for a Deferred), an 
 refused with Scrapy's ``_InvalidOutput``, a Request or Response ending the chain. ``process_exception``
 and the rest are Scrapy's. ``Downloader`` (``DOWNLOADER`` in crawler/settings.py) is Scrapy's with this
 manager, built over the middlewares Scrapy's own manager instantiated.
+
+Scrapy 2.19 wraps its own middlewares' methods (``_warn_spider_arg``) in a check that warns when a
+``spider`` argument is passed: two more calls and a keyword dictionary for each of six methods a
+request (1.7 µs a request for five of them in a microbenchmark, about 0.2% of a crawler's CPU), for a
+warning this chain cannot trigger (it passes ``spider`` only to a
+method that requires it, which these do not). The chain calls the methods themselves (``_unwrapped``).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Coroutine
+from types import MethodType
 from typing import Any
 
 from scrapy import Request
@@ -32,8 +40,29 @@ from scrapy.utils.python import global_object_name
 
 from crawler.awaiting import to_await
 
+# The wrappers ``scrapy.utils.decorators._warn_spider_arg`` makes, by their code's names (``functools.wraps``
+# gives the wrapper the name of what it wraps).
+_SPIDER_ARG_WRAPPERS = frozenset({"_warn_spider_arg.<locals>.sync_inner", "_warn_spider_arg.<locals>.async_inner"})
+
+
+def _unwrapped(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A middleware's method without Scrapy's spider-argument check around it, bound to the same
+    middleware; any other method as it is."""
+    function = getattr(method, "__func__", None)
+    if function is None or function.__code__.co_qualname not in _SPIDER_ARG_WRAPPERS \
+            or not hasattr(function, "__wrapped__"):
+        return method
+    return MethodType(function.__wrapped__, method.__self__)  # type: ignore[attr-defined]
+
 
 class DownloaderMiddlewares(DownloaderMiddlewareManager):
+    def __init__(self, *middlewares: Any, crawler: Crawler | None = None) -> None:
+        super().__init__(*middlewares, crawler=crawler)
+        for kind in ("process_request", "process_response"):
+            self.methods[kind] = deque(
+                method if method is None or method in self._mw_methods_requiring_spider else _unwrapped(method)
+                for method in self.methods[kind])
+
     async def _process_request(self, request: Request,
                                download_func: Callable[[Request], Coroutine[Any, Any, Response]],
                                ) -> Response | Request:
