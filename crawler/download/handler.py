@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import ClassVar
@@ -72,7 +73,9 @@ class DownloadHandler(AiohttpDownloadHandler):
         # Not AiohttpDownloadHandler.__init__: it builds a session without our resolver and limits.
         BaseStreamingDownloadHandler.__init__(self, crawler)
         self.resolver = resolver or resolver_of(crawler)
-        self._ssl_context = _make_ssl_context(crawler.settings)
+        # Made at the first request over TLS (loading the system's certificates: about 25 ms of every
+        # crawler's start, which a crawl of plain-http sites, an intranet's or a CI job's, never needs).
+        self._tls_context: ssl.SSLContext | None = None
         connector = aiohttp.TCPConnector(
             local_addr=self._bind_address,
             limit=self._pool_size_total,
@@ -99,15 +102,18 @@ class DownloadHandler(AiohttpDownloadHandler):
             self.resolver.check_host(host)  # an IP literal never reaches the resolver
             # encoded=True: the URL as Scrapy normalised it; yarl would re-encode its path and query.
             url = yarl.URL(request.url, encoded=True)
+            proxy = self._extract_proxy_url_with_creds(request)
             async with await self._session.request(
                 request.method,
                 url,
                 data=request.body or None,  # b"" would send "Content-Length: 0" with a GET
                 headers=_sent_headers(request),
                 timeout=aiohttp.ClientTimeout(total=timeout),
-                ssl=self._ssl_context,
+                # The context serves the site's TLS and an https proxy's; a plain connection has no use of it.
+                ssl=self._tls() if url.scheme == "https" or (proxy is not None and proxy.lower().startswith("https:"))
+                else True,
                 allow_redirects=False,
-                proxy=self._extract_proxy_url_with_creds(request),
+                proxy=proxy,
             ) as response:
                 yield response  # type: ignore[misc]  # response_class makes it one
         except NotAllowedAddress:
@@ -125,6 +131,11 @@ class DownloadHandler(AiohttpDownloadHandler):
             if exc.errno == errno.ECONNREFUSED:
                 raise DownloadConnectionRefusedError(str(exc)) from exc
             raise DownloadFailedError(str(exc)) from exc
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._tls_context is None:
+            self._tls_context = _make_ssl_context(self.crawler.settings)
+        return self._tls_context
 
     async def close(self) -> None:
         await self._session.close()

@@ -311,6 +311,28 @@ def test_certificates_are_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             server.stop()
 
 
+def test_the_tls_context_is_made_at_the_first_request_over_tls(site: RawSite, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the system's certificates costs each crawler's start about 25 ms: a crawl of plain-http
+    sites never pays it; the first https request does, once, and is verified."""
+    seen: list[bool] = []
+
+    async def made(handler: DownloadHandler) -> None:
+        seen.append(handler._tls_context is not None)
+
+    assert kinds(download([Request(site.url("/ok"))], check=made)) == [200] and seen == [False]
+    files = _certificates(tmp_path)["good"]
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*files)
+    secure = RawSite(ROUTES, tls=context)
+    try:
+        assert kinds(download([Request(site.url("/ok")), Request(secure.url("/ok"))], check=made)) == [200, 200]
+    finally:
+        secure.stop()
+    assert seen == [False, True]
+
+
 # -- the address policy at connect time, with no guard middleware ------------------------------------------------
 def _loopback_name() -> str | None:
     """This machine's name, when it resolves to loopback addresses only (``/etc/hosts``): a name that is
