@@ -6,6 +6,7 @@ environment variables: LINKPATROL_CONCURRENCY, LINKPATROL_CONCURRENCY_PER_HOST, 
 LINKPATROL_LOG_LEVEL, LINKPATROL_USER_AGENT, LINKPATROL_RETRY_AFTER_MAX, the politeness ones below.
 """
 
+import logging
 import os
 
 from scrapy.settings import default_settings as _scrapy
@@ -32,6 +33,11 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 
 LOG_LEVEL = read.text(None, "LINKPATROL_LOG_LEVEL", "INFO")
+# Scrapy builds its INFO line of versions at every start whatever the level (ten package-metadata reads
+# and ``uname -p`` in a process of its own: 12 ms of a crawler's start); when INFO is not logged, nothing.
+_level = int(LOG_LEVEL) if LOG_LEVEL.isdigit() else logging.getLevelName(LOG_LEVEL.upper())
+if isinstance(_level, int) and _level > logging.INFO:
+    LOG_VERSIONS: list[str] = []
 LOG_FORMATTER = "crawler.logs.QuietLogFormatter"  # no record per page or item under DEBUG
 STATS_CLASS = "crawler.stats.PlainStatsCollector"  # Scrapy's, without its per-attribute deprecation shim
 USER_AGENT = read.text(None, "LINKPATROL_USER_AGENT", "linkpatrol/0.1 (dead-link checker)")
