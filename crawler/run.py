@@ -56,7 +56,9 @@ def end_with_the_command() -> None:
     stopping the crawler (SIGKILL, a crash: a CI job's timeout), the end of the input stops the crawler
     as its SIGTERM does: on a shared Redis it gives back what it holds instead of crawling on for no one
     (and the frontier's watchdog ends it ``LINKPATROL_STOP_GRACE`` seconds later if stopping hangs)."""
-    sys.stdin.read()
+    # The descriptor itself, not sys.stdin: no buffer lock held by a daemon thread at the interpreter's end.
+    while os.read(sys.stdin.fileno(), 65536):
+        pass
     os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -18,8 +18,8 @@ manager, built over the middlewares Scrapy's own manager instantiated.
 Scrapy 2.19 wraps its own middlewares' methods (``_warn_spider_arg``) in a check that warns when a
 ``spider`` argument is passed: two more calls and a keyword dictionary for each of six methods a
 request (1.7 µs a request for five of them in a microbenchmark, about 0.2% of a crawler's CPU), for a
-warning this chain cannot trigger (it passes ``spider`` only to a
-method that requires it, which these do not). The chain calls the methods themselves (``_unwrapped``).
+warning this chain cannot trigger: it passes ``spider`` only to a method that requires it, which these
+do not. The chain calls the methods themselves (``_unwrapped``).
 """
 
 from __future__ import annotations

@@ -56,7 +56,8 @@ def test_a_warm_crawler_told_something_else_than_an_environment_says_so_and_ends
 
 def test_a_warm_crawler_starts_with_the_environment_it_is_told(redis_url: str, rclient: redis.Redis) -> None:
     """Started with none of the crawler's settings (no Redis address), told them on stdin: it reads its
-    settings from what it was told and registers on that Redis."""
+    settings from what it was told and registers on that Redis; SIGTERM ends it cleanly (exit code 0),
+    its input still open and watched."""
     told = {**os.environ, **TEST_CRAWLER_ENV, "REDIS_URL": redis_url, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
     proc = warm_crawler({k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SCRAPY_SETTINGS_MODULE")})
     try:
@@ -64,9 +65,12 @@ def test_a_warm_crawler_starts_with_the_environment_it_is_told(redis_url: str, r
         assert tell(proc, told)
         wait_for(lambda: [c["pid"] for c in list_crawlers(rclient, Keys())] == [proc.pid], 60,
                  what="the warm crawler registered")
-    finally:
         proc.terminate()
-        proc.wait(30)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
         assert proc.stdin is not None
         proc.stdin.close()
 
