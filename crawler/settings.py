@@ -27,6 +27,7 @@ def _scrapy_components(setting: str, off: set[str]) -> dict[str, int]:
         raise ValueError(f"{setting}_BASE has no {sorted(unknown)}: crawler/settings.py names what Scrapy renamed")
     return {name: order for name, order in base.items() if name not in off}
 
+
 BOT_NAME = "linkpatrol"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -121,7 +122,7 @@ LINKPATROL_LINK_CACHE_TTL = read.whole(None, "LINKPATROL_LINK_CACHE_TTL", 21600)
 LINKPATROL_LINK_CACHE_MAX = read.whole(None, "LINKPATROL_LINK_CACHE_MAX", 100000)
 EXTENSIONS = {
     "crawler.extensions.frontier.FrontierExtension": 0,
-    # Scrapy's signal manager, which skips a signal nobody listens to (crawler/signals.py).
+    # Scrapy's signal manager, with each signal's receivers looked up once and kept (crawler/signals.py).
     "crawler.signals.SignalsExtension": 0,
     # Collection resumes once the engine runs, with what start-up built frozen out of it.
     "crawler.extensions.collector.StartupCollector": 0,

@@ -64,7 +64,6 @@ def _tables(sender: Any, signal: Any) -> tuple[Sequence[Any], Sequence[Any], Seq
             getReceivers(AnySignal, signal), getReceivers(AnySignal, AnySignal))
 
 
-
 @dataclass(frozen=True, slots=True)
 class _Route:
     """One receiver: its table entry, and the keywords it takes (None: all, it has ``**kwargs``)."""
