@@ -6,15 +6,17 @@ last test runs a crawler process."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 import gc
 import gzip
 import ipaddress
+import json
 import logging
 import os
 import socket
 import ssl
 import struct
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -35,7 +37,8 @@ from crawler.download.resolver import GuardedResolver
 from crawler.failures import NotAllowedAddress, error_kind
 from linkpatrol.model.addresses import AddressPolicy
 from linkpatrol.store.crawls import CrawlStore
-from tests.support.processes import CrawlerProcess, crawl_to_end
+from tests.support.certificates import certificates
+from tests.support.processes import ROOT, CrawlerProcess, crawl_to_end
 
 Factory = Callable[..., CrawlerProcess]
 CLOSE, RESET, SLOW = b"close", b"reset", b"slow"  # answers that are no answers
@@ -255,60 +258,42 @@ def test_a_per_request_timeout(site: RawSite) -> None:
 
 
 # -- certificates ---------------------------------------------------------------------------------------------
-def _certificates(directory: Path) -> dict[str, tuple[Path, Path]]:
-    """A CA (``ca.pem``) and server certificates (cert, key) it signs: ``good`` (127.0.0.1), ``expired``,
-    ``other-host`` (www.example.org); ``self-signed`` (127.0.0.1, signed by itself)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    day = datetime.timedelta(days=1)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "linkpatrol handler test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - 10 * day).not_valid_after(now + day)
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
-    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    made = {}
-    for name, san, start, end, self_signed in (
-            ("good", x509.IPAddress(ipaddress.ip_address("127.0.0.1")), now - day, now + day, False),
-            ("expired", x509.IPAddress(ipaddress.ip_address("127.0.0.1")), now - 5 * day, now - 2 * day, False),
-            ("other-host", x509.DNSName("www.example.org"), now - day, now + day, False),
-            ("self-signed", x509.IPAddress(ipaddress.ip_address("127.0.0.1")), now - day, now + day, True)):
-        key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject if self_signed else ca_name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(start).not_valid_after(end)
-                .add_extension(x509.SubjectAlternativeName([san]), critical=False)
-                .sign(key if self_signed else ca_key, hashes.SHA256()))
-        made[name] = directory / f"{name}.pem", directory / f"{name}.key"
-        made[name][0].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        made[name][1].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    return made
-
-
 def test_certificates_are_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A certificate the test's CA signed for 127.0.0.1 is trusted (the CA stands in for the system's,
     through SSL_CERT_FILE); an expired one, one for another name and a self-signed one are each ``tls``."""
-    certificates = _certificates(tmp_path)
+    made = certificates(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     sites = {}
     try:
-        for name, files in certificates.items():
+        for name, files in made.items():
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*files)
             sites[name] = RawSite(ROUTES, tls=context)
-        found = download([Request(sites[name].url("/ok")) for name in certificates])
+        found = download([Request(sites[name].url("/ok")) for name in made])
         assert kinds(found) == [200, "tls", "tls", "tls"]
         assert found[0].certificate is not None  # type: ignore[union-attr]
-        assert [sites[name].hits["/ok"] for name in certificates] == [1, 0, 0, 0]
+        assert [sites[name].hits["/ok"] for name in made] == [1, 0, 0, 0]
     finally:
         for server in sites.values():
             server.stop()
+
+
+def test_a_check_crawler_loads_no_certificates_for_aiohttps_unused_contexts() -> None:
+    """``python -m crawler.run`` imports aiohttp first with the system's certificates left out of the two
+    contexts aiohttp makes at import and we never use (38 ms of each crawler's start); the swap is undone
+    after (a context made later loads them: the handler's, test above and tests/e2e/test_check.py's https
+    check). Under plain imports, as in the service's crawlers, aiohttp loads them as always."""
+    probe = ("import json, ssl, sys\n"
+             "if sys.argv[1] == 'run': import crawler.run\n"
+             "import aiohttp.connector as c\n"
+             "print(json.dumps([c._SSL_CONTEXT_VERIFIED.cert_store_stats()['x509_ca'],"
+             " c._SSL_CONTEXT_UNVERIFIED.cert_store_stats()['x509_ca'],"
+             " ssl.create_default_context().cert_store_stats()['x509_ca']]))")
+    counts = {how: json.loads(subprocess.run([sys.executable, "-c", probe, how], capture_output=True, text=True,
+                                             check=True, cwd=ROOT).stdout) for how in ("run", "plain")}
+    system = counts["plain"][2]
+    assert system > 0  # the system's bundle holds CAs (SSL_CERT_FILE aside)
+    assert counts == {"run": [0, 0, system], "plain": [system, system, system]}
 
 
 def test_the_tls_context_is_made_at_the_first_request_over_tls(site: RawSite, tmp_path: Path,
@@ -321,7 +306,7 @@ def test_the_tls_context_is_made_at_the_first_request_over_tls(site: RawSite, tm
         seen.append(handler._tls_context is not None)
 
     assert kinds(download([Request(site.url("/ok"))], check=made)) == [200] and seen == [False]
-    files = _certificates(tmp_path)["good"]
+    files = certificates(tmp_path)["good"]
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(*files)

@@ -34,6 +34,7 @@ from linkpatrol.cli.check.services import TEMP_PREFIX
 from linkpatrol.store.crawls import CrawlStore
 from linkpatrol.store.keys import Keys
 from linkpatrol.store.registry import list_crawlers
+from tests.support.certificates import certificates
 from tests.support.processes import ROOT, CrawlerProcess, SiteServer, wait_for
 from tests.support.sites import fixture
 
@@ -230,6 +231,30 @@ def test_a_private_start_page_needs_allow_private(run_check: Callable[..., Any],
     out = run_check(site.url("main"), "--crawlers", "1", "--no-external")
     assert out.returncode == 3, out.stdout + out.stderr
     assert "was not fetched: address-not-allowed; pass --allow-private" in out.stderr
+
+
+def test_https_is_verified_against_the_systems_certificates(run_check: Callable[..., Any], tmp_path: Path) -> None:
+    """A check's crawlers import aiohttp without loading the system's certificates into aiohttp's own
+    two contexts (crawler/download/unused_trust.py); the handler's context still has them. A site signed
+    by a CA the system trusts (SSL_CERT_FILE here) is checked page by page; a self-signed one is dead for ``tls``;
+    and without that CA the start page itself is refused."""
+    made = certificates(tmp_path)
+    site = SiteServer("trusted_tls", *(str(p) for p in (*made["good"], *made["self-signed"])))
+    start = f"https://127.0.0.1:{site.ports['main']}/"
+    try:
+        out = run_check(start, "--allow-private", "--crawlers", "1", "--format", "json", "--progress", "none",
+                        env=check_env(SSL_CERT_FILE=str(tmp_path / "ca.pem")))
+        assert out.returncode == 1, out.stdout + out.stderr
+        data = json.loads(out.stdout)
+        found = {p["url"]: (p["outcome"], p["error"]) for p in data["problems"]}
+        other = f"https://127.0.0.1:{site.ports['other']}/"
+        assert found == {f"{start}gone.html": ("dead", None), other: ("dead", "tls")}
+        assert data["crawl"]["pages_crawled"] == 2 and data["crawl"]["links_checked"] == 4
+        refused = run_check(start, "--allow-private", "--crawlers", "1", "--progress", "none")
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert "the TLS handshake failed or the certificate is not valid" in refused.stderr
+    finally:
+        site.stop()
 
 
 def test_timeout_is_exit_code_3(run_check: Callable[..., Any], slow_site: SiteServer) -> None:
