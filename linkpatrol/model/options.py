@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_type_hints
 
-from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, with_config
-from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
-from pydantic_core import CoreSchema
+if TYPE_CHECKING:  # pydantic itself is imported where options are validated (``_pydantic``)
+    from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, ValidationInfo
+    from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
+    from pydantic_core import CoreSchema
 
 from linkpatrol import env
 from linkpatrol.model import option_values as values
@@ -127,10 +128,10 @@ def _v_emails(value: Any, info: ValidationInfo) -> list[str]:
     return values.emails(value, _is_form(info))
 
 
-def _v_list(what: str, *, lines_only: bool = False) -> BeforeValidator:
+def _v_list(what: str, *, lines_only: bool = False) -> Callable[[Any, ValidationInfo], list[str]]:
     def parse(value: Any, info: ValidationInfo) -> list[str]:
         return values.entries(str(info.field_name), value, _is_form(info), what, lines_only=lines_only)
-    return BeforeValidator(parse)
+    return parse
 
 
 def _v_headers(value: Any, info: ValidationInfo) -> dict[str, str]:
@@ -150,11 +151,13 @@ def _v_remap(value: Any, info: ValidationInfo) -> dict[str, str]:
     return values.remap(value)
 
 
-@with_config(ConfigDict(extra="forbid"))
 @dataclass
 class CrawlOptions:
     """The options of one crawl. The fields annotated with a ``Spec`` are the options a person or a client
     sets (``OPTION_FIELDS``); the others are derived from them for display (``to_dict``)."""
+
+    # pydantic's config for the class (what its ``with_config`` sets), here without importing pydantic.
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
     max_pages: Annotated[
         Annotated[int, Field(ge=1, le=MAX_LIMIT)] | None, BeforeValidator(_v_whole),
@@ -190,7 +193,7 @@ class CrawlOptions:
              choices=(("always", "every time"), ("problems", "when problems are found"),
                       ("changes", "when something is new or fixed")), places=NOT_CHECK)] = "always"
     webhooks: Annotated[
-        list[str], _v_list("http(s) URLs", lines_only=True),
+        list[str], BeforeValidator(_v_list("http(s) URLs", lines_only=True)),
         Spec(f"http(s) URLs POSTed a JSON summary when the crawl ends (at most {MAX_WEBHOOKS}); never shown "
              "again, only their host and path.", label="Webhooks", error_prefix="Webhooks:",
              hint="optional: http(s) URLs, one a line; a JSON POST when the crawl ends, shown to Slack and "
@@ -217,7 +220,7 @@ class CrawlOptions:
              flag="--no-external", flag_help="do not check links to other hosts")] = True
     # The crawl's rules (``linkpatrol.model.rules``): what is left alone, what is the site, what is alive.
     exclude: Annotated[
-        list[str], _v_list("regular expressions", lines_only=True),
+        list[str], BeforeValidator(_v_list("regular expressions", lines_only=True)),
         Spec(f"Regular expressions (RE2) searched in each URL: a URL one is found in is left alone, neither "
              f"checked nor followed (at most {MAX_PATTERNS}, {MAX_PATTERN_LENGTH} characters each).",
              label="Leave these URLs alone", hint="regular expressions, one a line", error_prefix="Exclude:",
@@ -225,14 +228,14 @@ class CrawlOptions:
              attrs='rows="3" spellcheck="false" placeholder="/calendar/&#10;[?&amp;]sort="')] = field(
         default_factory=list)
     same_site: Annotated[
-        list[str], _v_list("host names"),
+        list[str], BeforeValidator(_v_list("host names")),
         Spec(f"More hosts (host[:port]) that are part of the site; www. and the bare domain always are "
              f"(at most {MAX_SAME_SITE}).", label="Also part of the site",
              hint="host names, one a line; www. and the bare domain always are", error_prefix="Same site:",
              widget="textarea", advanced=True, metavar="HOST",
              attrs='rows="2" spellcheck="false" placeholder="docs.example.org"')] = field(default_factory=list)
     accept: Annotated[
-        list[str], _v_list("status codes or ranges"),
+        list[str], BeforeValidator(_v_list("status codes or ranges")),
         Spec(f'Status codes also taken as alive: "403", "200-299", "403@github.com" (at most {MAX_ACCEPT}).',
              label="Also take as alive", hint="status codes or ranges, optionally @host", error_prefix="Accept:",
              widget="textarea", advanced=True, metavar="SPEC",
@@ -444,10 +447,28 @@ def parse_options(data: Mapping[str, Any], *, form: bool = False) -> CrawlOption
 
 
 # -- what is derived from the model -------------------------------------------------------------------
+def _unmade(*args: Any, **kwargs: Any) -> None:
+    """Stands for pydantic's ``Field`` and ``BeforeValidator`` where the annotations are read for their
+    ``Spec`` only (``specs``): nothing of pydantic is made or imported."""
+
+
+@cache
+def _pydantic() -> type[TypeAdapter[CrawlOptions]]:
+    """pydantic, imported at the first validation (or schema): 44 ms of the start of every process that
+    never validates an option, each crawler's among them. Its ``Field`` and ``BeforeValidator`` go into
+    this module's namespace, where pydantic reads the class's annotations (``from __future__ import
+    annotations``: they are strings until then)."""
+    from pydantic import BeforeValidator, Field, TypeAdapter
+
+    globals().update(BeforeValidator=BeforeValidator, Field=Field)
+    return TypeAdapter
+
+
 @cache
 def specs() -> dict[str, Spec]:
     """Option name -> its Spec, in the order of the declaration."""
-    hints = get_type_hints(CrawlOptions, globalns=vars(sys.modules[__name__]), include_extras=True)
+    hints = get_type_hints(CrawlOptions, globalns={**vars(sys.modules[__name__]), "Field": _unmade,
+                                                   "BeforeValidator": _unmade}, include_extras=True)
     found: dict[str, Spec] = {}
     for f in fields(CrawlOptions):
         spec = next((m for m in getattr(hints[f.name], "__metadata__", ()) if isinstance(m, Spec)), None)
@@ -474,12 +495,15 @@ def default(name: str) -> Any:
 
 @cache
 def _adapter() -> TypeAdapter[CrawlOptions]:
-    return TypeAdapter(CrawlOptions)
+    return _pydantic()(CrawlOptions)
 
 
 def _validated(values: Mapping[str, Any], *, form: bool) -> CrawlOptions:
+    adapter = _adapter()
+    from pydantic import ValidationError  # imported by _adapter
+
     try:
-        return _adapter().validate_python(dict(values), context={"form": form})
+        return adapter.validate_python(dict(values), context={"form": form})
     except ValidationError as exc:
         raise _invalid(exc) from None
 

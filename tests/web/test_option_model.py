@@ -66,3 +66,20 @@ def test_the_openapi_document_is_valid_and_describes_every_route(client: FlaskCl
     routes = {r.rule.replace("<crawl_id>", "{id}").replace("<schedule_id>", "{id}")
               for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert routes == set(spec["paths"])
+
+
+def test_pydantic_is_imported_at_the_first_validation_only() -> None:
+    """A crawler reads options (``from_json``, the specs) and never validates them: it never pays
+    pydantic's import (44 ms of each crawler's start, on ``linkpatrol check``'s critical path). The first
+    validation imports it, and judges as ever."""
+    probe = ("import sys\n"
+             "import crawler.run, crawler.spiders.links\n"
+             "from linkpatrol.model import options\n"
+             "read = options.CrawlOptions.from_json('{\"max_pages\": 5}')\n"
+             "print(read.max_pages, len(options.OPTION_FIELDS), 'pydantic' in sys.modules)\n"
+             "try:\n"
+             "    options.parse_options({'max_pages': 0})\n"
+             "except options.InvalidOption as exc:\n"
+             "    print(exc, 'pydantic' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [f"5 {len(specs())} False", "max_pages: must be at least 1 True"]
