@@ -95,7 +95,8 @@ def options_from_args(args: argparse.Namespace) -> CrawlOptions:
             value = not value if default(name) else value
         elif spec.flag_env:
             value = os.environ.get(value, "") if value else None
-        data[name] = value
+        if value != []:  # a repeatable flag not given: left out (--header's [] is no object of headers)
+            data[name] = value
     options = parse_options(data)
     if reason := refused_webhooks(options.webhooks, AddressPolicy.from_env()):
         raise InvalidOption("webhooks", reason)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
@@ -70,16 +71,45 @@ def test_the_openapi_document_is_valid_and_describes_every_route(client: FlaskCl
 
 def test_pydantic_is_imported_at_the_first_validation_only() -> None:
     """A crawler reads options (``from_json``, the specs) and never validates them: it never pays
-    pydantic's import (44 ms of each crawler's start, on ``linkpatrol check``'s critical path). The first
-    validation imports it, and judges as ever."""
+    pydantic's import (44 ms of each crawler's start, on ``linkpatrol check``'s critical path); nor does
+    a check given no option flag (its options are the defaults). The first validation imports it, and
+    judges as ever."""
     probe = ("import sys\n"
              "import crawler.run, crawler.spiders.links\n"
              "from linkpatrol.model import options\n"
              "read = options.CrawlOptions.from_json('{\"max_pages\": 5}')\n"
              "print(read.max_pages, len(options.OPTION_FIELDS), 'pydantic' in sys.modules)\n"
+             "from linkpatrol.cli.crawl_flags import options_from_args\n"
+             "from linkpatrol.cli.main import build_parser\n"
+             "from linkpatrol.store.crawls import NewCrawl\n"
+             "bare = options_from_args(build_parser().parse_args(['check', 'https://example.org/']))\n"
+             "NewCrawl.of('https://example.org/', bare)\n"
+             "print(bare == options.CrawlOptions(), 'pydantic' in sys.modules)\n"
              "try:\n"
              "    options.parse_options({'max_pages': 0})\n"
              "except options.InvalidOption as exc:\n"
              "    print(exc, 'pydantic' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == [f"5 {len(specs())} False", "max_pages: must be at least 1 True"]
+    assert out.splitlines() == [f"5 {len(specs())} False", "True False", "max_pages: must be at least 1 True"]
+
+
+def test_options_left_out_are_the_defaults_without_pydantic() -> None:
+    """What leaving every option out gives is taken as the defaults without asking pydantic (so a check
+    with no option flags never imports it); each such input is what pydantic makes of it, and anything
+    else (0 for a switch, a value, an unknown name) is still pydantic's to judge."""
+    from linkpatrol.model import options
+
+    declared = options.CrawlOptions()
+    for name in options.OPTION_FIELDS:
+        default = options.default(name)
+        for value in (None, default):
+            assert options.parse_options({name: value}) == declared
+            assert options._adapter().validate_python({name: value}, context={"form": False}) == declared, name
+    assert options.parse_options({}) == declared
+    with pytest.raises(options.InvalidOption, match="must be true or false"):
+        options.parse_options({"subdomains": 0})
+    with pytest.raises(options.InvalidOption, match="must be an object"):
+        options.parse_options({"remap": []})
+    with pytest.raises(options.InvalidOption, match="is not a crawl option"):
+        options.parse_options({"bogus": None})
+    assert options.parse_options({"max_pages": 5}).max_pages == 5
