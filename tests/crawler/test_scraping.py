@@ -1,0 +1,160 @@
+"""The scraper's short way (``crawler/scraping.py``): for every shape a callback's output can take, a crawl
+with ``LeanScraping`` gives what one with Scrapy's own scraper gives (the items, in order, the requests
+followed, the errors handled, logged, signalled and counted, the warnings), and the crawlers' scraper is
+the lean one. Each crawl is a real one, in this process, of ``data:`` pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from scrapy import Request, Spider, signals
+from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.http import Response
+from twisted.internet.defer import Deferred, succeed
+
+from crawler import settings as crawler_settings
+from crawler.scraping import LeanScraper
+
+PAGE = "data:text/html,<p>hi</p>"
+
+
+class Shapes(Spider):
+    """One request a shape: what its callback returns is named by ``shape``."""
+
+    name = "shapes"
+
+    def __init__(self, shapes: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shapes = shapes
+
+    async def start(self) -> AsyncIterator[Request]:
+        for n, shape in enumerate(self.shapes):
+            yield Request(f"{PAGE}{n}", callback=getattr(self, shape), cb_kwargs={"n": n}, dont_filter=True)
+
+    async def one_item(self, response: Response, n: int) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"n": n, "shape": "one_item"}
+
+    def plain_item(self, response: Response, n: int) -> dict[str, Any]:
+        return {"n": n, "shape": "plain_item"}
+
+    async def nothing(self, response: Response, n: int) -> None:
+        return None
+
+    async def raises(self, response: Response, n: int) -> dict[str, Any]:
+        raise ValueError(f"callback {n} broke")
+
+    def raises_at_once(self, response: Response, n: int) -> dict[str, Any]:
+        raise KeyError(n)
+
+    async def a_list(self, response: Response, n: int) -> list[dict[str, Any]]:
+        return [{"n": n, "i": 0}, {"n": n, "i": 1}]
+
+    def generator_that_breaks(self, response: Response, n: int) -> Iterator[dict[str, Any]]:
+        yield {"n": n, "i": 0}
+        raise RuntimeError("mid-way")
+
+    async def async_generator(self, response: Response, n: int) -> AsyncIterator[dict[str, Any]]:
+        yield {"n": n, "i": 0}
+        yield {"n": n, "i": 1}
+
+    async def a_request(self, response: Response, n: int) -> Request:
+        return Request(f"{PAGE}followed{n}", callback=self.followed, cb_kwargs={"n": n}, dont_filter=True)
+
+    async def followed(self, response: Response, n: int) -> dict[str, Any]:
+        return {"n": n, "shape": "followed"}
+
+    def a_deferred(self, response: Response, n: int) -> Deferred[dict[str, Any]]:
+        return succeed({"n": n, "shape": "a_deferred"})
+
+
+class Counting:
+    """A spider middleware that only counts what passes (its presence sends everything Scrapy's way)."""
+
+    seen = 0
+
+    def process_spider_output(self, response: Response, result: Any) -> Any:
+        for value in result:
+            Counting.seen += 1
+            yield value
+
+    async def process_spider_output_async(self, response: Response, result: Any) -> Any:
+        async for value in result:
+            Counting.seen += 1
+            yield value
+
+
+def crawl(shapes: list[str], lean: bool, caplog: pytest.LogCaptureFixture, **more: Any) -> dict[str, Any]:
+    """A crawl of one request per shape: what reached the pipeline (sorted: requests run concurrently),
+    the errors signalled, the spider-error counts, the error lines logged, the warnings, the scraper."""
+    items: list[Any] = []
+    errors: list[str] = []
+
+    def scraped(item: Any) -> None:
+        items.append(item)
+
+    def spider_error(failure: Any) -> None:
+        errors.append(f"{type(failure.value).__name__}: {failure.value}")
+
+    async def run() -> dict[str, Any]:
+        extensions = {"crawler.scraping.LeanScraping": 0} if lean else {}
+        runner = AsyncCrawlerRunner({"TWISTED_REACTOR_ENABLED": False, "LOG_LEVEL": "INFO", "EXTENSIONS": extensions,
+                                     "CONCURRENT_ITEMS": crawler_settings.CONCURRENT_ITEMS,
+                                     "SPIDER_MIDDLEWARES_BASE": crawler_settings.SPIDER_MIDDLEWARES_BASE,
+                                     "TELNETCONSOLE_ENABLED": False, **more})
+        crawler = runner.create_crawler(Shapes)
+        crawler.signals.connect(scraped, signal=signals.item_scraped)
+        crawler.signals.connect(spider_error, signal=signals.spider_error)
+        await runner.crawl(crawler, shapes=shapes)
+        assert crawler.stats is not None and crawler.engine is not None
+        counts = {k: v for k, v in (crawler.stats.get_stats() or {}).items() if k.startswith("spider_exceptions")}
+        return {"scraper": type(crawler.engine.scraper).__name__, "counts": counts}
+
+    caplog.clear()
+    with warnings.catch_warnings(record=True) as warned, caplog.at_level(logging.ERROR):
+        warnings.simplefilter("always")
+        found = asyncio.run(run())
+    logged = sorted(r.getMessage().split(" (referer")[0] for r in caplog.records if r.levelno >= logging.ERROR)
+    deprecated = {re.sub(" at 0x[0-9a-f]+", "", str(w.message)) for w in warned if "Deferred" in str(w.message)}
+    return {**found, "items": sorted(items, key=repr), "errors": sorted(errors),
+            "logged": logged, "warned": sorted(deprecated)}
+
+
+ALL_SHAPES = ["one_item", "plain_item", "nothing", "raises", "raises_at_once", "a_list", "generator_that_breaks",
+              "async_generator", "a_request", "a_deferred"]
+
+
+def test_every_output_shape_ends_as_with_scrapys_scraper(caplog: pytest.LogCaptureFixture) -> None:
+    theirs, ours = crawl(ALL_SHAPES, lean=False, caplog=caplog), crawl(ALL_SHAPES, lean=True, caplog=caplog)
+    assert (theirs.pop("scraper"), ours.pop("scraper")) == ("Scraper", "LeanScraper")
+    assert ours == theirs
+    # And what that is: every item reached the pipeline, every error was handled as the spider's.
+    # one_item, plain_item, two of a_list, one of the broken generator, two async, followed; and for the
+    # Deferred, its dict's keys: Scrapy iterates what a Deferred gives (a quirk of a deprecated shape, kept).
+    assert len(ours["items"]) == 10 and ours["items"].count("n") == 1
+    assert ours["errors"] == ["KeyError: 4", "RuntimeError: mid-way", "ValueError: callback 3 broke"]
+    assert ours["counts"] == {"spider_exceptions/count": 3, "spider_exceptions/KeyError": 1,
+                              "spider_exceptions/RuntimeError": 1, "spider_exceptions/ValueError": 1}
+    assert len(ours["logged"]) == 3 and all(line.startswith("Spider error processing") for line in ours["logged"])
+    assert len(ours["warned"]) == 1  # the Deferred a callback returned
+
+
+def test_with_a_spider_middleware_everything_goes_scrapys_way(caplog: pytest.LogCaptureFixture) -> None:
+    Counting.seen = 0
+    found = crawl(["one_item", "a_list"], lean=True, caplog=caplog,
+                  SPIDER_MIDDLEWARES={f"{__name__}.Counting": 500})
+    assert found["scraper"] == "LeanScraper" and len(found["items"]) == 3 and Counting.seen == 3
+
+
+def test_a_crawler_scrapes_with_the_lean_scraper() -> None:
+    assert "crawler.scraping.LeanScraping" in crawler_settings.EXTENSIONS
+    # The method it replaces is still Scrapy's to call: the signature it overrides.
+    from scrapy.core.scraper import Scraper
+
+    assert LeanScraper._scrape.__code__.co_varnames[:3] == Scraper._scrape.__code__.co_varnames[:3]
