@@ -21,8 +21,9 @@ A signal sent to be awaited (``send_catch_log_async``: ``item_scraped`` after ev
 three receivers in a crawler) costs more again in Scrapy's code: a coroutine and an asyncio Task for
 each receiver and a ``gather`` over them, though every receiver here is a plain function that returns
 at once. Here the receivers are called in turn, as each of Scrapy's tasks would first do, and only what
-some receiver returned to be awaited (a coroutine, a Deferred) is awaited, together, through Scrapy's
-``ensure_awaitable``; the result for an error is the exception, as Scrapy's.
+some receiver returned to be awaited (a coroutine, a Deferred: ``crawler.awaiting.awaited``) is awaited:
+one as it is (no Task), several together (``gather``); the result for an error is the exception, as
+Scrapy's.
 
 Receivers live in pydispatch's global tables keyed by the sender (the crawler), so connecting through
 Scrapy's manager or this one is the same. ``SignalsExtension`` puts it in place before the engine is
@@ -35,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -46,12 +47,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import StopDownload
 from scrapy.signalmanager import SignalManager
 from scrapy.utils.asyncio import is_asyncio_available
-from scrapy.utils.defer import ensure_awaitable
-from scrapy.utils.python import global_object_name
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from crawler.awaiting import to_await
+from crawler.awaiting import awaited, to_await
 
 # Where Scrapy logs a receiver's error, so that the line reads and filters the same.
 logger = logging.getLogger("scrapy.utils.signal")
@@ -151,7 +150,7 @@ class QuietSignalManager(SignalManager):
         spider = kwargs.get("spider")
         named = {"signal": signal, "sender": sender, **kwargs}
         results: list[tuple[Any, Any]] = []
-        waiting: list[tuple[int, Any, Awaitable[Any]]] = []  # (place in results, receiver, what it returned)
+        waiting: list[tuple[int, Any, Any]] = []  # (place in results, receiver, what it returned to be awaited)
         for route in routes:
             receiver = route.receiver()
             if receiver is None:
@@ -165,13 +164,15 @@ class QuietSignalManager(SignalManager):
                 result = exc
             else:
                 if to_await(result):
-                    waiting.append((len(results), receiver,
-                                    ensure_awaitable(result, _warn=global_object_name(receiver))))
+                    waiting.append((len(results), receiver, result))
             results.append((receiver, result))
-        if waiting:
-            awaited = await asyncio.gather(*(_awaited(receiver, pending, dont_log, spider)
-                                             for _, receiver, pending in waiting))
-            for (place, receiver, _), result in zip(waiting, awaited, strict=True):
+        if len(waiting) == 1:  # most sends: awaited as it is, no Task to run it beside nothing
+            place, receiver, pending = waiting[0]
+            results[place] = (receiver, await _awaited(receiver, pending, dont_log, spider))
+        elif waiting:
+            ended = await asyncio.gather(*(_awaited(receiver, pending, dont_log, spider)
+                                           for _, receiver, pending in waiting))
+            for (place, receiver, _), result in zip(waiting, ended, strict=True):
                 results[place] = (receiver, result)
         return results
 
@@ -184,10 +185,9 @@ def _dont_log(kwargs: dict[str, Any]) -> tuple[type[BaseException], ...]:
     return tuple(dont_log) if isinstance(dont_log, Sequence) else (dont_log,)
 
 
-async def _awaited(receiver: Any, pending: Awaitable[Any], dont_log: tuple[type[BaseException], ...],
-                   spider: Any) -> Any:
+async def _awaited(receiver: Any, pending: Any, dont_log: tuple[type[BaseException], ...], spider: Any) -> Any:
     try:
-        return await pending
+        return await awaited(pending, receiver)
     except dont_log as exc:
         return exc
     except Exception as exc:

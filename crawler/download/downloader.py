@@ -35,10 +35,8 @@ from scrapy.core.downloader.middleware import DownloaderMiddlewareManager
 from scrapy.crawler import Crawler
 from scrapy.exceptions import _InvalidOutput
 from scrapy.http import Response
-from scrapy.utils.defer import ensure_awaitable
-from scrapy.utils.python import global_object_name
 
-from crawler.awaiting import to_await
+from crawler.awaiting import awaited, to_await
 
 # The wrappers ``scrapy.utils.decorators._warn_spider_arg`` makes, by their code's names (``functools.wraps``
 # gives the wrapper the name of what it wraps).
@@ -74,7 +72,7 @@ class DownloaderMiddlewares(DownloaderMiddlewareManager):
             else:
                 response = method(request=request)
             if to_await(response):
-                response = await ensure_awaitable(response, _warn=global_object_name(method))
+                response = await awaited(response, method)
             if response is not None and not isinstance(response, (Response, Request)):
                 raise _InvalidOutput(f"Middleware {method.__qualname__} must return None, Response or "
                                      f"Request, got {response.__class__.__name__}")
@@ -95,7 +93,7 @@ class DownloaderMiddlewares(DownloaderMiddlewareManager):
             else:
                 response = method(request=request, response=response)
             if to_await(response):
-                response = await ensure_awaitable(response, _warn=global_object_name(method))
+                response = await awaited(response, method)
             if not isinstance(response, (Response, Request)):
                 raise _InvalidOutput(f"Middleware {method.__qualname__} must return Response or Request, "
                                      f"got {type(response)}")

@@ -9,6 +9,7 @@ for nothing."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Coroutine
 from typing import Any, Self
 
 from scrapy import Request, signals
@@ -60,13 +61,19 @@ class LinkCacheMiddleware(CrawlContextMiddleware):
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         return mw
 
-    async def process_request(self, request: Request) -> None:
+    # Plain methods that return a coroutine only when there is Redis to ask (the downloader's chain and
+    # the signal manager await what they get): most requests and items need nothing of the cache, and
+    # pay no coroutine for it.
+    def process_request(self, request: Request) -> Coroutine[Any, Any, None] | None:
         lp = request.meta.get("lp")
         if not lp:
-            return
+            return None
         options = self.contexts.options(lp["crawl"])
         if options is None or not may_use_cache(request, options.fresh):
-            return
+            return None
+        return self._look_up(lp)
+
+    async def _look_up(self, lp: dict[str, Any]) -> None:
         try:
             cached = await self.cache.get(lp["url"])
         except (RedisError, OSError) as exc:  # the link is checked
@@ -75,14 +82,17 @@ class LinkCacheMiddleware(CrawlContextMiddleware):
         if cached is not None:
             raise CachedResult(cached.as_result(), cached.crawl_id, cached.at)  # the result says where from
 
-    async def item_scraped(self, item: Any, response: Response | None, spider: Any) -> None:
+    def item_scraped(self, item: Any, response: Response | None, spider: Any) -> Coroutine[Any, Any, None] | None:
         """Share a link to another site that a plain check found ok."""
         if not isinstance(item, CheckedLink) or not isinstance(response, Response) or \
                 not cacheable(item.result, item.method):
-            return
+            return None
         lp = response.meta.get("lp")
         if not lp or lp["anchors"] or lp["sitemap"]:
-            return
+            return None
+        return self._share(item)
+
+    async def _share(self, item: CheckedLink) -> None:
         try:
             await self.cache.put(item.result, item.crawl_id)
         except (RedisError, OSError) as exc:

@@ -7,7 +7,8 @@ import asyncio
 import email.utils
 import logging
 import time
-from typing import Self
+from collections.abc import Coroutine
+from typing import Any, Self
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -63,12 +64,18 @@ class RetryAfterMiddleware:
             s.getfloat("LINKPATROL_RETRY_AFTER_DEFAULT"),
         )
 
-    async def process_response(self, request: Request, response: Response) -> Request | Response:
+    def process_response(self, request: Request, response: Response) -> Response | Coroutine[Any, Any, Request]:
+        """The response, or (a 429 or 503 to retry) a coroutine that waits, then gives the retry: a plain
+        method, so that the answers with nothing to wait for cost no coroutine."""
         retry = get_rate_limit_retry(request, response, retries=self.retries, max_wait=self.max_wait,
                                      default_wait=self.default_wait)
         if retry is None:
             return response
         again, delay = retry
         logger.debug("%s answered %s; retrying in %.1fs", request.url, response.status, delay)
-        await asyncio.sleep(delay)
-        return again
+        return _after(delay, again)
+
+
+async def _after(delay: float, again: Request) -> Request:
+    await asyncio.sleep(delay)
+    return again
