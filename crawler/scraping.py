@@ -22,19 +22,18 @@ Scrapy's ``iter_errback`` and ``aiter_errback`` handle), a Deferred (deprecated:
 several values with ``CONCURRENT_ITEMS`` above 1.
 
 The engine builds its scraper itself (there is no setting for its class, as ``DOWNLOADER`` is for the
-downloader), so ``LeanScraping``, an extension, gives that scraper this class when the spider opens,
-before any response: the same object, its pipelines and slot untouched, with one method more of its own.
+downloader), so ``LeanPath`` (``crawler.extensions.lean_path``) gives that scraper this class when the
+spider opens, before any response: the same object, its pipelines and slot untouched, with one method
+more of its own.
 """
 
 from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Self
+from typing import Any
 
-from scrapy import signals
 from scrapy.core.scraper import Scraper
-from scrapy.crawler import Crawler
 from scrapy.exceptions import ScrapyDeprecationWarning
 from scrapy.http import Request, Response
 from scrapy.utils.defer import _process_pending_io, ensure_awaitable
@@ -82,21 +81,3 @@ class LeanScraper(Scraper):
             warnings.warn(f"{callback} returned a Deferred. Returning Deferreds from spider callbacks is deprecated.",
                           ScrapyDeprecationWarning, stacklevel=2)
         return output
-
-
-class LeanScraping:
-    """Gives the engine's scraper ``LeanScraper``'s class when the spider opens."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        extension = cls(crawler)
-        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
-        return extension
-
-    def spider_opened(self) -> None:
-        engine = self.crawler.engine
-        if engine is not None and type(engine.scraper) is Scraper:
-            engine.scraper.__class__ = LeanScraper

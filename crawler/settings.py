@@ -126,8 +126,9 @@ EXTENSIONS = {
     "crawler.signals.SignalsExtension": 0,
     # Collection resumes once the engine runs, with what start-up built frozen out of it.
     "crawler.extensions.collector.StartupCollector": 0,
-    # A response's one item to the pipeline without Scrapy's tasks and Deferreds around it (crawler/scraping.py).
-    "crawler.scraping.LeanScraping": 0,
+    # A request's way through the engine and the scraper as one asyncio task, without the Deferreds and
+    # tasks of Scrapy's (crawler/engine.py, crawler/scraping.py).
+    "crawler.extensions.lean_path.LeanPath": 0,
 }
 # Off here anyway (NotConfigured), so never imported: 16 ms of every start, 12 of them the remote
 # control's import of aiohttp's web server.

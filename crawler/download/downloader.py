@@ -107,3 +107,12 @@ class Downloader(ScrapyDownloader):
         super().__init__(crawler)
         # The same middleware objects, called through the cheaper chain.
         self.middleware = DownloaderMiddlewares(*self.middleware.middlewares, crawler=crawler)
+
+    async def fetch_async(self, request: Request) -> Response | Request:
+        """``fetch`` as a coroutine: the same middlewares and slots, without its inlineCallbacks generator
+        and the Deferred it makes of the chain (``crawler.engine.LeanEngine`` awaits this)."""
+        self.active.add(request)
+        try:
+            return await self.middleware.download_async(self._enqueue_request, request)
+        finally:
+            self.active.remove(request)

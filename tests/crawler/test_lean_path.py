@@ -1,7 +1,9 @@
-"""The scraper's short way (``crawler/scraping.py``): for every shape a callback's output can take, a crawl
-with ``LeanScraping`` gives what one with Scrapy's own scraper gives (the items, in order, the requests
-followed, the errors handled, logged, signalled and counted, the warnings), and the crawlers' scraper is
-the lean one. Each crawl is a real one, in this process, of ``data:`` pages."""
+"""A request's lean way through the engine and the scraper (``crawler/engine.py``, ``crawler/scraping.py``):
+for every shape a callback's output can take, and for downloads that fail, with or without an errback,
+and a middleware that answers with another request, a crawl with ``LeanPath`` gives what one with Scrapy's
+own engine and scraper gives (the items, the requests followed, the errors handled, logged, signalled
+and counted, the warnings, every stat but the clock's), and the crawlers' engine and scraper are the lean
+ones. Each crawl is a real one, in this process, of ``data:`` pages, through our downloader."""
 
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ class Shapes(Spider):
     async def start(self) -> AsyncIterator[Request]:
         for n, shape in enumerate(self.shapes):
             yield Request(f"{PAGE}{n}", callback=getattr(self, shape), cb_kwargs={"n": n}, dont_filter=True)
+        async for request in self.start_failing():
+            yield request
 
     async def one_item(self, response: Response, n: int) -> dict[str, Any]:
         await asyncio.sleep(0)
@@ -73,6 +77,25 @@ class Shapes(Spider):
     def a_deferred(self, response: Response, n: int) -> Deferred[dict[str, Any]]:
         return succeed({"n": n, "shape": "a_deferred"})
 
+    async def start_failing(self) -> AsyncIterator[Request]:
+        """Downloads that fail (a scheme no handler takes), one with an errback, and one that a
+        downloader middleware answers with another request."""
+        yield Request("nowhere://a", callback=self.one_item, errback=self.failed, cb_kwargs={"n": 100})
+        yield Request("nowhere://b", callback=self.one_item, cb_kwargs={"n": 101})
+        yield Request(f"{PAGE}hop", callback=self.one_item, cb_kwargs={"n": 102}, dont_filter=True)
+
+    def failed(self, failure: Any) -> dict[str, Any]:
+        return {"n": failure.request.cb_kwargs["n"], "failed": type(failure.value).__name__}
+
+
+class Hop:
+    """A downloader middleware that answers the request for the ``hop`` page with another request."""
+
+    def process_request(self, request: Request) -> Request | None:
+        if request.url.endswith("hop"):
+            return request.replace(url=f"{PAGE}landed", cb_kwargs={"n": 103})
+        return None
+
 
 class Counting:
     """A spider middleware that only counts what passes (its presence sends everything Scrapy's way)."""
@@ -103,18 +126,22 @@ def crawl(shapes: list[str], lean: bool, caplog: pytest.LogCaptureFixture, **mor
         errors.append(f"{type(failure.value).__name__}: {failure.value}")
 
     async def run() -> dict[str, Any]:
-        extensions = {"crawler.scraping.LeanScraping": 0} if lean else {}
+        extensions = {"crawler.extensions.lean_path.LeanPath": 0} if lean else {}
         runner = AsyncCrawlerRunner({"TWISTED_REACTOR_ENABLED": False, "LOG_LEVEL": "INFO", "EXTENSIONS": extensions,
                                      "CONCURRENT_ITEMS": crawler_settings.CONCURRENT_ITEMS,
                                      "SPIDER_MIDDLEWARES_BASE": crawler_settings.SPIDER_MIDDLEWARES_BASE,
+                                     "DOWNLOADER": crawler_settings.DOWNLOADER,
+                                     "DOWNLOADER_MIDDLEWARES": {f"{__name__}.Hop": 500},
                                      "TELNETCONSOLE_ENABLED": False, **more})
         crawler = runner.create_crawler(Shapes)
         crawler.signals.connect(scraped, signal=signals.item_scraped)
         crawler.signals.connect(spider_error, signal=signals.spider_error)
         await runner.crawl(crawler, shapes=shapes)
         assert crawler.stats is not None and crawler.engine is not None
-        counts = {k: v for k, v in (crawler.stats.get_stats() or {}).items() if k.startswith("spider_exceptions")}
-        return {"scraper": type(crawler.engine.scraper).__name__, "counts": counts}
+        counts = {k: v for k, v in (crawler.stats.get_stats() or {}).items()
+                  if not k.endswith(("_time", "time_seconds")) and not k.startswith(("memusage", "log_count/INFO"))}
+        return {"engine": type(crawler.engine).__name__, "scraper": type(crawler.engine.scraper).__name__,
+                "counts": counts}
 
     caplog.clear()
     with warnings.catch_warnings(record=True) as warned, caplog.at_level(logging.ERROR):
@@ -132,16 +159,22 @@ ALL_SHAPES = ["one_item", "plain_item", "nothing", "raises", "raises_at_once", "
 
 def test_every_output_shape_ends_as_with_scrapys_scraper(caplog: pytest.LogCaptureFixture) -> None:
     theirs, ours = crawl(ALL_SHAPES, lean=False, caplog=caplog), crawl(ALL_SHAPES, lean=True, caplog=caplog)
-    assert (theirs.pop("scraper"), ours.pop("scraper")) == ("Scraper", "LeanScraper")
+    assert [theirs.pop(k) for k in ("engine", "scraper")] == ["ExecutionEngine", "Scraper"]
+    assert [ours.pop(k) for k in ("engine", "scraper")] == ["LeanEngine", "LeanScraper"]
     assert ours == theirs
-    # And what that is: every item reached the pipeline, every error was handled as the spider's.
-    # one_item, plain_item, two of a_list, one of the broken generator, two async, followed; and for the
-    # Deferred, its dict's keys: Scrapy iterates what a Deferred gives (a quirk of a deprecated shape, kept).
-    assert len(ours["items"]) == 10 and ours["items"].count("n") == 1
+    # one_item, plain_item, two of a_list, one of the broken generator, two async, followed; for the
+    # Deferred, its dict's keys: Scrapy iterates what a Deferred gives (a quirk of a deprecated shape,
+    # kept); the failed download's errback; the page the middleware sent the hop to.
+    assert len(ours["items"]) == 12 and ours["items"].count("n") == 1
+    assert {"n": 100, "failed": "NotSupported"} in ours["items"] and {"n": 103, "shape": "one_item"} in ours["items"]
     assert ours["errors"] == ["KeyError: 4", "RuntimeError: mid-way", "ValueError: callback 3 broke"]
-    assert ours["counts"] == {"spider_exceptions/count": 3, "spider_exceptions/KeyError": 1,
-                              "spider_exceptions/RuntimeError": 1, "spider_exceptions/ValueError": 1}
-    assert len(ours["logged"]) == 3 and all(line.startswith("Spider error processing") for line in ours["logged"])
+    counts = ours["counts"]
+    assert {k: v for k, v in counts.items() if k.startswith("spider_exceptions")} == {
+        "spider_exceptions/count": 3, "spider_exceptions/KeyError": 1, "spider_exceptions/RuntimeError": 1,
+        "spider_exceptions/ValueError": 1}
+    assert counts["response_received_count"] == 12 and counts["item_scraped_count"] == 12
+    spider_errors = [line for line in ours["logged"] if line.startswith("Spider error processing")]
+    assert len(spider_errors) == 3 and len(ours["logged"]) == 4  # and the download nobody caught
     assert len(ours["warned"]) == 1  # the Deferred a callback returned
 
 
@@ -149,11 +182,12 @@ def test_with_a_spider_middleware_everything_goes_scrapys_way(caplog: pytest.Log
     Counting.seen = 0
     found = crawl(["one_item", "a_list"], lean=True, caplog=caplog,
                   SPIDER_MIDDLEWARES={f"{__name__}.Counting": 500})
-    assert found["scraper"] == "LeanScraper" and len(found["items"]) == 3 and Counting.seen == 3
+    # one_item, a_list's two, the hop's page (each counted by the middleware) and the errback's item
+    assert found["scraper"] == "LeanScraper" and len(found["items"]) == 5 and Counting.seen == 4
 
 
 def test_a_crawler_scrapes_with_the_lean_scraper() -> None:
-    assert "crawler.scraping.LeanScraping" in crawler_settings.EXTENSIONS
+    assert "crawler.extensions.lean_path.LeanPath" in crawler_settings.EXTENSIONS
     # The method it replaces is still Scrapy's to call: the signature it overrides.
     from scrapy.core.scraper import Scraper
 
