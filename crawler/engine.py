@@ -100,10 +100,13 @@ class LeanEngine(ExecutionEngine):
         """``enqueue_scrape``'s steps through the scraper's slot, the scrape run in this task when the
         queue holds only this answer (always, here: every answer is taken off the queue as it comes)."""
         scraper = self.scraper
-        if scraper.slot is None:
+        try:
+            if scraper.slot is None:
+                raise RuntimeError("Scraper slot not assigned")  # enqueue_scrape's words
+            queued = scraper.slot.add_response_request(result, request)
+        except Exception:
             engine_logger.error("Error while enqueuing scrape", exc_info=True, extra={"spider": self.spider})
             return
-        queued = scraper.slot.add_response_request(result, request)
         try:
             if len(scraper.slot.queue) == 1:
                 scraper.slot.next_response_request_deferred()
