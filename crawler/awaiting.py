@@ -1,6 +1,7 @@
-"""Whether what a component returned is to be awaited: one rule for the downloader-middleware chain
-(``crawler/download/downloader.py``) and the signal manager (``crawler/signals.py``), which both call
-Scrapy components that may answer with a coroutine or a Deferred but almost always answer at once."""
+"""Whether what a component returned is to be awaited (``to_await``), and awaiting it (``awaited``): one
+rule for the downloader-middleware chain (``crawler/download/downloader.py``) and the signal manager
+(``crawler/signals.py``), which both call Scrapy components that may answer with a coroutine or a
+Deferred but almost always answer at once."""
 
 from __future__ import annotations
 

@@ -97,23 +97,20 @@ class LeanEngine(ExecutionEngine):
             self._slot.nextcall.schedule()
 
     async def _scraped(self, result: Response | Failure, request: Request) -> None:
-        """``enqueue_scrape``'s steps through the scraper's slot, the scrape run in this task when the
-        queue holds only this answer (always, here: every answer is taken off the queue as it comes)."""
+        """``enqueue_scrape``'s steps through the scraper's slot, the scrape run in this task. Every answer
+        is taken off the scraper's queue as it comes, so the queue is empty here; were it not (or the
+        scraper had no slot), Scrapy's own ``enqueue_scrape`` takes the answer, in its order."""
         scraper = self.scraper
-        try:
-            if scraper.slot is None:
-                raise RuntimeError("Scraper slot not assigned")  # enqueue_scrape's words
-            queued = scraper.slot.add_response_request(result, request)
-        except Exception:
-            engine_logger.error("Error while enqueuing scrape", exc_info=True, extra={"spider": self.spider})
+        if scraper.slot is None or scraper.slot.queue:
+            try:
+                await maybe_deferred_to_future(scraper.enqueue_scrape(result, request))
+            except Exception:
+                engine_logger.error("Error while enqueuing scrape", exc_info=True, extra={"spider": self.spider})
             return
+        scraper.slot.add_response_request(result, request)
+        scraper.slot.next_response_request_deferred()
         try:
-            if len(scraper.slot.queue) == 1:
-                scraper.slot.next_response_request_deferred()
-                await scraper._scrape(result, request)
-            else:  # others before it: the scraper's own order
-                scraper._scrape_next()
-                await maybe_deferred_to_future(queued)
+            await scraper._scrape(result, request)
         except Exception:
             scraper_logger.error("Scraper bug processing %(request)s", {"request": request}, exc_info=True,
                                  extra={"spider": self.spider})

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import warnings
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from scrapy.http import Response
 from twisted.internet.defer import Deferred, succeed
 
 from crawler import settings as crawler_settings
+from crawler.engine import LeanEngine
 from crawler.scraping import LeanScraper
 
 PAGE = "data:text/html,<p>hi</p>"
@@ -186,9 +188,27 @@ def test_with_a_spider_middleware_everything_goes_scrapys_way(caplog: pytest.Log
     assert found["scraper"] == "LeanScraper" and len(found["items"]) == 5 and Counting.seen == 4
 
 
-def test_a_crawler_scrapes_with_the_lean_scraper() -> None:
+def test_the_lean_path_is_the_one_taken(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crawlers' settings install it, and Scrapy still calls what it overrides: every request runs
+    in LeanEngine's task and every response's callback is called the short way (were Scrapy to rename
+    ``_start_scheduled_request`` or ``_scrape``, the equivalence above would hold with the lean path
+    silently off; this would not)."""
     assert "crawler.extensions.lean_path.LeanPath" in crawler_settings.EXTENSIONS
-    # The method it replaces is still Scrapy's to call: the signature it overrides.
-    from scrapy.core.scraper import Scraper
+    taken: Counter[str] = Counter()
+    run_request, call = LeanEngine._run_request, LeanScraper._call
 
-    assert LeanScraper._scrape.__code__.co_varnames[:3] == Scraper._scrape.__code__.co_varnames[:3]
+    async def counted_run(engine: LeanEngine, request: Request) -> None:
+        taken["request"] += 1
+        await run_request(engine, request)
+
+    def counted_call(scraper: LeanScraper, response: Response, request: Request) -> Any:
+        taken["callback"] += 1
+        return call(scraper, response, request)
+
+    monkeypatch.setattr(LeanEngine, "_run_request", counted_run)
+    monkeypatch.setattr(LeanScraper, "_call", counted_call)
+    found = crawl(["one_item", "a_list", "a_request"], lean=True, caplog=caplog)
+    # three pages, the followed one, the hop and the page it was sent to, two failed downloads: eight
+    # requests; five responses, each through its callback
+    assert found["counts"]["response_received_count"] == 5
+    assert taken == {"request": 8, "callback": 5}
