@@ -10,8 +10,10 @@ as our crawlers are, every one of those Deferreds is bridged to asyncio and back
 (``bench/profile.py``, in turns: docs/ARCHITECTURE.md, Speed).
 
 ``LeanEngine._start_scheduled_request`` starts one Task per request that does the same steps in the same
-order, awaited in turn: the request added to the slot; the downloader's ``fetch_async``
-(``crawler.download.downloader.Downloader``: ``fetch`` as a coroutine); for a response, the checks and
+order, awaited in turn: the request added to the slot and counted by the downloader at once (as
+Scrapy's ``_download`` does before its first wait, so the engine backs out when the downloader is full),
+the downloader's ``fetch_async`` awaited (``crawler.download.downloader.Downloader``: ``fetch`` as a
+coroutine); for a response, the checks and
 the ``crawled`` log line and ``response_received`` signal of ``_download``, a failure kept as the
 Failure Scrapy passes on; a Request from a middleware scheduled (``crawl``); anything else scraped
 through the scraper's own slot (queued, made active, finished, its closing checked), in this Task
@@ -27,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from scrapy import signals
 from scrapy.core.engine import ExecutionEngine
@@ -53,17 +57,20 @@ class LeanEngine(ExecutionEngine):
             return False
         if not hasattr(self, "_request_tasks"):
             self._request_tasks = set()
-        task = asyncio.get_running_loop().create_task(self._run_request(request))
+        # Counted at once, in the slot and in the downloader, as Scrapy's _download counts it before its
+        # first wait: the engine's next look at whether to back out comes before this task runs.
+        self._slot.add_request(request)
+        fetching = self.downloader.fetch_async(request)  # type: ignore[attr-defined]
+        task = asyncio.get_running_loop().create_task(self._run_request(request, fetching))
         self._request_tasks.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._request_tasks.discard)
         return True
 
-    async def _run_request(self, request: Request) -> None:
+    async def _run_request(self, request: Request, fetching: Coroutine[Any, Any, Response | Request]) -> None:
         slot = self._slot
         assert slot is not None
-        slot.add_request(request)
         try:
-            result = await self._fetched(request)
+            result = await self._fetched(request, fetching)
             if isinstance(result, Request):  # a downloader middleware's (a redirect's next hop)
                 self.crawl(result)
                 return
@@ -74,11 +81,12 @@ class LeanEngine(ExecutionEngine):
             slot.remove_request(request)
             slot.nextcall.schedule()
 
-    async def _fetched(self, request: Request) -> Response | Request | Failure:
+    async def _fetched(self, request: Request, fetching: Coroutine[Any, Any, Response | Request],
+                       ) -> Response | Request | Failure:
         """``_download``'s steps: what the downloader gave, or the failure it raised."""
         assert self._slot is not None
         try:
-            result = await self.downloader.fetch_async(request)  # type: ignore[attr-defined]
+            result = await fetching
             if not isinstance(result, (Response, Request)):
                 raise TypeError(f"Incorrect type: expected Response or Request, got {type(result)}: {result!r}")
             if isinstance(result, Response):

@@ -108,10 +108,16 @@ class Downloader(ScrapyDownloader):
         # The same middleware objects, called through the cheaper chain.
         self.middleware = DownloaderMiddlewares(*self.middleware.middlewares, crawler=crawler)
 
-    async def fetch_async(self, request: Request) -> Response | Request:
-        """``fetch`` as a coroutine: the same middlewares and slots, without its inlineCallbacks generator
-        and the Deferred it makes of the chain (``crawler.engine.LeanEngine`` awaits this)."""
+    def fetch_async(self, request: Request) -> Coroutine[Any, Any, Response | Request]:
+        """``fetch`` as a coroutine (``crawler.engine.LeanEngine`` awaits it): the same middlewares and
+        slots, without its inlineCallbacks generator and the Deferred it makes of the chain. The request
+        counts as active at once, as ``fetch`` counts it, not when the coroutine first runs: the engine
+        stops taking requests when the downloader is full (``needs_backout``), and it asks before the
+        tasks it just started have run."""
         self.active.add(request)
+        return self._fetch(request)
+
+    async def _fetch(self, request: Request) -> Response | Request:
         try:
             return await self.middleware.download_async(self._enqueue_request, request)
         finally:

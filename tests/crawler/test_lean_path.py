@@ -73,6 +73,11 @@ class Shapes(Spider):
     async def a_request(self, response: Response, n: int) -> Request:
         return Request(f"{PAGE}followed{n}", callback=self.followed, cb_kwargs={"n": n}, dont_filter=True)
 
+    def many_requests(self, response: Response, n: int) -> list[Request]:
+        """Twelve requests at once: the scheduler holds them all when the engine next takes requests."""
+        return [Request(f"{PAGE}many{n}-{i}", callback=self.followed, cb_kwargs={"n": n}, dont_filter=True)
+                for i in range(12)]
+
     async def followed(self, response: Response, n: int) -> dict[str, Any]:
         return {"n": n, "shape": "followed"}
 
@@ -97,6 +102,22 @@ class Hop:
         if request.url.endswith("hop"):
             return request.replace(url=f"{PAGE}landed", cb_kwargs={"n": 103})
         return None
+
+
+class Watch:
+    """A downloader middleware that notes how many requests the downloader holds as each one enters."""
+
+    seen: list[int] = []
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Watch:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        Watch.seen.append(len(self.crawler.engine.downloader.active))
 
 
 class Counting:
@@ -197,9 +218,9 @@ def test_the_lean_path_is_the_one_taken(caplog: pytest.LogCaptureFixture, monkey
     taken: Counter[str] = Counter()
     run_request, call = LeanEngine._run_request, LeanScraper._call
 
-    async def counted_run(engine: LeanEngine, request: Request) -> None:
+    async def counted_run(engine: LeanEngine, request: Request, fetching: Any) -> None:
         taken["request"] += 1
-        await run_request(engine, request)
+        await run_request(engine, request, fetching)
 
     def counted_call(scraper: LeanScraper, response: Response, request: Request) -> Any:
         taken["callback"] += 1
@@ -212,3 +233,17 @@ def test_the_lean_path_is_the_one_taken(caplog: pytest.LogCaptureFixture, monkey
     # requests; five responses, each through its callback
     assert found["counts"]["response_received_count"] == 5
     assert taken == {"request": 8, "callback": 5}
+
+
+@pytest.mark.parametrize("lean", [False, True], ids=["scrapy", "lean"])
+def test_the_engine_backs_out_when_the_downloader_is_full(caplog: pytest.LogCaptureFixture, lean: bool) -> None:
+    """A request counts in the downloader from the moment the engine takes it, as in Scrapy's engine:
+    with CONCURRENT_REQUESTS at 2, never more than two requests are in the downloader (its middlewares
+    included), however many the scheduler holds. Counted when the task first ran, the engine took every
+    request at once: a cancelled crawl then finished more than were in flight."""
+    Watch.seen = []
+    found = crawl(["many_requests"], lean=lean, caplog=caplog, CONCURRENT_REQUESTS=2,
+                  DOWNLOADER_MIDDLEWARES={f"{__name__}.Hop": 500, f"{__name__}.Watch": 1})
+    assert found["engine"] == ("LeanEngine" if lean else "ExecutionEngine")
+    # the page, its twelve requests, the hop and its page, two failed downloads
+    assert len(Watch.seen) == 17 and max(Watch.seen) == 2
