@@ -3,6 +3,8 @@ app, an SMTP server and mail worker processes."""
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,6 +91,20 @@ def browser_page() -> Iterator[object]:
 
 
 # -- the web app and the mail worker (tests/web, tests/mail, tests/e2e) --------------------------------
+@pytest.fixture(autouse=True)
+def _nothing_left_open() -> Iterator[None]:
+    """At each test's end: every app it made (tests.support.webapp.make_app) has its Redis connections
+    closed (looked up, not imported: tests without an app load no Flask), then the garbage is collected.
+    A socket or transport the test left open warns now, failing this test's teardown, instead of at
+    some later collection in whatever test runs then (CI once failed a resolver test for a TLS
+    connection another test had left). A whole run's collections cost a few seconds."""
+    yield
+    made = sys.modules.get("tests.support.webapp")
+    if made is not None:
+        made.close_apps()
+    gc.collect()
+
+
 @pytest.fixture
 def app(redis_url: str) -> Flask:
     """The web app bound to the test's Redis (no CSRF, no rate limit: see tests.support.webapp)."""

@@ -318,6 +318,44 @@ def test_the_tls_context_is_made_at_the_first_request_over_tls(site: RawSite, tm
     assert seen == [False, True]
 
 
+
+def test_a_tls_connection_whose_server_never_says_goodbye_is_closed_with_the_handler(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer with ``Connection: close`` over TLS: the client's close waits for the server's
+    close_notify (up to asyncio's 30 s). This server sends its answer, then neither reads nor closes:
+    closing the handler aborts that connection, so no socket is left open once the loop ends (it was:
+    a ResourceWarning at the next garbage collection, in whatever test ran then)."""
+    cert, key = certificates(tmp_path)["good"]
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        tls = context.wrap_socket(conn, server_side=True)
+        tls.recv(65536)
+        tls.sendall(answer(body=b"<html>ok</html>", Content_Type="text/html"))
+        held.append(tls)  # neither read nor closed until the test ends
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = download([Request(f"https://127.0.0.1:{listener.getsockname()[1]}/ok")])
+            gc.collect()
+    finally:
+        sys.unraisablehook = hook
+        server.join(10)
+        for sock in [*held, listener]:
+            sock.close()
+    assert kinds(found) == [200]
+    assert not [str(w.message) for w in caught] and not unraisable, ([str(w.message) for w in caught], unraisable)
+
 # -- the address policy at connect time, with no guard middleware ------------------------------------------------
 def _loopback_name() -> str | None:
     """This machine's name, when it resolves to loopback addresses only (``/etc/hosts``): a name that is

@@ -14,7 +14,7 @@ from linkpatrol.model.verdicts import ErrorKind, Outcome
 from linkpatrol.model.wire import LinkResult
 from linkpatrol.store.crawls import CrawlStore
 from tests.support.fake_crawl import FakePage, run_crawl
-from web import create_app
+from web import create_app, resources
 
 SITE = "https://site.example"
 HOSTILE = "<script>window.pwned=1</script>"
@@ -22,10 +22,26 @@ HOSTILE_IMG = "<img src=x onerror=window.pwned=1>"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 
 
+# The apps made in the running test, closed at its end (``close_apps``, from tests/conftest.py).
+_made: list[Flask] = []
+
+
 def make_app(redis_url: str, **overrides: Any) -> Flask:
     config = {"TESTING": True, "IGNORE_ENV": True, "REDIS_URL": redis_url, "SECRET_KEY": "test",
               "WTF_CSRF_ENABLED": False, "RATE_LIMIT": 0, **overrides}
-    return create_app(config)
+    app = create_app(config)
+    _made.append(app)
+    return app
+
+
+def close_apps() -> None:
+    """Close the Redis clients of every app made since the last call. An app is a web of reference
+    cycles: left to the garbage collector, a connection it opened could be freed after its socket, and
+    that socket's ResourceWarning would fail whatever test runs at that collection."""
+    while _made:
+        found = resources._resources(_made.pop())
+        for client in (found.store.r, found.rq):
+            client.close()
 
 
 def csrf_token(client: FlaskClient, path: str = "/") -> str:
