@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,9 @@ from typing import Any
 import redis.asyncio
 
 from linkpatrol.model.options import CrawlOptions
-from linkpatrol.model.traps import id_template, static_trap
+from linkpatrol.model.traps import id_template, link_shape
 from linkpatrol.model.verdicts import ErrorKind, Outcome
-from linkpatrol.model.wire import Completion, FrontierMessage, LinkResult, MessageKind, anchor_hash, compact_json
+from linkpatrol.model.wire import Completion, FrontierMessage, LinkResult, MessageKind, compact_json
 from linkpatrol.store.keys import Keys
 
 HERE = Path(__file__).resolve().parent
@@ -195,14 +194,10 @@ class Scripts:
             "url": res.url, "page": done.page_flag, "refs": k.refs_prefix(crawl_id), "max_refs": max_referrers,
             "missing": MISSING_ANCHOR_RESULT, "wanted": k.wanted_prefix(crawl_id),
             "listing": int(done.from_sitemap), "id_limit": id_limit})]
-        args: list[Any] = []
-        for link_args in _link_args(done):
-            args.extend(link_args)
-            if len(args) >= 6 * batch:
-                steps.append(ScriptCall(self._links, links_keys, head + args))
-                args = []
-        if args:
-            steps.append(ScriptCall(self._links, links_keys, head + args))
+        args = _link_args(done)
+        per_call = 6 * batch
+        for start in range(0, len(args), per_call):
+            steps.append(ScriptCall(self._links, links_keys, head + args[start:start + per_call]))
         over_cap = done.links_over_cap
         complete_args = [compact_json({
             "url": res.url,
@@ -321,20 +316,22 @@ class ScriptCall:
         return result
 
 
-def _link_args(done: Completion) -> Iterator[tuple[str, ...]]:
-    """LINKS's six arguments per link. An anchor of the checked page itself is decided here, from the
+def _link_args(done: Completion) -> list[str]:
+    """LINKS's six arguments per link, one flat list (the page's links are in memory already; the
+    calls take it in batches). An anchor of the checked page itself is decided here, from the
     anchors the crawler read (the page has no stored anchors until COMPLETE): "" when it exists or
     the page was not read for anchors, "!hash\tname" when it is missing. A page to follow gets its
     trap argument (``linkpatrol.model.traps``)."""
-    page_template = _id_template(done.result.url)
+    url = done.result.url
+    page_template = _id_template(url)
+    flat: list[str] = []
+    add = flat.extend
     for link in done.links:
-        args = link.args()
-        if link.anchor and link.target == done.result.url:
-            if done.anchors is None or link.anchor in done.anchors:
-                args = (*args[:4], "")
-            else:
-                args = (*args[:4], f"!{anchor_hash(link.anchor)}\t{link.anchor}")
-        yield (*args, _trap_arg(link.message, page_template))
+        target, message, over_budget, referrer, anchor = link.args()
+        if anchor and target == url:
+            anchor = "" if done.anchors is None or link.anchor in done.anchors else "!" + anchor
+        add((target, message, over_budget, referrer, anchor, _trap_arg(link.message, page_template)))
+    return flat
 
 
 def _trap_arg(message: FrontierMessage, page_template: tuple[str, str] | None) -> str:
@@ -363,7 +360,7 @@ def _id_template(url: str) -> tuple[str, str] | None:
 @functools.lru_cache(maxsize=SHAPE_CACHE)
 def _page_link_shape(url: str) -> tuple[str, tuple[str, str] | None]:
     """A page link's static trap argument ("" for none) and, without one, its id template."""
-    trap = static_trap(url)
+    trap, template = link_shape(url)
     if trap is not None:
         return f"T\t{trap.kind}\t{trap.prefix}", None
-    return "", _id_template(url)
+    return "", template

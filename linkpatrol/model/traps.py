@@ -8,7 +8,7 @@ Three shapes, all seen on real sites (calendars, faceted search, broken relative
 - the same page template under ever new numbers (``/day/1`` links ``/day/2``...): counted per crawl
   by the frontier (``frontier/links.lua``), which holds back the template's urls past a threshold.
 
-The first two are decided from the url alone (``static_trap``); for the third, ``id_template`` gives
+The first two are decided from the url alone (``link_shape``); for the third, ``id_template`` gives
 the key urls are counted under. A url held back is still checked (one request, not parsed): the crawl
 says how many were held back and under which prefix, it never drops them silently.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 REPEATS = 3  # a path segment seen this many times
 MAX_QUERY = 1024  # characters
@@ -32,12 +32,33 @@ class Trap:
     prefix: str  # where it lives, as the report names it: "/a/b/", "/search?", "/day/"
 
 
-def static_trap(url: str) -> Trap | None:
-    """The trap ``url``'s shape gives away on its own, if any (None for a url that does not parse)."""
+def id_template(url: str) -> tuple[str, str] | None:
+    """(template, prefix) of a url whose path or query holds numbers: every run of digits becomes 0
+    (``/day/17`` and ``/day/18`` share ``/day/0``); the prefix is the path up to the first segment with
+    a number (``/day/``). None for a url without numbers (or that does not parse)."""
+    parts = _split(url)
+    return None if parts is None else _id_template(parts)
+
+
+def link_shape(url: str) -> tuple[Trap | None, tuple[str, str] | None]:
+    """The trap ``url``'s shape gives away on its own, if any, and, when there is none, its
+    ``id_template``: what the frontier asks of every page link, the url split once (None, None for a
+    url that does not parse)."""
+    parts = _split(url)
+    if parts is None:
+        return None, None
+    trap = _static_trap(parts)
+    return trap, None if trap is not None else _id_template(parts)
+
+
+def _split(url: str) -> SplitResult | None:
     try:
-        parts = urlsplit(url)
+        return urlsplit(url)
     except ValueError:
         return None
+
+
+def _static_trap(parts: SplitResult) -> Trap | None:
     segments = [s for s in parts.path.split("/") if s]
     seen: dict[str, int] = {}
     for seg in segments:
@@ -58,14 +79,7 @@ def static_trap(url: str) -> Trap | None:
     return None
 
 
-def id_template(url: str) -> tuple[str, str] | None:
-    """(template, prefix) of a url whose path or query holds numbers: every run of digits becomes 0
-    (``/day/17`` and ``/day/18`` share ``/day/0``); the prefix is the path up to the first segment with
-    a number (``/day/``). None for a url without numbers (or that does not parse)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
+def _id_template(parts: SplitResult) -> tuple[str, str] | None:
     if not DIGITS.search(parts.path) and not DIGITS.search(parts.query):
         return None
     template = DIGITS.sub("0", parts.path) + ("?" + DIGITS.sub("0", parts.query) if parts.query else "")

@@ -230,6 +230,12 @@ class MessageKind(StrEnum):
     SITEMAP = "sitemap"  # a sitemap (urlset or index, maybe gzipped): read for the urls it lists
 
 
+def _encoded_message(url_json: str, kind: MessageKind, depth: int, attempts: int = 0) -> str:
+    """A frontier message as ``FrontierMessage.encode`` writes it, from its url already JSON-encoded."""
+    more = f',"a":{int(attempts)}' if attempts else ""
+    return f'{{"u":{url_json},"k":"{kind}","d":{int(depth)}{more}}}'  # a kind's value needs no escape
+
+
 @dataclass(frozen=True)
 class FrontierMessage:
     url: str
@@ -240,8 +246,7 @@ class FrontierMessage:
 
     def encode(self) -> str:
         """``compact_json({"u": url, "k": kind, "d": depth})``, ``"a"`` added when a crawler that held it died."""
-        attempts = f',"a":{int(self.attempts)}' if self.attempts else ""
-        return f'{{"u":{_json_str(self.url)},"k":{_json_str(str(self.kind))},"d":{int(self.depth)}{attempts}}}'
+        return _encoded_message(_json_str(self.url), self.kind, self.depth, self.attempts)
 
     @classmethod
     def decode(cls, raw: str) -> FrontierMessage:
@@ -261,12 +266,14 @@ class FoundLink:
 
     def args(self) -> tuple[str, str, str, str, str]:
         """The five COMPLETE arguments of this link."""
-        over_budget = ""
-        if self.message.kind is MessageKind.PAGE:
-            over_budget = FrontierMessage(self.message.url, MessageKind.CHECK, self.message.depth).encode()
+        message = self.message
+        url_json = _json_str(message.url)  # once for both encodings of a page link
+        encoded = _encoded_message(url_json, message.kind, message.depth, message.attempts)
+        # A page link over the budget is queued as a check of the same url and depth, without attempts.
+        over_budget = _encoded_message(url_json, MessageKind.CHECK, message.depth) \
+            if message.kind is MessageKind.PAGE else ""
         anchor = f"{anchor_hash(self.anchor)}\t{self.anchor}" if self.anchor else ""
-        return (self.target, self.message.encode(), over_budget, self.referrer.encode() if self.referrer else "",
-                anchor)
+        return (self.target, encoded, over_budget, self.referrer.encode() if self.referrer else "", anchor)
 
 
 @dataclass
