@@ -54,7 +54,7 @@ def ended(conn: redis.Redis, job_id: str, timeout: float = 60) -> Job:
             job = Job.fetch(job_id, connection=conn)
         except NoSuchJobError:  # the event pump has not enqueued it yet
             return None
-        return job if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED) else None
+        return job if job.get_status(refresh=False) in (JobStatus.FINISHED, JobStatus.FAILED) else None
 
     job: Job = wait_for(check, timeout, 0.2, f"job {job_id} to end")
     return job

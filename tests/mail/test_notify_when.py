@@ -40,7 +40,7 @@ def finished_job(conn: redis.Redis, crawl_id: str) -> Job:
             job = Job.fetch(f"mail-{crawl_id}", connection=conn)
         except Exception:  # not enqueued yet
             return None
-        return job if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED) else None
+        return job if job.get_status(refresh=False) in (JobStatus.FINISHED, JobStatus.FAILED) else None
 
     job: Job = wait_for(check, 40, what=f"the mail job of {crawl_id} to end")
     return job

@@ -30,9 +30,12 @@ def job_of(conn: redis.Redis, crawl_id: str) -> Job | None:
 
 
 def wait_status(conn: redis.Redis, crawl_id: str, status: JobStatus, timeout: float = 30) -> Job:
+    """The job once it has ``status``, its status and meta from one read. (``get_status()`` reads the
+    status again: a job fetched while an attempt ran, whose status read came after it finished, showed
+    that attempt begun and never ended.)"""
     def check() -> Job | None:
         job = job_of(conn, crawl_id)
-        return job if job is not None and job.get_status() == status else None
+        return job if job is not None and job.get_status(refresh=False) == status else None
 
     return wait_for(check, timeout, what=f"job of {crawl_id} {status}")
 
@@ -177,8 +180,9 @@ def test_real_crawl_by_two_crawlers_mails_once(store: CrawlStore, smtp: SMTPServ
     crawlers()
     mail_workers(mail_env(redis_url, smtp_port, tmp_path))
     crawl = store.create(site.url("main"), CrawlOptions(notify=["owner@example.org"]))
-    job = wait_for(lambda: (j := job_of(rq_conn, crawl.id)) and j.get_status() in (JobStatus.FINISHED, JobStatus.FAILED)
-                   and j, 120, what="the mail job to end")
+    job = wait_for(lambda: (j := job_of(rq_conn, crawl.id))
+                   and j.get_status(refresh=False) in (JobStatus.FINISHED, JobStatus.FAILED) and j,
+                   120, what="the mail job to end")
     assert job.get_status() == JobStatus.FINISHED, job.meta
     (mail,) = smtp.deliveries
     done = store.require(crawl.id)

@@ -41,7 +41,7 @@ def ended_job(conn: redis.Redis, job_id: str, timeout: float = 40) -> Job:
             job = Job.fetch(job_id, connection=conn)
         except Exception:  # not enqueued yet
             return None
-        return job if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED) else None
+        return job if job.get_status(refresh=False) in (JobStatus.FINISHED, JobStatus.FAILED) else None
 
     job: Job = wait_for(check, timeout, what=f"job {job_id} to end")
     return job

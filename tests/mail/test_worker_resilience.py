@@ -35,7 +35,7 @@ def slow_smtp(smtp_port: int) -> Iterator[SMTPServer]:
 def ended(conn: redis.Redis, crawl_id: str, timeout: float = 60) -> Job:
     def check() -> Job | None:
         job = Job.fetch(f"mail-{crawl_id}", connection=conn)
-        return job if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED) else None
+        return job if job.get_status(refresh=False) in (JobStatus.FINISHED, JobStatus.FAILED) else None
 
     job: Job = wait_for(check, timeout, what="the mail job to end")
     return job
