@@ -25,6 +25,25 @@ if TYPE_CHECKING:
     from tests.support.smtp import SMTPServer
 
 
+# -- every test -------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _nothing_left_open() -> Iterator[None]:
+    """At each test's end: every app it made (tests.support.webapp.make_app) has its Redis connections
+    closed (looked up, not imported: tests without an app load no Flask), then the garbage is collected.
+    A socket or transport the test left open warns now, failing this test's teardown, instead of at
+    some later collection in whatever test runs then (CI once failed a resolver test for a TLS
+    connection another test had left). What survives is then frozen out of the collector's walks: a
+    full collection of a test process's heap takes about 30 ms, of what one test made a fraction. The
+    price: a cycle made by an earlier test and freed later (a module's fixture) is never collected, so
+    such fixtures close what they opened themselves."""
+    yield
+    made = sys.modules.get("tests.support.webapp")
+    if made is not None:
+        made.close_apps()
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
@@ -91,22 +110,6 @@ def browser_page() -> Iterator[object]:
 
 
 # -- the web app and the mail worker (tests/web, tests/mail, tests/e2e) --------------------------------
-@pytest.fixture(autouse=True)
-def _nothing_left_open() -> Iterator[None]:
-    """At each test's end: every app it made (tests.support.webapp.make_app) has its Redis connections
-    closed (looked up, not imported: tests without an app load no Flask), then the garbage is collected.
-    A socket or transport the test left open warns now, failing this test's teardown, instead of at
-    some later collection in whatever test runs then (CI once failed a resolver test for a TLS
-    connection another test had left). What survives is then frozen out of the collector's walks (a
-    full collection of a test process's heap takes about 30 ms; of what one test made, a fraction)."""
-    yield
-    made = sys.modules.get("tests.support.webapp")
-    if made is not None:
-        made.close_apps()
-    gc.collect()
-    gc.freeze()
-
-
 @pytest.fixture
 def app(redis_url: str) -> Flask:
     """The web app bound to the test's Redis (no CSRF, no rate limit: see tests.support.webapp)."""

@@ -329,6 +329,7 @@ def _link_args(done: Completion) -> list[str]:
     for link in done.links:
         target, message, over_budget, referrer, anchor = link.args()
         if anchor and target == url:
+            # args() gave "hash\tname"; missing from this very page, it is marked "!hash\tname".
             anchor = "" if done.anchors is None or link.anchor in done.anchors else "!" + anchor
         add((target, message, over_budget, referrer, anchor, _trap_arg(link.message, page_template)))
     return flat

@@ -318,7 +318,6 @@ def test_the_tls_context_is_made_at_the_first_request_over_tls(site: RawSite, tm
     assert seen == [False, True]
 
 
-
 def test_a_tls_connection_whose_server_never_says_goodbye_is_closed_with_the_handler(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An answer with ``Connection: close`` over TLS: the client's close waits for the server's
@@ -330,6 +329,7 @@ def test_a_tls_connection_whose_server_never_says_goodbye_is_closed_with_the_han
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)  # no client (the test failed before it connected): the thread ends all the same
     held: list[socket.socket] = []
 
     def serve() -> None:
@@ -355,6 +355,7 @@ def test_a_tls_connection_whose_server_never_says_goodbye_is_closed_with_the_han
             sock.close()
     assert kinds(found) == [200]
     assert not [str(w.message) for w in caught] and not unraisable, ([str(w.message) for w in caught], unraisable)
+
 
 # -- the address policy at connect time, with no guard middleware ------------------------------------------------
 def _loopback_name() -> str | None:

@@ -39,7 +39,7 @@ def close_apps() -> None:
     cycles: left to the garbage collector, a connection it opened could be freed after its socket, and
     that socket's ResourceWarning would fail whatever test runs at that collection."""
     while _made:
-        found = resources._resources(_made.pop())
+        found = _made.pop().extensions[resources.EXTENSION]
         for client in (found.store.r, found.rq):
             client.close()
 
